@@ -1,0 +1,1 @@
+"""Prefect flows: one thin module per stage; all logic lives in the `mentorflow` core."""

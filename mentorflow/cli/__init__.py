@@ -1,0 +1,1 @@
+"""The `mentorflow` command line."""

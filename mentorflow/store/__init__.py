@@ -1,0 +1,1 @@
+"""The member store: programs, cycles, members, matches, outbox, responses and events."""

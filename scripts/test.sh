@@ -1,0 +1,6 @@
+#!/usr/bin/env bash
+# Installs mentorflow into .venv, starts the services the tests need, and runs the whole suite.
+source "$(dirname "${BASH_SOURCE[0]}")/env.sh"
+source scripts/postgres.sh
+source scripts/chromium.sh
+exec python -m pytest "$@"
