@@ -10,7 +10,8 @@
     │   └── PermanentMailError    5xx for the recipient: recorded as a bounce, never retried
     ├── TokenError                a link token is unknown, forged or expired
     ├── IntakeError               the form source cannot be read as a whole
-    │   └── HeaderMismatchError   the form's columns do not match the spec's mapping
+    │   ├── HeaderMismatchError   the form's columns do not match the spec's mapping
+    │   └── SourceUnavailableError  the sheet answered 429 or 5xx: worth retrying later
     └── MatchingError             no matching can be computed from the pool
         └── ApprovalError         an organizer's decision names unknown pairs or members
 
@@ -67,6 +68,10 @@ class IntakeError(MentorflowError):
 
 class HeaderMismatchError(IntakeError):
     """The form's header row does not match the spec's column mapping."""
+
+
+class SourceUnavailableError(IntakeError):
+    """The form source is temporarily unavailable (rate limit, server error): retry later."""
 
 
 class MatchingError(MentorflowError):

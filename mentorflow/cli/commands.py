@@ -4,4 +4,6 @@ from __future__ import annotations
 
 from types import ModuleType
 
-MODULES: list[ModuleType] = []
+from mentorflow.cli import run_cmd, validate_cmd
+
+MODULES: list[ModuleType] = [validate_cmd, run_cmd]

@@ -1,0 +1,135 @@
+"""Mail throughput: 10,000 personalised mails through the outbox vs a bare loop, same transport.
+
+Run: .venv/bin/python -m benchmarks.bench_mail [--count N]
+Both legs send over one connection to a local aiosmtpd server through `SmtpSender`; the outbox
+leg also renders each mail at enqueue (timed separately) and records every state in SQLite.
+"""
+
+from __future__ import annotations
+
+import argparse
+import tempfile
+import time
+from dataclasses import replace
+from pathlib import Path
+
+from aiosmtpd.controller import Controller
+
+from mentorflow.clock import SystemClock
+from mentorflow.mail.message import OutgoingMail, new_message_id
+from mentorflow.mail.outbox import deliver_pending, enqueue
+from mentorflow.mail.sender import SmtpSender
+from mentorflow.mail.settings import MailSettings, SmtpSettings
+from mentorflow.store.db import open_store
+from mentorflow.store.repo import ensure_cycle, ensure_program
+from mentorflow.store.tables import members
+
+PROGRAM = "bench"
+CONTEXT = {"role": "mentee", "intake_closes": "2027-01-25", "cycle_starts": "2027-02-01"}
+
+
+class CountingHandler:
+    def __init__(self) -> None:
+        self.count = 0
+
+    async def handle_DATA(self, server, session, envelope):  # noqa: N802
+        self.count += 1
+        return "250 OK"
+
+
+def _free_port() -> int:
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def _store(folder: Path, count: int):  # type: ignore[no-untyped-def]
+    engine = open_store(f"sqlite:///{folder / 'bench.db'}")
+    now = SystemClock().now()
+    with engine.begin() as conn:
+        ensure_program(conn, PROGRAM, "Benchmark-Mentoring", now)
+        cycle = ensure_cycle(conn, PROGRAM, "c1", now.date(), now.date(), now)
+        conn.execute(
+            members.insert(),
+            [
+                {
+                    "id": f"m_{i:06d}", "program_id": PROGRAM, "email": f"p{i}@example.org",
+                    "name": f"Zoë Nummer {i}", "language": "de" if i % 2 else "en",
+                    "created_at": now, "updated_at": now,
+                }
+                for i in range(count)
+            ],
+        )
+    return engine, cycle
+
+
+def bench_outbox(settings: MailSettings, folder: Path, count: int) -> tuple[float, float]:
+    """(seconds to enqueue+render, seconds to deliver) for `count` mails."""
+    engine, cycle = _store(folder, count)
+    clock = SystemClock()
+    started = time.perf_counter()
+    with engine.begin() as conn:
+        for i in range(count):
+            enqueue(
+                conn, settings=settings, cycle_id=cycle.id, cycle_label="c1",
+                member_id=f"m_{i:06d}", purpose="welcome", template="welcome",
+                context=CONTEXT, clock=clock,
+            )
+    rendered = time.perf_counter()
+    sender = SmtpSender(settings.smtp, settings.from_address)  # type: ignore[arg-type]
+    report = deliver_pending(engine, settings=settings, sender=sender, clock=clock)
+    assert report.sent == count, report
+    return rendered - started, time.perf_counter() - rendered
+
+
+def bench_bare(settings: MailSettings, count: int) -> float:
+    """Seconds to send `count` pre-rendered mails over the same transport, no store."""
+    mails = [
+        OutgoingMail(
+            key=f"k{i}", message_id=new_message_id("example.org"), from_name="Bench",
+            from_address=settings.from_address, to_address=f"p{i}@example.org",
+            to_name=f"Zoë Nummer {i}", subject="Willkommen, Zoë!", text="Hallo Zoë\n" * 20,
+            html="<p>Hallo Zoë</p>" * 20,
+        )
+        for i in range(count)
+    ]
+    sender = SmtpSender(settings.smtp, settings.from_address)  # type: ignore[arg-type]
+    started = time.perf_counter()
+    sender.open()
+    for mail in mails:
+        sender.send(mail, lambda: True)
+    sender.close()
+    return time.perf_counter() - started
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--count", type=int, default=10_000)
+    args = parser.parse_args()
+    handler, port = CountingHandler(), _free_port()
+    controller = Controller(handler, hostname="127.0.0.1", port=port)
+    controller.start()
+    try:
+        with tempfile.TemporaryDirectory() as tmp:
+            folder = Path(tmp)
+            settings = replace(
+                MailSettings(program_id=PROGRAM, program_name="Benchmark-Mentoring"),
+                smtp=SmtpSettings(host="127.0.0.1", port=port, security="none", timeout=10),
+                outbox_dir=folder / "outbox",
+            )
+            render_s, deliver_s = bench_outbox(settings, folder, args.count)
+            bare_s = bench_bare(settings, args.count)
+    finally:
+        controller.stop()
+    n = args.count
+    print(f"mails: {n} (server received {handler.count})")
+    print(f"enqueue+render: {n / render_s:8.0f} mails/s  ({render_s:.1f} s)")
+    print(f"outbox delivery:{n / deliver_s:8.0f} mails/s  ({deliver_s:.1f} s)  target >= 150/s")
+    print(f"bare send loop: {n / bare_s:8.0f} mails/s  ({bare_s:.1f} s)")
+    print(f"ratio outbox/bare: {bare_s / deliver_s:.2f}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,106 @@
+"""Intake flow: read the sign-up form, enrol new rows, screen if asked, mail, publish a report."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from prefect import flow, get_run_logger, task
+from prefect.artifacts import create_table_artifact
+from prefect.cache_policies import NO_CACHE
+from prefect.context import get_run_context
+from prefect.flow_runs import pause_flow_run
+from prefect.input import RunInput
+from pydantic import Field
+from sqlalchemy import Engine
+
+from flows.deliver import deliver_mail
+from mentorflow.clock import SystemClock
+from mentorflow.errors import SourceUnavailableError
+from mentorflow.intake import mails, report, screening, service, sources
+from mentorflow.intake.settings import CsvSource, IntakeSettings, settings_from_spec
+from mentorflow.mail.settings import MailSettings, mail_settings_from_spec
+from mentorflow.spec import load_spec
+from mentorflow.store.db import open_store
+
+
+class ScreeningDecision(RunInput):
+    """The organizer's answer in the Prefect UI: member ids to approve or decline."""
+
+    approve: list[str] = Field(default_factory=list)
+    decline: list[str] = Field(default_factory=list)
+    approve_all: bool = False
+
+
+def _transient(_task: Any, _run: Any, state: Any) -> bool:
+    return isinstance(state.result(raise_on_failure=False), SourceUnavailableError | OSError)
+
+
+@task(retries=3, retry_delay_seconds=[5, 30, 120], retry_condition_fn=_transient,
+      cache_policy=NO_CACHE)  # fmt: skip
+def read_source(settings: IntakeSettings, client: Any = None) -> sources.SourceTable:
+    if isinstance(settings.source, CsvSource):
+        return sources.read_csv(settings.source)
+    return sources.read_sheet(client or _sheet_client(settings), settings.source)
+
+
+def _sheet_client(settings: IntakeSettings) -> Any:
+    source = settings.source
+    if getattr(source, "credentials_block", None):
+        from prefect.blocks.system import Secret
+
+        info = sources.parse_credentials(Secret.load(source.credentials_block).get(), "block")
+    else:
+        info = sources.credentials_from_env(source.credentials_env)  # type: ignore[union-attr]
+    return sources.client_from_info(info)
+
+
+@task(cache_policy=NO_CACHE)
+def ingest_rows(
+    engine: Engine, table: sources.SourceTable, settings: IntakeSettings
+) -> service.IntakeReport:
+    run_id = str(get_run_context().task_run.flow_run_id or "")  # type: ignore[union-attr]
+    found = service.ingest(engine, table, settings, SystemClock(), run_id)
+    get_run_logger().info("intake %s: %s", settings.program_id, found.counts())
+    return found
+
+
+@task(cache_policy=NO_CACHE)
+def decide_applicants(engine: Engine, settings: IntakeSettings, decision: Any) -> None:
+    outcome = screening.apply_decision(
+        engine, settings, SystemClock(), approve=decision.approve, decline=decision.decline,
+        approve_all=decision.approve_all,
+    )  # fmt: skip
+    get_run_logger().info("screening: approved %s, declined %s, not pending %s", *map(
+        list, (outcome.approved, outcome.declined, outcome.unknown)))  # fmt: skip
+
+
+@task(cache_policy=NO_CACHE)
+def queue_mails(engine: Engine, settings: IntakeSettings, mail: MailSettings) -> mails.QueuedMails:
+    return mails.queue_intake_mails(engine, settings, mail, SystemClock())
+
+
+@task(cache_policy=NO_CACHE)
+def publish_report(found: service.IntakeReport, queued: mails.QueuedMails, program_id: str) -> None:
+    create_table_artifact(
+        table=report.quarantine_table(found) or [{"sheet row": "", "member": "", "reasons": ""}],
+        key=report.artifact_key(program_id),
+        description=report.summary_markdown(found, queued),
+    )
+
+
+@flow(name="intake")
+def intake(spec_path: str, screening_timeout_seconds: int = 86400) -> dict[str, int]:
+    """Run the intake stage of the program in `spec_path`; returns the counts."""
+    spec = load_spec(spec_path)
+    settings, mail = settings_from_spec(spec), mail_settings_from_spec(spec)
+    engine = open_store()
+    found = ingest_rows(engine, read_source(settings), settings)
+    pending = screening.pending_applicants(engine, settings) if settings.screening else []
+    if pending:
+        form = ScreeningDecision.with_initial_data(description=screening.describe_pending(pending))
+        decision = pause_flow_run(wait_for_input=form, timeout=screening_timeout_seconds)
+        decide_applicants(engine, settings, decision)
+    queued = queue_mails(engine, settings, mail)
+    deliver_mail(engine, mail)
+    publish_report(found, queued, settings.program_id)
+    return found.counts()

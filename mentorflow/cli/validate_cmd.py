@@ -1,0 +1,79 @@
+"""`mentorflow validate` checks program specs; `mentorflow init` writes a starter spec."""
+
+from __future__ import annotations
+
+import os
+from datetime import date
+from enum import StrEnum
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+
+class ModelChoice(StrEnum):
+    one_to_one = "one_to_one"
+    group = "group"
+    peer = "peer"
+    reverse = "reverse"
+    rotational = "rotational"
+
+
+def register(app: typer.Typer) -> None:
+    app.command("validate")(validate)
+    app.command("init")(init)
+
+
+def validate(
+    paths: Annotated[
+        list[Path], typer.Argument(metavar="PATH", help="Program spec files to check.")
+    ],
+) -> None:
+    """Check program specs and print every problem as file:line:col: $.path: message."""
+    from mentorflow.spec import check_spec
+
+    bad_files = 0
+    for path in paths:
+        problems = check_spec(path)
+        for problem in problems:
+            typer.echo(str(problem))
+        if not problems:
+            typer.echo(f"ok: {path}")
+        bad_files += bool(problems)
+    if bad_files:
+        typer.echo(f"{bad_files} of {len(paths)} spec(s) have problems", err=True)
+        raise typer.Exit(1)
+
+
+def _schema_reference(output: Path) -> str:
+    from mentorflow.spec.schema import SCHEMA_PATH
+
+    try:
+        return Path(os.path.relpath(SCHEMA_PATH, output.resolve().parent)).as_posix()
+    except ValueError:  # another drive on Windows
+        return SCHEMA_PATH.as_uri()
+
+
+def init(
+    name: Annotated[str, typer.Argument(help="Program name; also the file name unless --output.")],
+    model: Annotated[
+        ModelChoice, typer.Option("--model", "-m", help="Mentoring model.")
+    ] = ModelChoice.one_to_one,
+    output: Annotated[
+        Path | None, typer.Option("--output", "-o", help="Where to write (default NAME.yaml).")
+    ] = None,
+    force: Annotated[bool, typer.Option("--force", help="Overwrite an existing file.")] = False,
+) -> None:
+    """Write a commented starter spec for a mentoring model; it validates clean."""
+    from mentorflow.spec.starter import default_start, slugify, starter_spec
+
+    target = output or Path(f"{slugify(name)}.yaml")
+    if target.exists() and not force:
+        typer.echo(f"{target} exists; choose another --output or add --force", err=True)
+        raise typer.Exit(1)
+    text = starter_spec(
+        name, model.value, default_start(date.today()), _schema_reference(target), target.name
+    )
+    target.parent.mkdir(parents=True, exist_ok=True)
+    target.write_text(text, encoding="utf-8")
+    typer.echo(f"wrote {target} ({model.value}); check it with: mentorflow validate {target}")

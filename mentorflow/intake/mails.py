@@ -1,0 +1,161 @@
+"""The mails intake owes people, derived from the store so a rerun queues nothing twice.
+
+- `welcome` to every enrolment of the cycle in status `enrolled`;
+- `not_enrolled` to every enrolment in status `not_enrolled` (no consent) with an address;
+- `fix_signup` (when the spec asks for it) once per person whose latest row waits in quarantine
+  for reasons they can fix themselves.
+
+Each goes through the outbox under a key per member and purpose, so it is queued at most once.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import Engine, select, update
+
+from mentorflow.clock import Clock
+from mentorflow.intake.header import expected_columns
+from mentorflow.intake.rows import QUARANTINED
+from mentorflow.intake.settings import IntakeSettings
+from mentorflow.mail.outbox import enqueue
+from mentorflow.mail.settings import MailSettings
+from mentorflow.store import repo
+from mentorflow.store.tables import enrolments, intake_rows, members
+
+PURPOSE_BY_STATUS = {"enrolled": "welcome", "not_enrolled": "not_enrolled"}
+
+
+@dataclass(frozen=True)
+class QueuedMails:
+    """How many mails of each kind this run put into the outbox (reruns: all zero)."""
+
+    welcome: int = 0
+    not_enrolled: int = 0
+    fix_signup: int = 0
+
+
+def queue_intake_mails(
+    engine: Engine, settings: IntakeSettings, mail: MailSettings, clock: Clock
+) -> QueuedMails:
+    """Queue every intake mail the store says is owed and not queued yet."""
+    with engine.connect() as conn:
+        cycle = repo.get_cycle(conn, settings.program_id, settings.cycle_label)
+    if cycle is None:
+        return QueuedMails()
+    counts = {"welcome": 0, "not_enrolled": 0, "fix_signup": 0}
+    for member_id, status, role in _enrolment_statuses(engine, cycle.id):
+        purpose = PURPOSE_BY_STATUS.get(status)
+        context = {**base_context(settings), "role": role}
+        if purpose and _enqueue(
+            engine, settings, mail, clock, cycle.id, member_id, purpose, context
+        ):
+            counts[purpose] += 1
+    if settings.remind_fixable:
+        counts["fix_signup"] = _queue_fix_mails(engine, settings, mail, clock, cycle.id)
+    return QueuedMails(**counts)
+
+
+def base_context(settings: IntakeSettings) -> dict[str, Any]:
+    """What the intake templates show besides the member: the closing and the start date."""
+    return {
+        "intake_closes": settings.closes or settings.cycle_start,
+        "cycle_starts": settings.cycle_start,
+    }
+
+
+def _enrolment_statuses(engine: Engine, cycle_id: int) -> list[tuple[str, str, str]]:
+    query = (
+        select(enrolments.c.member_id, enrolments.c.status, enrolments.c.role)
+        .where(enrolments.c.cycle_id == cycle_id)
+        .order_by(enrolments.c.id)
+    )
+    with engine.connect() as conn:
+        return [(row.member_id, row.status, row.role) for row in conn.execute(query)]
+
+
+def _enqueue(
+    engine: Engine,
+    settings: IntakeSettings,
+    mail: MailSettings,
+    clock: Clock,
+    cycle_id: int,
+    member_id: str,
+    purpose: str,
+    context: dict[str, Any],
+) -> bool:
+    return enqueue(
+        engine, settings=mail, cycle_id=cycle_id, cycle_label=settings.cycle_label,
+        member_id=member_id, purpose=purpose, template=purpose, context=context, clock=clock,
+    )  # fmt: skip
+
+
+def _queue_fix_mails(
+    engine: Engine, settings: IntakeSettings, mail: MailSettings, clock: Clock, cycle_id: int
+) -> int:
+    """One `fix_signup` per person (occurrence 1): a second broken row gets no second mail."""
+    query = select(
+        intake_rows.c.id, intake_rows.c.member_id, intake_rows.c.reasons, intake_rows.c.raw,
+        members.c.language,
+    ).join(members, members.c.id == intake_rows.c.member_id).where(
+        intake_rows.c.cycle_id == cycle_id, intake_rows.c.outcome == QUARANTINED,
+        intake_rows.c.member_id.is_not(None), intake_rows.c.fix_mail_sent.is_(False),
+    )  # fmt: skip
+    with engine.connect() as conn:
+        rows = [r for r in conn.execute(query) if (r.raw or {}).get("fixable")]
+    queued = 0
+    for row in rows:
+        language = row.language or settings.language
+        context = {
+            **base_context(settings),
+            "reasons": fix_reasons(row.reasons, settings, language),
+        }
+        if _enqueue(engine, settings, mail, clock, cycle_id, row.member_id, "fix_signup", context):
+            queued += 1
+        with engine.begin() as conn:  # queued now or earlier: either way this row is answered
+            conn.execute(
+                update(intake_rows).where(intake_rows.c.id == row.id).values(fix_mail_sent=True)
+            )
+    return queued
+
+
+_HINTS = {
+    "de": {
+        "missing answer": "diese Angabe fehlt",
+        "timezone": "bitte eine Zeitzone wie Europe/Berlin oder UTC+1 angeben",
+        "availability": "bitte Zeiten wie „Mo 18-20“ oder „Di 09:00-11:00“ angeben",
+        "role": "bitte eine der angebotenen Rollen wählen",
+        "capacity": "bitte eine ganze Zahl angeben",
+        "seniority": "bitte eine Zahl angeben",
+        "": "diese Angabe konnten wir nicht lesen",
+    },
+    "en": {
+        "missing answer": "this answer is missing",
+        "timezone": "please give a time zone such as Europe/Berlin or UTC+1",
+        "availability": "please give times like 'Mon 18-20' or 'Tue 09:00-11:00'",
+        "role": "please choose one of the roles offered",
+        "capacity": "please give a whole number",
+        "seniority": "please give a number",
+        "": "we could not read this answer",
+    },
+}
+
+
+def fix_reasons(reasons: list[str], settings: IntakeSettings, language: str) -> list[str]:
+    """Each reason as the person reads it: the form question and what to change."""
+    questions = {field: header for header, field in expected_columns(settings).items()}
+    hints = _HINTS.get(language, _HINTS["en"])
+    told = []
+    for reason in reasons:
+        field, _, message = reason.partition(": ")
+        field = field.split(".")[0]
+        hint = (
+            hints["missing answer"] if message == "missing answer" else hints.get(field, hints[""])
+        )
+        told.append(
+            f"„{questions.get(field, field)}“: {hint}"
+            if language == "de"
+            else f"'{questions.get(field, field)}': {hint}"
+        )
+    return list(dict.fromkeys(told))

@@ -1,0 +1,277 @@
+"""One form row to a canonical member record, or to every reason it cannot be one."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, time, tzinfo
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from mentorflow.intake import availability as avail
+from mentorflow.intake.header import column_indices
+from mentorflow.intake.settings import IntakeSettings
+from mentorflow.intake.timezones import parse_timezone
+from mentorflow.intake.validation import MemberValidator
+from mentorflow.intake.values import (
+    LANGUAGE_ANSWERS,
+    MAIL_LANGUAGES,
+    ROLE_ANSWERS,
+    is_consent,
+    normalise_email,
+    parse_number,
+    parse_timestamp,
+    split_list,
+    squash,
+    squashed_table,
+)
+from mentorflow.mail.addresses import check_address
+
+ACCEPTED, QUARANTINED, NOT_CONSENTED = "accepted", "quarantined", "not_consented"
+_SHOWN_CHARS = 40  # answers quoted in reasons are cut: reasons reach the organizer's UI
+
+
+@dataclass(frozen=True)
+class Problem:
+    """One reason a row cannot be used; `fixable` when the person can correct it in the form."""
+
+    field: str
+    message: str
+    fixable: bool = True
+
+    def __str__(self) -> str:
+        return f"{self.field}: {self.message}"
+
+
+@dataclass(frozen=True)
+class MappedRow:
+    """The outcome for one row; `record` holds canonical fields (email and name included)."""
+
+    row_number: int
+    outcome: str
+    email: str | None  # normalised and mailable, else None
+    record: dict[str, Any] = field(default_factory=dict)
+    problems: tuple[Problem, ...] = ()
+    submitted_at: datetime | None = None
+
+    @property
+    def reasons(self) -> list[str]:
+        return [str(p) for p in self.problems]
+
+    @property
+    def fixable(self) -> bool:
+        return (
+            bool(self.problems) and self.email is not None and all(p.fixable for p in self.problems)
+        )
+
+
+def _quote(text: str) -> str:
+    text = " ".join(text.split())
+    if "@" in text:  # looks like an address typed into the wrong question: never shown
+        return "(an answer with an address)"
+    return repr(text if len(text) <= _SHOWN_CHARS else text[: _SHOWN_CHARS - 1] + "…")
+
+
+class RowMapper:
+    """Maps rows of one source with one header; built once per run, used for every row."""
+
+    def __init__(self, settings: IntakeSettings, header: list[str]) -> None:
+        self.settings = settings
+        self.width = len(header)
+        self.fields = column_indices(header, settings)  # field -> column index
+        self.consent_index = self.fields.pop("__consent__", None)
+        self.program_tz: tzinfo = ZoneInfo(settings.timezone)
+        self.cycle_noon = datetime.combine(settings.cycle_start, time(12), tzinfo=UTC)
+        self.tables = {name: squashed_table(table) for name, table in settings.values.items()}
+        self.required = settings.required_fields()
+        self.validator = MemberValidator(settings.custom_fields)
+        self._parsers: dict[str, Callable[[str, str, dict[str, Any], list[Problem]], None]] = {
+            "list": self._list,
+            "languages": self._languages,
+            "choice": self._choice,
+            "number": self._number,
+            "integer": self._number,
+            "text": self._text,
+        }
+
+    def map(self, cells: list[str], row_number: int) -> MappedRow:
+        problems: list[Problem] = []
+        if len(cells) > self.width and any(c.strip() for c in cells[self.width :]):
+            problems.append(Problem("row", "has answers in columns without a header", False))
+        get = self._getter(cells)
+        email = self._email(get("email"), problems)
+        submitted = self._submitted_at(get("submitted_at"), problems)
+        if self.consent_index is not None and not is_consent(
+            cells[self.consent_index] if self.consent_index < len(cells) else "",
+            self.settings.consent.accept if self.settings.consent else (),
+        ):
+            return self._not_consented(row_number, email, get, submitted)
+        record = self._record(get, problems)
+        if email:
+            record["email"] = email
+        if submitted is not None:
+            record["submitted_at"] = submitted.isoformat()
+            self._check_closed(submitted, problems)
+        problems.extend(self._missing(record, problems))
+        problems.extend(self._schema_problems(record, problems))
+        outcome = QUARANTINED if problems or email is None else ACCEPTED
+        return MappedRow(row_number, outcome, email, record, tuple(problems), submitted)
+
+    def _getter(self, cells: list[str]) -> Callable[[str], str]:
+        def get(name: str) -> str:
+            index = self.fields.get(name)
+            return cells[index].strip() if index is not None and index < len(cells) else ""
+
+        return get
+
+    def _not_consented(
+        self,
+        row_number: int,
+        email: str | None,
+        get: Callable[[str], str],
+        submitted: datetime | None,
+    ) -> MappedRow:
+        # Data minimisation: keep only what the `not_enrolled` mail needs.
+        record: dict[str, Any] = {"language": self._mail_language(get("language"))}
+        if email:
+            record["email"] = email
+        return MappedRow(row_number, NOT_CONSENTED, email, record, (), submitted)
+
+    def _email(self, raw: str, problems: list[Problem]) -> str | None:
+        if not raw:
+            problems.append(Problem("email", "missing answer", False))
+            return None
+        reason = check_address(raw)
+        if reason is not None:
+            problems.append(Problem("email", f"not a valid address: {reason}", False))
+            return None
+        return normalise_email(raw)
+
+    def _submitted_at(self, raw: str, problems: list[Problem]) -> datetime | None:
+        if "submitted_at" not in self.fields or not raw:
+            return None
+        parsed = parse_timestamp(raw, self.settings.timestamp_format, self.program_tz)
+        if parsed is None:
+            problems.append(Problem("submitted_at", f"{_quote(raw)} is not a timestamp", False))
+            return None
+        return parsed.astimezone(UTC)
+
+    def _check_closed(self, submitted: datetime, problems: list[Problem]) -> None:
+        closes = self.settings.closes
+        if closes is not None and submitted.astimezone(self.program_tz).date() > closes:
+            problems.append(
+                Problem("submitted_at", f"after intake closed on {closes.isoformat()}", False)
+            )
+
+    def _record(self, get: Callable[[str], str], problems: list[Problem]) -> dict[str, Any]:
+        record: dict[str, Any] = {}
+        name = get("name")
+        if name:
+            record["name"] = " ".join(name.split())
+        record["language"] = self._mail_language(get("language"))
+        zone = self._timezone(get("timezone"), record, problems)
+        for name in self.fields:
+            kind = self.settings.field_kind(name)
+            raw = get(name)
+            if raw and kind in self._parsers and name not in ("name", "email", "language"):
+                self._parsers[kind](name, raw, record, problems)
+        if "availability" in self.fields:
+            self._availability(get("availability"), zone, record, problems)
+        if "role" not in record and "role" not in self.fields and self.settings.default_role:
+            record["role"] = self.settings.default_role
+        return record
+
+    def _mail_language(self, raw: str) -> str:
+        table = self.tables.get("language", {})
+        code = str(table.get(squash(raw)) or LANGUAGE_ANSWERS.get(squash(raw)))
+        return code if code in MAIL_LANGUAGES else self.settings.language
+
+    def _timezone(self, raw: str, record: dict[str, Any], problems: list[Problem]) -> tzinfo | None:
+        if "timezone" not in self.fields:
+            raw = self.settings.timezone
+        elif not raw:
+            return None  # reported by `_missing`
+        found = parse_timezone(raw, self.cycle_noon)
+        if found is None:
+            problems.append(
+                Problem("timezone", f"{_quote(raw)} is not a time zone (e.g. Europe/Berlin, UTC+2)")
+            )
+            return None
+        record["timezone"], record["utc_offset"] = found.canonical, found.utc_offset
+        return found.tz
+
+    def _availability(
+        self, raw: str, zone: tzinfo | None, record: dict[str, Any], problems: list[Problem]
+    ) -> None:
+        slots: list[avail.Slot] = []
+        for item in split_list(raw, self.settings.list_separator):
+            try:
+                slots.extend(avail.parse_slots(item))
+            except avail.SlotError as error:
+                problems.append(Problem("availability", f"{_quote(item)}: {error}"))
+        if not slots:
+            return
+        record["availability"] = list(dict.fromkeys(s.canonical for s in slots))
+        if zone is not None:
+            week = avail.utc_hours(tuple(slots), zone, self.settings.cycle_start)
+            record["availability_utc"] = week
+
+    def _list(self, name: str, raw: str, record: dict[str, Any], _p: list[Problem]) -> None:
+        table = self.tables.get(name, {})
+        items = [
+            str(table.get(squash(i), i)) for i in split_list(raw, self.settings.list_separator)
+        ]
+        record[name] = list(dict.fromkeys(items))
+
+    def _languages(self, name: str, raw: str, record: dict[str, Any], _p: list[Problem]) -> None:
+        table = self.tables.get(name, {})
+        codes = []
+        for item in split_list(raw, self.settings.list_separator):
+            key = squash(item)
+            codes.append(str(table.get(key) or LANGUAGE_ANSWERS.get(key) or key))
+        record[name] = list(dict.fromkeys(codes))
+
+    def _choice(self, name: str, raw: str, record: dict[str, Any], problems: list[Problem]) -> None:
+        table = {**(ROLE_ANSWERS if name == "role" else {}), **self.tables.get(name, {})}
+        value = table.get(squash(raw))
+        if not isinstance(value, str):
+            known = ", ".join(sorted(self.settings.values.get(name, {}))) or "mentor, mentee"
+            problems.append(Problem(name, f"unknown answer {_quote(raw)} (expected {known})"))
+            return
+        record[name] = value
+
+    def _number(self, name: str, raw: str, record: dict[str, Any], problems: list[Problem]) -> None:
+        mapped = self.tables.get(name, {}).get(squash(raw))
+        given = mapped if isinstance(mapped, int | float) and not isinstance(mapped, bool) else None
+        value = float(given) if given is not None else parse_number(raw)
+        if value is None:
+            problems.append(Problem(name, f"{_quote(raw)} is not a number"))
+            return
+        if self.settings.field_kind(name) == "integer":
+            if value != int(value):
+                problems.append(Problem(name, f"{_quote(raw)} is not a whole number"))
+                return
+            record[name] = int(value)
+        else:
+            record[name] = value
+
+    def _text(self, name: str, raw: str, record: dict[str, Any], _p: list[Problem]) -> None:
+        table = self.tables.get(name, {})
+        record[name] = str(table.get(squash(raw), " ".join(raw.split())))
+
+    def _schema_problems(self, record: dict[str, Any], problems: list[Problem]) -> list[Problem]:
+        reported = {p.field for p in problems}
+        found = []
+        for text in self.validator.problems(record):
+            where, _, message = text.partition(": ")
+            if where.split(".")[0] not in reported:
+                found.append(Problem(where, message, where != "email"))
+        return found
+
+    def _missing(self, record: dict[str, Any], problems: list[Problem]) -> list[Problem]:
+        reported = {p.field for p in problems}
+        return [
+            Problem(name, "missing answer", name != "email")
+            for name in self.required
+            if name not in record and name not in reported
+        ]

@@ -1,0 +1,102 @@
+"""Optional screening: applicants wait in `pending_approval` until the organizer decides."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import Engine, select, update
+
+from mentorflow.clock import Clock
+from mentorflow.intake.settings import IntakeSettings
+from mentorflow.store import repo
+from mentorflow.store.tables import enrolments
+
+PENDING = "pending_approval"
+_SHOWN = ("role", "goals", "offers", "seeks", "skills", "languages", "timezone", "capacity")
+
+
+@dataclass(frozen=True)
+class Applicant:
+    """A pending applicant as the organizer sees it: member id and answers, no address or name."""
+
+    member_id: str
+    role: str
+    answers: dict[str, Any]
+
+
+@dataclass(frozen=True)
+class ScreeningOutcome:
+    approved: tuple[str, ...]
+    declined: tuple[str, ...]
+    unknown: tuple[str, ...]  # ids in the decision that are not pending: left alone
+
+
+def pending_applicants(engine: Engine, settings: IntakeSettings) -> list[Applicant]:
+    with engine.connect() as conn:
+        cycle = repo.get_cycle(conn, settings.program_id, settings.cycle_label)
+        if cycle is None:
+            return []
+        query = (
+            select(enrolments.c.member_id, enrolments.c.role, enrolments.c.answers)
+            .where(enrolments.c.cycle_id == cycle.id, enrolments.c.status == PENDING)
+            .order_by(enrolments.c.id)
+        )
+        return [Applicant(r.member_id, r.role, dict(r.answers)) for r in conn.execute(query)]
+
+
+def describe_pending(applicants: list[Applicant]) -> str:
+    """Markdown for the Prefect pause form: one line per applicant, by member id."""
+    lines = [
+        f"**{len(applicants)} applicant(s) wait for approval.** Put member ids into `approve` or "
+        "`decline`, or tick `approve_all`. Undecided ones stay pending for the next run.",
+        "",
+        "| member | role | answers |",
+        "|---|---|---|",
+    ]
+    for applicant in applicants:
+        shown = "; ".join(
+            f"{key}: {_text(applicant.answers[key])}" for key in _SHOWN
+            if key in applicant.answers and key != "role"
+        )  # fmt: skip
+        lines.append(f"| `{applicant.member_id}` | {applicant.role} | {shown} |")
+    return "\n".join(lines)
+
+
+def _text(value: Any) -> str:
+    text = ", ".join(map(str, value)) if isinstance(value, list) else str(value)
+    return text.replace("|", "/")
+
+
+def apply_decision(
+    engine: Engine,
+    settings: IntakeSettings,
+    clock: Clock,
+    *,
+    approve: list[str],
+    decline: list[str],
+    approve_all: bool = False,
+) -> ScreeningOutcome:
+    """Pending -> enrolled or declined; each decision is logged as an event."""
+    pending = {a.member_id for a in pending_applicants(engine, settings)}
+    declined = [m for m in dict.fromkeys(decline) if m in pending]
+    chosen = pending - set(declined) if approve_all else set(approve) & pending
+    approved = [m for m in sorted(chosen)]
+    unknown = [m for m in dict.fromkeys([*approve, *decline]) if m not in pending]
+    now = clock.now()
+    with engine.begin() as conn:
+        cycle = repo.get_cycle(conn, settings.program_id, settings.cycle_label)
+        assert cycle is not None or not pending
+        for status, ids in (("enrolled", approved), ("declined", declined)):
+            for member_id in ids:
+                assert cycle is not None
+                conn.execute(
+                    update(enrolments)
+                    .where(enrolments.c.cycle_id == cycle.id, enrolments.c.member_id == member_id)
+                    .values(status=status, updated_at=now)
+                )
+                repo.log_event(
+                    conn, program_id=settings.program_id, cycle_id=cycle.id, member_id=member_id,
+                    kind=f"intake.{'approved' if status == 'enrolled' else 'declined'}", at=now,
+                )  # fmt: skip
+    return ScreeningOutcome(tuple(approved), tuple(declined), tuple(unknown))

@@ -1,0 +1,443 @@
+"""The intake service: new form rows become members and enrolments of the current cycle.
+
+Per source row exactly one `intake_rows` record exists per cycle (keyed by a hash of its cells),
+so a rerun reads the same rows, finds them known and changes nothing. Per normalised address the
+latest usable submission (accepted or not consented) wins; earlier ones become `duplicate` (same
+run) or `superseded` (an earlier run), and their answers go to the event log.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections import Counter, defaultdict
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import Connection, Engine, bindparam, insert, select, update
+
+from mentorflow.clock import Clock
+from mentorflow.intake.header import unmapped_columns
+from mentorflow.intake.rows import ACCEPTED, NOT_CONSENTED, QUARANTINED, MappedRow, RowMapper
+from mentorflow.intake.settings import IntakeSettings
+from mentorflow.intake.sources import SourceTable
+from mentorflow.store import repo
+from mentorflow.store.tables import enrolments, events, intake_rows, members
+
+DUPLICATE, SUPERSEDED = "duplicate", "superseded"
+BATCH = 5000
+_PRIVATE = ("email", "name")  # live on the member row (erasable), never in enrolment answers
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+
+
+@dataclass(frozen=True)
+class QuarantinedRow:
+    """A row that could not be used, as the organizer needs to see it (no address, no name)."""
+
+    row_number: int
+    reasons: tuple[str, ...]
+    member_id: str | None
+
+
+@dataclass(frozen=True)
+class IntakeReport:
+    """What one intake run found. Counts cover every row of the source as it is now, so
+    accepted + quarantined + not_consented + duplicates == rows_read holds on every run."""
+
+    source: str
+    cycle_label: str
+    rows_read: int
+    new_rows: int
+    accepted: int
+    quarantined: int
+    not_consented: int
+    duplicates: int
+    newly_enrolled: tuple[str, ...] = ()
+    quarantine: tuple[QuarantinedRow, ...] = ()
+    unmapped_columns: tuple[str, ...] = ()
+
+    def counts(self) -> dict[str, int]:
+        return {
+            "rows_read": self.rows_read,
+            "new_rows": self.new_rows,
+            "accepted": self.accepted,
+            "quarantined": self.quarantined,
+            "not_consented": self.not_consented,
+            "duplicates": self.duplicates,
+        }
+
+
+@dataclass
+class _Plan:
+    """Everything one run writes, gathered first and then written in bulk."""
+
+    new_members: list[dict[str, Any]] = field(default_factory=list)
+    member_updates: list[dict[str, Any]] = field(default_factory=list)
+    new_enrolments: list[dict[str, Any]] = field(default_factory=list)
+    enrolment_updates: list[dict[str, Any]] = field(default_factory=list)
+    rows: list[dict[str, Any]] = field(default_factory=list)
+    superseded_rows: list[int] = field(default_factory=list)
+    events: list[dict[str, Any]] = field(default_factory=list)
+    newly_enrolled: list[str] = field(default_factory=list)
+
+
+def row_hashes(rows: Iterable[tuple[int, list[str]]]) -> list[str]:
+    """A stable key per row: sha256 of its cells, plus how often the same cells came before."""
+    seen: Counter[str] = Counter()
+    hashes = []
+    for _number, cells in rows:
+        digest = hashlib.sha256("\x1f".join(c.strip() for c in cells).encode()).hexdigest()
+        seen[digest] += 1
+        if seen[digest] > 1:
+            digest = hashlib.sha256(f"{digest}#{seen[digest]}".encode()).hexdigest()
+        hashes.append(digest)
+    return hashes
+
+
+def ingest(
+    engine: Engine, table: SourceTable, settings: IntakeSettings, clock: Clock, run_id: str = ""
+) -> IntakeReport:
+    """Process the rows of `table` not seen before; one transaction, bulk writes."""
+    mapper = RowMapper(settings, table.header)  # raises HeaderMismatchError first
+    hashes = row_hashes(table.rows)
+    now = clock.now()
+    with engine.begin() as conn:
+        repo.ensure_program(conn, settings.program_id, settings.program_name, now)
+        cycle = repo.ensure_cycle(
+            conn,
+            settings.program_id,
+            settings.cycle_label,
+            settings.cycle_start,
+            settings.cycle_end,
+            now,
+        )
+        known = _known_hashes(conn, cycle.id, table.label)
+        fresh = [
+            (mapper.map(cells, number), digest, cells)
+            for (number, cells), digest in zip(table.rows, hashes, strict=True)
+            if digest not in known
+        ]
+        writer = _Writer(conn, settings, cycle.id, table, now, run_id)
+        plan = writer.plan(fresh)
+        writer.write(plan)
+        return _report(conn, settings, cycle.id, table, hashes, len(fresh), plan)
+
+
+def _known_hashes(conn: Connection, cycle_id: int, source: str) -> set[str]:
+    query = select(intake_rows.c.row_hash).where(
+        intake_rows.c.cycle_id == cycle_id, intake_rows.c.source == source
+    )
+    return set(conn.execute(query).scalars())
+
+
+class _Writer:
+    """Plans and writes one run's changes for one cycle and source."""
+
+    def __init__(
+        self,
+        conn: Connection,
+        settings: IntakeSettings,
+        cycle_id: int,
+        table: SourceTable,
+        now: datetime,
+        run_id: str,
+    ) -> None:
+        self.conn, self.settings, self.cycle_id = conn, settings, cycle_id
+        self.source, self.header, self.now, self.run_id = table.label, table.header, now, run_id
+        self.member_ids = self._load_members()
+        self.enrolled = self._load_enrolments()
+        self.winning_rows = self._load_winning_rows()
+
+    def _load_members(self) -> dict[str, str]:
+        query = select(members.c.email, members.c.id).where(
+            members.c.program_id == self.settings.program_id, members.c.email.is_not(None)
+        )
+        return {row.email: row.id for row in self.conn.execute(query)}
+
+    def _load_enrolments(self) -> dict[str, Any]:
+        query = select(
+            enrolments.c.member_id,
+            enrolments.c.status,
+            enrolments.c.submitted_at,
+            enrolments.c.answers,
+            enrolments.c.source_row,
+        ).where(enrolments.c.cycle_id == self.cycle_id)
+        return {row.member_id: row for row in self.conn.execute(query)}
+
+    def _load_winning_rows(self) -> dict[str, list[Any]]:
+        """Rows of this source that decided a member's state so far (or wait in quarantine)."""
+        query = select(
+            intake_rows.c.id,
+            intake_rows.c.member_id,
+            intake_rows.c.outcome,
+            intake_rows.c.row_number,
+        ).where(
+            intake_rows.c.cycle_id == self.cycle_id,
+            intake_rows.c.source == self.source,
+            intake_rows.c.member_id.is_not(None),
+            intake_rows.c.outcome.in_((ACCEPTED, NOT_CONSENTED, QUARANTINED)),
+        )
+        found: dict[str, list[Any]] = defaultdict(list)
+        for row in self.conn.execute(query):
+            found[row.member_id].append(row)
+        return found
+
+    # --- planning ---------------------------------------------------------------------------
+
+    def plan(self, fresh: list[tuple[MappedRow, str, list[str]]]) -> _Plan:
+        plan = _Plan()
+        by_email: dict[str, list[tuple[MappedRow, str, list[str]]]] = defaultdict(list)
+        for item in fresh:
+            mapped = item[0]
+            if mapped.outcome != QUARANTINED and mapped.email:
+                by_email[mapped.email].append(item)
+            elif mapped.outcome == NOT_CONSENTED:  # no usable address: nobody to tell
+                self._add_row(plan, item, NOT_CONSENTED, None)
+        winners: dict[str, tuple[str, tuple[datetime, int]]] = {}  # email -> (member, order)
+        for email, items in by_email.items():
+            winners[email] = self._settle(plan, email, sorted(items, key=_order))
+        for item in fresh:
+            if item[0].outcome == QUARANTINED:
+                self._quarantine(plan, item, winners)
+        return plan
+
+    def _settle(
+        self, plan: _Plan, email: str, items: list[tuple[MappedRow, str, list[str]]]
+    ) -> tuple[str, tuple[datetime, int]]:
+        """The latest usable row for one address decides; earlier ones are kept as events."""
+        *earlier, last = items
+        member_id = self.member_ids.get(email)
+        existing = self.enrolled.get(member_id) if member_id else None
+        stored_order = (
+            (_aware(existing.submitted_at), existing.source_row or 0) if existing else None
+        )
+        if stored_order is not None and _order(last) < stored_order:
+            earlier, last = items, None  # all older than what the store has
+        decider = (last or items[-1])[0]
+        if member_id is None:
+            member_id = self._new_member(plan, email, decider)
+        elif last is not None:
+            plan.member_updates.append({"m_id": member_id, **self._member_values(decider)})
+        for item in earlier:
+            self._add_row(plan, item, DUPLICATE, member_id)
+            self._event(plan, member_id, "intake.superseded", _event_data(item[0]))
+        if last is None:
+            assert stored_order is not None
+            return member_id, stored_order
+        self._apply(plan, member_id, last[0], existing)
+        self._add_row(plan, last, last[0].outcome, member_id)
+        return member_id, _order(last)
+
+    def _new_member(self, plan: _Plan, email: str, mapped: MappedRow) -> str:
+        member_id = repo.new_member_id()
+        self.member_ids[email] = member_id
+        plan.new_members.append({
+            "id": member_id, "program_id": self.settings.program_id, "email": email,
+            "created_at": self.now, **self._member_values(mapped),
+        })  # fmt: skip
+        return member_id
+
+    def _member_values(self, mapped: MappedRow) -> dict[str, Any]:
+        """Member columns from a row; a row without consent keeps only the mail language."""
+        consented = mapped.outcome != NOT_CONSENTED
+        record = mapped.record
+        return {
+            "name": record.get("name") if consented else None,
+            "language": record.get("language"),
+            "timezone": record.get("timezone") if consented else None,
+            "consent_at": (mapped.submitted_at or self.now) if consented else None,
+            "consent_version": self._consent_version() if consented else None,
+            "updated_at": self.now,
+        }
+
+    def _apply(self, plan: _Plan, member_id: str, mapped: MappedRow, existing: Any) -> None:
+        """Member and enrolment take the winning row's answers; the old answers become an event."""
+        consented = mapped.outcome == ACCEPTED
+        record = mapped.record
+        status = self._status(consented, existing)
+        answers = {k: v for k, v in record.items() if k not in _PRIVATE} if consented else {}
+        values = {
+            "role": record.get("role", "none") if consented else "none", "status": status,
+            "answers": answers, "capacity": self._capacity(record), "submitted_at":
+            mapped.submitted_at, "source_row": mapped.row_number, "updated_at": self.now,
+        }  # fmt: skip
+        if existing is None:
+            plan.new_enrolments.append({
+                "cycle_id": self.cycle_id, "member_id": member_id, "priority": 0,
+                "created_at": self.now, **values,
+            })  # fmt: skip
+        else:
+            plan.enrolment_updates.append({"m_id": member_id, **values})
+            self._event(plan, member_id, "intake.superseded", {
+                "source_row": existing.source_row, "status": existing.status,
+                "submitted_at": _iso(existing.submitted_at), "answers": existing.answers,
+            })  # fmt: skip
+        for row in self.winning_rows.get(member_id, []):
+            if row.outcome != QUARANTINED or consented:
+                plan.superseded_rows.append(row.id)
+        if status == "enrolled" and (existing is None or existing.status != "enrolled"):
+            plan.newly_enrolled.append(member_id)
+
+    def _status(self, consented: bool, existing: Any) -> str:
+        if not consented:
+            return "not_enrolled"
+        if existing is not None and existing.status in ("enrolled", "pending_approval", "declined"):
+            return str(existing.status)
+        return "pending_approval" if self.settings.screening else "enrolled"
+
+    def _capacity(self, record: dict[str, Any]) -> int:
+        value = record.get(self.settings.capacity_field)
+        return int(value) if isinstance(value, int | float) else self.settings.default_capacity
+
+    def _consent_version(self) -> str | None:
+        return self.settings.consent.text_version if self.settings.consent else None
+
+    def _quarantine(
+        self,
+        plan: _Plan,
+        item: tuple[MappedRow, str, list[str]],
+        winners: dict[str, tuple[str, tuple[datetime, int]]],
+    ) -> None:
+        mapped = item[0]
+        email = mapped.email
+        if email and email in winners and _order(item) <= winners[email][1]:
+            # the same person signed up successfully later: this broken row is superseded
+            self._add_row(plan, item, DUPLICATE, winners[email][0])
+            return
+        member_id = self.member_ids.get(email) if email else None
+        if email and member_id is None and mapped.fixable and self.settings.remind_fixable:
+            member_id = self._new_member(plan, email, mapped)  # so the fix mail can reach them
+        self._add_row(plan, item, QUARANTINED, member_id)
+
+    def _add_row(
+        self,
+        plan: _Plan,
+        item: tuple[MappedRow, str, list[str]],
+        outcome: str,
+        member_id: str | None,
+    ) -> None:
+        mapped, digest, cells = item
+        raw = None
+        if outcome == QUARANTINED:  # kept so the organizer can fix it; erased with the member
+            raw = {"cells": dict(zip(self.header, cells, strict=False)), "fixable": mapped.fixable}
+        plan.rows.append({
+            "cycle_id": self.cycle_id, "source": self.source, "row_number": mapped.row_number,
+            "row_hash": digest, "outcome": outcome, "member_id": member_id,
+            "reasons": mapped.reasons if outcome == QUARANTINED else [], "raw": raw,
+            "fix_mail_sent": False, "run_id": self.run_id, "created_at": self.now,
+        })  # fmt: skip
+
+    def _event(self, plan: _Plan, member_id: str, kind: str, data: dict[str, Any]) -> None:
+        plan.events.append({
+            "program_id": self.settings.program_id, "cycle_id": self.cycle_id,
+            "member_id": member_id, "kind": kind, "data": {"source": self.source, **data},
+            "at": self.now,
+        })  # fmt: skip
+
+    # --- writing ----------------------------------------------------------------------------
+
+    def write(self, plan: _Plan) -> None:
+        conn = self.conn
+        _bulk(conn, insert(members), plan.new_members)
+        _bulk(conn, _update_by_member(members, members.c.id), plan.member_updates)
+        _bulk(conn, insert(enrolments), plan.new_enrolments)
+        enrolment_update = _update_by_member(enrolments, enrolments.c.member_id).where(
+            enrolments.c.cycle_id == self.cycle_id
+        )
+        _bulk(conn, enrolment_update, plan.enrolment_updates)
+        if plan.superseded_rows:
+            _bulk(
+                conn,
+                update(intake_rows)
+                .where(intake_rows.c.id == bindparam("r_id"))
+                .values(outcome=SUPERSEDED),
+                [{"r_id": row_id} for row_id in plan.superseded_rows],
+            )
+        _bulk(conn, insert(intake_rows), plan.rows)
+        _bulk(conn, insert(events), plan.events)
+
+
+def _update_by_member(table: Any, key: Any) -> Any:
+    return update(table).where(key == bindparam("m_id"))
+
+
+def _bulk(conn: Connection, statement: Any, rows: list[dict[str, Any]]) -> None:
+    for chunk in _chunks(rows, BATCH):
+        conn.execute(statement, chunk)
+
+
+def _chunks(rows: list[dict[str, Any]], size: int) -> Iterator[list[dict[str, Any]]]:
+    for start in range(0, len(rows), size):
+        yield rows[start : start + size]
+
+
+def _order(item: tuple[MappedRow, str, list[str]]) -> tuple[datetime, int]:
+    return (_when(item[0]), item[0].row_number)
+
+
+def _when(mapped: MappedRow) -> datetime:
+    return mapped.submitted_at or _EPOCH
+
+
+def _aware(value: datetime | None) -> datetime:
+    if value is None:
+        return _EPOCH
+    return value if value.tzinfo else value.replace(tzinfo=UTC)  # SQLite drops the offset
+
+
+def _iso(value: datetime | None) -> str | None:
+    return _aware(value).isoformat() if value else None
+
+
+def _event_data(mapped: MappedRow) -> dict[str, Any]:
+    answers = {k: v for k, v in mapped.record.items() if k not in _PRIVATE}
+    return {
+        "source_row": mapped.row_number, "outcome": mapped.outcome,
+        "submitted_at": _iso(mapped.submitted_at), "answers": answers,
+    }  # fmt: skip
+
+
+def _report(
+    conn: Connection,
+    settings: IntakeSettings,
+    cycle_id: int,
+    table: SourceTable,
+    hashes: list[str],
+    new_rows: int,
+    plan: _Plan,
+) -> IntakeReport:
+    query = select(
+        intake_rows.c.row_hash,
+        intake_rows.c.outcome,
+        intake_rows.c.row_number,
+        intake_rows.c.reasons,
+        intake_rows.c.member_id,
+    ).where(intake_rows.c.cycle_id == cycle_id, intake_rows.c.source == table.label)
+    stored = {row.row_hash: row for row in conn.execute(query)}
+    current = [stored[h] for h in hashes]
+    outcomes = Counter(row.outcome for row in current)
+    quarantine = tuple(
+        QuarantinedRow(number, tuple(row.reasons), row.member_id)
+        for number, row in sorted(
+            (
+                (n, row)
+                for (n, _), row in zip(table.rows, current, strict=True)
+                if row.outcome == QUARANTINED
+            ),
+            key=lambda pair: pair[0],
+        )
+    )
+    return IntakeReport(
+        source=table.label,
+        cycle_label=settings.cycle_label,
+        rows_read=len(hashes),
+        new_rows=new_rows,
+        accepted=outcomes[ACCEPTED],
+        quarantined=outcomes[QUARANTINED],
+        not_consented=outcomes[NOT_CONSENTED],
+        duplicates=outcomes[DUPLICATE] + outcomes[SUPERSEDED],
+        newly_enrolled=tuple(plan.newly_enrolled),
+        quarantine=quarantine,
+        unmapped_columns=tuple(unmapped_columns(table.header, settings)),
+    )

@@ -1,0 +1,89 @@
+"""Member records checked against schemas/member.schema.json: a compiled fast path, all errors else.
+
+fastjsonschema answers "valid" in about 3 µs a row but stops at the first error; only rows it
+rejects go through jsonschema's Draft7Validator, which lists every error for the quarantine.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+from collections.abc import Callable
+from functools import cache
+from typing import Any
+
+import fastjsonschema
+from jsonschema import Draft7Validator, FormatChecker
+from jsonschema.exceptions import ValidationError
+
+from mentorflow.intake.settings import CustomField
+from mentorflow.paths import SCHEMAS_DIR
+
+_CUSTOM_SCHEMAS: dict[str, dict[str, Any]] = {
+    "list": {"type": "array", "items": {"type": "string", "minLength": 1, "maxLength": 200}},
+    "text": {"type": "string", "maxLength": 2000},
+    "number": {"type": "number"},
+    "integer": {"type": "integer"},
+}
+
+
+@cache
+def base_schema() -> dict[str, Any]:
+    schema: dict[str, Any] = json.loads(
+        (SCHEMAS_DIR / "member.schema.json").read_text(encoding="utf-8")
+    )
+    return schema
+
+
+def member_schema(custom_fields: tuple[CustomField, ...] = ()) -> dict[str, Any]:
+    """The member schema with the spec's custom fields added as properties."""
+    schema = copy.deepcopy(base_schema())
+    for custom in custom_fields:
+        prop = dict(_CUSTOM_SCHEMAS.get(custom.kind, _CUSTOM_SCHEMAS["text"]))
+        prop["title"] = custom.name
+        prop["description"] = f"Custom field `{custom.name}` declared in the spec ({custom.kind})."
+        schema["properties"][custom.name] = prop
+    return schema
+
+
+class MemberValidator:
+    """Checks member records; `problems(record)` is empty for a valid one."""
+
+    def __init__(self, custom_fields: tuple[CustomField, ...] = ()) -> None:
+        schema = member_schema(custom_fields)
+        self._fast: Callable[[Any], Any] = fastjsonschema.compile(schema)
+        self._full = Draft7Validator(schema, format_checker=FormatChecker())
+
+    def problems(self, record: dict[str, Any]) -> list[str]:
+        try:
+            self._fast(record)
+        except fastjsonschema.JsonSchemaException:
+            return [describe(error) for error in self._full.iter_errors(record)] or [
+                "record: does not match the member schema"
+            ]
+        return []
+
+
+def describe(error: ValidationError) -> str:
+    """`field: problem`, built from the error's validator and params, never showing the value."""
+    where = ".".join(str(p) for p in error.absolute_path) or "record"
+    if error.validator == "required" and isinstance(error.instance, dict):
+        missing = [f for f in error.validator_value if f not in error.instance]
+        return f"{', '.join(missing) or where}: missing answer"
+    field = str(error.absolute_path[0]) if error.absolute_path else ""
+    if field in ("email", "name"):
+        return f"{field}: not valid ({error.validator})"
+    messages = {
+        "type": lambda: f"must be of type {error.validator_value}",
+        "enum": lambda: "must be one of " + ", ".join(map(str, error.validator_value)),
+        "minimum": lambda: f"must be at least {error.validator_value}",
+        "maximum": lambda: f"must be at most {error.validator_value}",
+        "maxLength": lambda: f"is longer than {error.validator_value} characters",
+        "minLength": lambda: "must not be empty",
+        "uniqueItems": lambda: "has repeated items",
+        "additionalProperties": lambda: "has a field the member schema does not know",
+        "pattern": lambda: "is not in the canonical form",
+        "format": lambda: f"is not a valid {error.validator_value}",
+    }
+    text = messages.get(str(error.validator), lambda: f"fails '{error.validator}'")()
+    return f"{where}: {text}"

@@ -1,0 +1,1 @@
+"""Mail delivery: templates, the outbox (send once per key), senders, calendar invites, tokens."""

@@ -1,0 +1,521 @@
+"""The outbox: every mail is rendered into the store under an idempotency key, then delivered once.
+
+Keys are `<program>:<cycle label>:<member id>:<purpose>:<occurrence>` (organizers: `org:<index>`
+in place of the member id). States: pending -> sending -> sent | bounced | failed, or pending ->
+suppressed at enqueue, or -> dry_run when the sender only writes files. `sending` is recorded
+just before the point of no return; a row still `sending` when a sender starts was handed over by
+a sender that stopped (crash): it is counted as sent, never sent again (see docs/mail.md).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, replace
+from datetime import datetime, timedelta
+from functools import partial
+from typing import Any
+
+from sqlalchemy import Connection, Engine, func, insert, select, update
+from sqlalchemy.exc import IntegrityError
+
+from mentorflow.clock import Clock
+from mentorflow.errors import MailError, TemporaryMailError
+from mentorflow.mail import sender as outcomes
+from mentorflow.mail.addresses import check_address
+from mentorflow.mail.message import OutgoingMail, new_message_id
+from mentorflow.mail.sender import EmlFolderSender, Sender, SendResult
+from mentorflow.mail.settings import MailSettings
+from mentorflow.mail.templates import render
+from mentorflow.mail.tokens import UNSUBSCRIBE, make_token
+from mentorflow.store.repo import log_event
+from mentorflow.store.tables import members, outbox
+
+# Mail an unsubscribed member still gets: answers to their own sign-up, and the start and end of
+# a pairing they are part of (their partner relies on it). Everything else is optional.
+ESSENTIAL_TEMPLATES = frozenset(
+    {"welcome", "not_enrolled", "fix_signup", "introduction", "closure"}
+)
+MAX_ATTEMPTS = 8
+_BACKOFF_MINUTES = (5, 15, 60, 180, 360, 720, 1440)
+_CHUNK = 200
+
+
+@dataclass(frozen=True)
+class DeliveryReport:
+    sent: int = 0
+    bounced: int = 0
+    temporary_failures: int = 0
+    deferred: int = 0  # held back by the daily limit, not_before set to a later day
+    dry_run: int = 0
+    failed: int = 0  # gave up after MAX_ATTEMPTS temporary failures
+    reconciled: int = 0  # found `sending` from a stopped sender: counted as sent
+
+    def add(self, **counts: int) -> DeliveryReport:
+        return replace(self, **{k: getattr(self, k) + v for k, v in counts.items()})
+
+
+def message_key(
+    program: str, cycle_label: str, recipient: str, purpose: str, occurrence: str
+) -> str:
+    return f"{program}:{cycle_label}:{recipient}:{purpose}:{occurrence}"
+
+
+class _KeyTakenError(Exception):
+    """A concurrent enqueue inserted the same key first."""
+
+
+@contextmanager
+def _transaction(engine_or_conn: Engine | Connection) -> Iterator[Connection]:
+    if isinstance(engine_or_conn, Connection):
+        yield engine_or_conn  # the caller's transaction: the caller commits
+        return
+    try:
+        with engine_or_conn.begin() as conn:
+            yield conn
+    except IntegrityError:
+        raise _KeyTakenError from None
+
+
+def unsubscribe_url(settings: MailSettings, member_id: str) -> str:
+    return f"{settings.base_url}/unsubscribe/{make_token(UNSUBSCRIBE, member_id)}"
+
+
+def standard_context(
+    settings: MailSettings, *, member_id: str | None, name: str | None, cycle_label: str
+) -> dict[str, Any]:
+    """Variables every template may use (see notifications/README.md)."""
+    name = name or ""
+    return {
+        "member": {"id": member_id, "name": name, "first_name": name.split(" ")[0] if name else ""},
+        "program": {
+            "id": settings.program_id,
+            "name": settings.program_name or settings.program_id,
+        },
+        "cycle_label": cycle_label,
+        "base_url": settings.base_url,
+        "contact_email": settings.reply_to or settings.from_address,
+        "unsubscribe_url": unsubscribe_url(settings, member_id) if member_id else None,
+    }
+
+
+def _headers(settings: MailSettings, member_id: str | None) -> dict[str, str]:
+    headers = {"Reply-To": settings.reply_to} if settings.reply_to else {}
+    if member_id:
+        headers["List-Unsubscribe"] = f"<{unsubscribe_url(settings, member_id)}>"
+        headers["List-Unsubscribe-Post"] = "List-Unsubscribe=One-Click"
+    return headers
+
+
+def _suppression(member: Any, template: str) -> str | None:
+    if member is None:
+        return "unknown member"
+    if member.erased_at is not None or not member.email:
+        return "member erased"
+    if member.bounced_at is not None:
+        return "address bounced permanently"
+    if member.unsubscribed_at is not None and template not in ESSENTIAL_TEMPLATES:
+        return "member unsubscribed from optional mail"
+    return check_address(member.email)
+
+
+def _key_exists(conn: Connection, key: str) -> bool:
+    return conn.execute(select(outbox.c.id).where(outbox.c.key == key)).first() is not None
+
+
+def _insert(conn: Connection, values: dict[str, Any]) -> bool:
+    conn.execute(insert(outbox).values(**values))
+    return True
+
+
+def enqueue(
+    engine_or_conn: Engine | Connection,
+    *,
+    settings: MailSettings,
+    cycle_id: int | None,
+    cycle_label: str,
+    member_id: str,
+    purpose: str,
+    template: str,
+    context: dict[str, Any],
+    clock: Clock,
+    occurrence: str = "1",
+    ics: str | None = None,
+) -> bool:
+    """Render template `template` for member `member_id` into the outbox; True if newly queued.
+
+    Idempotent on the key: a second call with the same key changes nothing and returns False.
+    Bounced, erased and (for optional mail) unsubscribed members get a `suppressed` row.
+    """
+    key = message_key(settings.program_id, cycle_label, member_id, purpose, occurrence)
+    try:
+        with _transaction(engine_or_conn) as conn:
+            if _key_exists(conn, key):
+                return False
+            values = _base_row(settings, key, cycle_id, member_id, purpose, template, clock.now())
+            values.update(_member_mail(conn, settings, member_id, template, context, cycle_label))
+            values["ics"] = ics if values["status"] == "pending" else None
+            return _insert(conn, values)
+    except _KeyTakenError:
+        return False
+
+
+def _member_mail(
+    conn: Connection,
+    settings: MailSettings,
+    member_id: str,
+    template: str,
+    context: dict[str, Any],
+    cycle_label: str,
+) -> dict[str, Any]:
+    """The row's recipient and content columns, or its suppression."""
+    member = conn.execute(select(members).where(members.c.id == member_id)).first()
+    reason = _suppression(member, template)
+    if reason is not None:
+        language = (member.language if member else None) or settings.default_language
+        return {"status": "suppressed", "last_error": f"suppressed: {reason}", "language": language}
+    assert member is not None
+    base = standard_context(
+        settings, member_id=member_id, name=member.name, cycle_label=cycle_label
+    )
+    mail = render(
+        template,
+        {**base, **context},
+        language=member.language,
+        default_language=settings.default_language,
+        overrides=settings.template_overrides,
+    )
+    return {
+        "language": mail.language,
+        "to_addr": member.email,
+        "to_name": member.name,
+        "subject": mail.subject,
+        "text_body": mail.text,
+        "html_body": mail.html,
+        "headers": _headers(settings, member_id),
+    }
+
+
+def enqueue_to_organizers(
+    engine_or_conn: Engine | Connection,
+    *,
+    settings: MailSettings,
+    cycle_id: int | None,
+    cycle_label: str,
+    purpose: str,
+    template: str,
+    context: dict[str, Any],
+    clock: Clock,
+    occurrence: str = "1",
+) -> int:
+    """Queue `template` for each organizer of the spec (key `...:org:<index>:...`); new rows."""
+    queued = 0
+    with _transaction(engine_or_conn) as conn:  # organizers' digests: one writer, no race
+        for index, organizer in enumerate(settings.organizers):
+            key = message_key(settings.program_id, cycle_label, f"org:{index}", purpose, occurrence)
+            if _key_exists(conn, key):
+                continue
+            full = {
+                **standard_context(
+                    settings, member_id=None, name=organizer.name, cycle_label=cycle_label
+                ),
+                **context,
+            }
+            mail = render(
+                template,
+                full,
+                language=settings.default_language,
+                default_language=settings.default_language,
+                overrides=settings.template_overrides,
+            )
+            values = _base_row(settings, key, cycle_id, None, purpose, template, clock.now())
+            values.update(
+                language=mail.language,
+                to_addr=organizer.email,
+                to_name=organizer.name,
+                subject=mail.subject,
+                text_body=mail.text,
+                html_body=mail.html,
+                headers=_headers(settings, None),
+            )
+            queued += _insert(conn, values)
+    return queued
+
+
+def _base_row(
+    settings: MailSettings,
+    key: str,
+    cycle_id: int | None,
+    member_id: str | None,
+    purpose: str,
+    template: str,
+    now: datetime,
+) -> dict[str, Any]:
+    return {
+        "key": key,
+        "program_id": settings.program_id,
+        "cycle_id": cycle_id,
+        "member_id": member_id,
+        "purpose": purpose,
+        "template": template,
+        "language": settings.default_language,
+        "headers": {},
+        "status": "pending",
+        "attempts": 0,
+        "message_id": new_message_id(settings.mail_domain),
+        "created_at": now,
+        "updated_at": now,
+    }
+
+
+# --- delivery ---------------------------------------------------------------------------------
+
+
+def reconcile(conn: Connection, program_id: str, now: datetime) -> int:
+    """Rows a stopped sender left `sending` were handed over: counted as sent, never resent."""
+    result = conn.execute(
+        update(outbox)
+        .where(outbox.c.program_id == program_id, outbox.c.status == "sending")
+        .values(
+            status="sent",
+            sent_at=now,
+            updated_at=now,
+            last_error="unconfirmed: the sender stopped after handing the message over",
+        )
+    )
+    conn.commit()
+    return result.rowcount or 0
+
+
+def _due_ids(conn: Connection, program_id: str, now: datetime) -> list[int]:
+    due = (outbox.c.not_before.is_(None)) | (outbox.c.not_before <= now)
+    rows = conn.execute(
+        select(outbox.c.id)
+        .where(outbox.c.program_id == program_id, outbox.c.status == "pending", due)
+        .order_by(outbox.c.id)
+    )
+    return [row.id for row in rows]
+
+
+def _sent_last_day(conn: Connection, program_id: str, now: datetime) -> int:
+    query = select(func.count()).where(
+        outbox.c.program_id == program_id,
+        outbox.c.status.in_(("sent", "bounced")),
+        outbox.c.sent_at > now - timedelta(days=1),
+    )
+    return int(conn.execute(query).scalar_one())
+
+
+def _apply_daily_limit(
+    conn: Connection, settings: MailSettings, ids: list[int], now: datetime
+) -> tuple[list[int], int]:
+    """(ids to send now, number deferred): the rest gets not_before on the following days."""
+    limit = settings.daily_limit
+    if not limit:
+        return ids, 0
+    budget = max(0, limit - _sent_last_day(conn, settings.program_id, now))
+    now_ids, later = ids[:budget], ids[budget:]
+    for day in range(0, len(later), limit):
+        chunk = later[day : day + limit]
+        not_before = now + timedelta(days=1 + day // limit)
+        conn.execute(
+            update(outbox)
+            .where(outbox.c.id.in_(chunk))
+            .values(not_before=not_before, updated_at=now)
+        )
+    conn.commit()
+    return now_ids, len(later)
+
+
+def _outgoing(row: Any, settings: MailSettings, now: datetime) -> OutgoingMail:
+    return OutgoingMail(
+        key=row.key,
+        message_id=row.message_id,
+        from_name=settings.from_name,
+        from_address=settings.from_address,
+        to_address=row.to_addr,
+        to_name=row.to_name,
+        subject=row.subject,
+        text=row.text_body,
+        html=row.html_body,
+        ics=row.ics,
+        headers=dict(row.headers or {}),
+        date=now,
+    )
+
+
+def _rows(conn: Connection, ids: list[int]) -> Iterator[Any]:
+    for start in range(0, len(ids), _CHUNK):
+        chunk = ids[start : start + _CHUNK]
+        yield from conn.execute(select(outbox).where(outbox.c.id.in_(chunk)).order_by(outbox.c.id))
+
+
+def _handover(conn: Connection, row_id: int, now: datetime) -> bool:
+    """Claim the row (pending -> sending) and make that durable before the point of no return."""
+    result = conn.execute(
+        update(outbox)
+        .where(outbox.c.id == row_id, outbox.c.status == "pending")
+        .values(status="sending", attempts=outbox.c.attempts + 1, updated_at=now)
+    )
+    conn.commit()
+    return result.rowcount == 1
+
+
+def _set(conn: Connection, row_id: int, **values: Any) -> None:
+    conn.execute(update(outbox).where(outbox.c.id == row_id).values(**values))
+
+
+def _record_bounce(
+    conn: Connection, settings: MailSettings, row: Any, result: SendResult, now: datetime
+) -> None:
+    reason = f"{result.code} {result.detail}".strip()
+    _set(conn, row.id, status="bounced", last_error=reason, sent_at=now, updated_at=now)
+    if row.member_id:
+        conn.execute(
+            update(members)
+            .where(members.c.id == row.member_id)
+            .values(bounced_at=now, bounce_reason=reason, updated_at=now)
+        )
+        log_event(
+            conn,
+            program_id=settings.program_id,
+            kind="mail_bounced",
+            at=now,
+            cycle_id=row.cycle_id,
+            member_id=row.member_id,
+            data={"key": row.key, "code": result.code},
+        )
+
+
+def _record_temporary(
+    conn: Connection, row: Any, detail: str, handed_over: bool, now: datetime
+) -> str:
+    attempts = row.attempts + 1  # handover already counted it in the store; `row` is older
+    if attempts >= MAX_ATTEMPTS:
+        status, not_before = "failed", None
+    else:
+        status = "pending"
+        minutes = _BACKOFF_MINUTES[min(attempts, len(_BACKOFF_MINUTES)) - 1]
+        not_before = now + timedelta(minutes=minutes)
+    extra = {} if handed_over else {"attempts": attempts}
+    _set(
+        conn,
+        row.id,
+        status=status,
+        last_error=detail,
+        not_before=not_before,
+        updated_at=now,
+        **extra,
+    )
+    return status
+
+
+def _record(
+    conn: Connection,
+    settings: MailSettings,
+    sender: Sender,
+    row: Any,
+    result: SendResult,
+    now: datetime,
+) -> dict[str, int]:
+    """Store one send's outcome; the counts it adds to the report."""
+    status = result.status
+    if status == outcomes.ABANDONED:
+        return {}
+    if status in (outcomes.ACCEPTED, outcomes.UNCONFIRMED):
+        final = "sent" if sender.delivers else "dry_run"
+        note = None if status == outcomes.ACCEPTED else f"unconfirmed: {result.detail}"
+        _set(conn, row.id, status=final, sent_at=now, updated_at=now, last_error=note)
+        return {"sent": 1} if sender.delivers else {"dry_run": 1}
+    if status == outcomes.PERMANENT:
+        _record_bounce(conn, settings, row, result, now)
+        return {"bounced": 1}
+    handed_over = conn.execute(select(outbox.c.status).where(outbox.c.id == row.id)).scalar_one()
+    detail = f"{result.code or ''} {result.detail}".strip()
+    final = _record_temporary(conn, row, detail, handed_over == "sending", now)
+    return {"failed": 1} if final == "failed" else {"temporary_failures": 1}
+
+
+def deliver_pending(
+    engine: Engine,
+    *,
+    settings: MailSettings,
+    sender: Sender,
+    clock: Clock,
+    limit: int | None = None,
+) -> DeliveryReport:
+    """Deliver the program's due pending mail over one sender session, each key at most once.
+
+    Raises TemporaryMailError (after recording everything) when a temporary failure stopped the
+    batch or left mails pending, so a retrying caller (the Prefect task) tries again later.
+    """
+    report = DeliveryReport()
+    with engine.connect() as conn:
+        report = report.add(reconciled=reconcile(conn, settings.program_id, clock.now()))
+        ids = _due_ids(conn, settings.program_id, clock.now())
+        ids, deferred = _apply_daily_limit(conn, settings, ids, clock.now())
+        report = report.add(deferred=deferred)
+        ids = ids[:limit] if limit is not None else ids
+        report, stopped = _send_all(conn, settings, sender, clock, ids, report)
+    if stopped is not None or report.temporary_failures:
+        error = TemporaryMailError(
+            f"mail delivery incomplete: {report.sent} sent, {report.temporary_failures} "
+            f"temporary failure(s); {stopped or 'some recipients deferred'}"
+        )
+        error.report = report  # type: ignore[attr-defined]
+        raise error
+    return report
+
+
+def _send_all(
+    conn: Connection,
+    settings: MailSettings,
+    sender: Sender,
+    clock: Clock,
+    ids: list[int],
+    report: DeliveryReport,
+) -> tuple[DeliveryReport, str | None]:
+    """Send rows `ids` in order; (report, reason the batch stopped early or None)."""
+    sender.open()
+    try:
+        for row in _rows_fresh(conn, ids):
+            now = clock.now()
+            claim = partial(_handover, conn, row.id, now)
+            try:
+                result = sender.send(_outgoing(row, settings, now), claim)
+            except TemporaryMailError as exc:
+                _record_temporary(conn, row, str(exc), False, now)
+                conn.commit()
+                return report.add(temporary_failures=1), str(exc)
+            except MailError as exc:
+                _set(conn, row.id, last_error=str(exc), updated_at=now)
+                conn.commit()
+                raise
+            report = report.add(**_record(conn, settings, sender, row, result, now))
+            conn.commit()
+            if result.connection_closed:
+                return report, f"connection closed ({result.code or result.status})"
+        return report, None
+    finally:
+        sender.close()
+
+
+def _rows_fresh(conn: Connection, ids: list[int]) -> Iterator[Any]:
+    # Read chunk by chunk between commits, so 10,000 bodies never sit in memory at once.
+    for start in range(0, len(ids), _CHUNK):
+        yield from list(_rows(conn, ids[start : start + _CHUNK]))
+
+
+def preview_pending(
+    engine: Engine, *, settings: MailSettings, clock: Clock, limit: int | None = None
+) -> int:
+    """Write due pending mail as .eml files into `<outbox_dir>/preview`; states stay as they are."""
+    folder = EmlFolderSender(settings.outbox_dir / "preview")
+    folder.open()
+    written = 0
+    with engine.connect() as conn:
+        ids = _due_ids(conn, settings.program_id, clock.now())[:limit]
+        for row in _rows_fresh(conn, ids):
+            folder.send(_outgoing(row, settings, clock.now()), lambda: True)
+            written += 1
+    return written

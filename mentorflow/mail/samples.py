@@ -1,0 +1,96 @@
+"""Realistic sample data for every template: what `mentorflow preview` renders, and its docs.
+
+Each entry lists the variables a stage must pass to `enqueue` for that template (on top of the
+standard ones: member, program, cycle_label, base_url, contact_email, unsubscribe_url).
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime
+from typing import Any
+
+_PARTNER = {"name": "Jürgen Müller", "email": "juergen@example.org", "role": "mentor"}
+
+
+def sample_context(template: str, base_url: str = "http://127.0.0.1:8000") -> dict[str, Any]:
+    """Template-specific sample variables (an empty dict for unknown templates)."""
+    samples: dict[str, dict[str, Any]] = {
+        "welcome": {
+            "role": "mentee",
+            "intake_closes": date(2027, 1, 25),
+            "cycle_starts": date(2027, 2, 1),
+        },
+        "not_enrolled": {"intake_closes": date(2027, 1, 25), "signup_url": f"{base_url}/signup"},
+        "fix_signup": {
+            "reasons": [
+                "Zeitzone „Berlin“ ist keine IANA-Zeitzone (z. B. Europe/Berlin)",
+                "Verfügbarkeit „abends“ ist kein Zeitfenster wie „Mo 18-20“",
+            ],
+            "intake_closes": date(2027, 1, 25),
+            "signup_url": f"{base_url}/signup",
+        },
+        "introduction": {
+            "role": "mentee",
+            "partners": [_PARTNER],
+            "why": [
+                "Ihr wollt beide an Open-Source-Beiträgen arbeiten (gemeinsame Ziele: 2 von 3)",
+                "Jürgen bietet Code-Reviews und API-Design an, genau das suchst Du",
+                "Ihr habt dienstags abends beide Zeit (3 gemeinsame Stunden pro Woche)",
+            ],
+            "meeting": {
+                "cadence": "alle zwei Wochen eine Stunde, per Video oder im Café",
+                "topics": [
+                    "Was Ihr Euch von den zwölf Wochen erhofft",
+                    "Ein erstes kleines Issue, an dem Du arbeiten kannst",
+                    "Wie Ihr Euch zwischen den Treffen austauscht",
+                ],
+                "success": "Dein erster gemergter Pull Request in einem Projekt Deiner Wahl",
+            },
+        },
+        "waitlist": {"next_cycle_starts": date(2027, 9, 1)},
+        "kickoff": {
+            "partners": [_PARTNER],
+            "cycle_ends": date(2027, 4, 26),
+            "cadence": "alle zwei Wochen eine Stunde",
+        },
+        "check_in": {
+            "partners": [_PARTNER],
+            "checkin_at": datetime(2027, 2, 16, 17, 0, tzinfo=UTC),
+            "checkin_url": f"{base_url}/checkin/SAMPLE",
+        },
+        "reminder": {
+            "topic": "Euer nächstes Treffen ist noch nicht vereinbart",
+            "due": date(2027, 3, 1),
+            "action_url": f"{base_url}/checkin/SAMPLE",
+        },
+        "survey_invitation": {
+            "survey_name": "Halbzeit",
+            "survey_url": f"{base_url}/survey/SAMPLE",
+            "due": date(2027, 3, 20),
+        },
+        "survey_nudge": {
+            "survey_name": "Halbzeit",
+            "survey_url": f"{base_url}/survey/SAMPLE",
+            "due": date(2027, 3, 20),
+        },
+        "rematch_offer": {"rematch_url": f"{base_url}/rematch/SAMPLE"},
+        "closure": {
+            "role": "mentor",
+            "recognition": {"mentees": 2, "meetings": 11, "badge": "Mentor:in 2027"},
+            "survey_url": f"{base_url}/survey/SAMPLE",
+        },
+        "alumni_invitation": {
+            "signup_url": f"{base_url}/signup",
+            "next_cycle_starts": date(2027, 9, 1),
+        },
+        "organizer_digest": {
+            "period": "KW 7",
+            "counts": {"Aktive Paare": 42, "Check-ins beantwortet": 35, "Bounces": 1},
+            "attention": ["2 Paare haben seit drei Wochen kein Treffen gemeldet"],
+            "dashboard_url": f"{base_url}/",
+        },
+    }
+    return samples.get(template, {})
+
+
+SAMPLE_MEMBER = {"id": "m_sample000000", "name": "Zoë Schäfer", "language": "de"}

@@ -1,0 +1,255 @@
+"""The sender seam: SMTP through yagmail's connection, a folder of .eml files, or a recording.
+
+A sender delivers one `OutgoingMail` at a time within a session (`open` ... `close`, one SMTP
+connection per batch). Just before the point of no return (for SMTP: the final "." of DATA) it
+calls `handover()`, which lets the outbox record the mail as `sending`; if that returns False the
+sender abandons the mail. Outcomes are normalised to `SendResult`; a connection that cannot be
+used raises `TemporaryMailError`. Texts in results and errors never contain an address.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import re
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from email.message import EmailMessage
+from pathlib import Path
+from typing import Any, Protocol
+
+from mentorflow.errors import MailError, TemporaryMailError
+from mentorflow.mail.message import OutgoingMail, build_message, wire_bytes
+from mentorflow.mail.settings import MailSettings, SmtpSettings
+
+ACCEPTED, TEMPORARY, PERMANENT, UNCONFIRMED, ABANDONED = (
+    "accepted",
+    "temporary",
+    "permanent",
+    "unconfirmed",
+    "abandoned",
+)
+_ADDRESS = re.compile(r"<?[^\s<>@]+@[^\s<>@]+>?")
+
+
+def redact(text: str) -> str:
+    """Server replies often quote the recipient: keep the reason, drop the address."""
+    return _ADDRESS.sub("<address>", text)[:300]
+
+
+@dataclass(frozen=True)
+class SendResult:
+    status: str  # accepted | temporary | permanent | unconfirmed | abandoned
+    code: int | None = None
+    detail: str = ""
+    connection_closed: bool = False  # the batch cannot go on over this connection
+
+
+Handover = Callable[[], bool]
+
+
+class Sender(Protocol):
+    delivers: bool  # False: the mail only lands in files (demo, dry run)
+
+    def open(self) -> None: ...
+
+    def send(self, mail: OutgoingMail, handover: Handover) -> SendResult: ...
+
+    def close(self) -> None: ...
+
+
+def _reply_text(reply: Any) -> str:
+    raw = reply[1] if isinstance(reply, tuple) else b""
+    return redact(raw.decode("utf-8", "replace") if isinstance(raw, bytes) else str(raw))
+
+
+class _Refused(Exception):
+    """A reply other than the expected one, inside `SmtpSender.send`."""
+
+    def __init__(self, stage: str, code: int, detail: str) -> None:
+        super().__init__(stage, code)
+        self.stage, self.code, self.detail = stage, code, detail
+
+
+class SmtpSender:
+    """SMTP via yagmail: it connects, does STARTTLS/SSL and login, and closes; we drive the
+    transaction on its connection step by step so the store can mark the point of no return.
+
+    Exceptions from the connection are classified by attributes (`smtp_code`) and `OSError`
+    (smtplib's exceptions derive from it), so no smtplib class is imported or named here.
+    """
+
+    delivers = True
+
+    def __init__(self, smtp: SmtpSettings, envelope_from: str) -> None:
+        if smtp.username and smtp.password is None:
+            # yagmail would fall back to keyring and then a blocking password prompt.
+            raise MailError("sender.smtp.username is set but no password resolves")
+        self.smtp, self.envelope_from = smtp, envelope_from
+        self._client: Any = None
+
+    def open(self) -> None:
+        """Connect lazily: the first `send` opens the session's single connection."""
+
+    def _connection(self) -> Any:
+        if self._client is not None:
+            return self._client.smtp
+        import yagmail  # imported only when mail really goes out
+
+        s = self.smtp
+        client = yagmail.SMTP(
+            user=s.username or self.envelope_from,
+            password=s.password,
+            host=s.host,
+            port=s.port,
+            smtp_ssl=s.security == "ssl",
+            smtp_starttls=s.security == "starttls",
+            smtp_skip_login=not s.username,
+            soft_email_validation=False,
+            timeout=s.timeout,
+        )
+        client.set_logging(None)
+        try:
+            client.login()
+            client.smtp.ehlo_or_helo_if_needed()
+        except OSError as exc:
+            code = getattr(exc, "smtp_code", None)
+            if code is not None and 500 <= code < 600:
+                raise MailError(f"the SMTP server refused the login (code {code})") from None
+            raise TemporaryMailError(
+                f"cannot connect to the SMTP server ({type(exc).__name__}, code {code})"
+            ) from None
+        self._client = client
+        return client.smtp
+
+    def _drop(self) -> None:
+        client, self._client = self._client, None
+        if client is not None and client.smtp is not None:
+            with contextlib.suppress(OSError):
+                client.smtp.close()  # no QUIT: the server may already be gone
+            client.is_closed = True
+
+    def close(self) -> None:
+        client, self._client = self._client, None
+        if client is not None:
+            with contextlib.suppress(OSError):
+                client.close()
+
+    @staticmethod
+    def _expect(reply: tuple[int, bytes], ok: tuple[int, ...], stage: str) -> None:
+        if reply[0] not in ok:
+            raise _Refused(stage, reply[0], _reply_text(reply))
+
+    def send(self, mail: OutgoingMail, handover: Handover) -> SendResult:
+        data = wire_bytes(build_message(mail))
+        conn = self._connection()
+        try:
+            self._expect(conn.mail(self.envelope_from), (250,), "MAIL")
+            self._expect(conn.rcpt(mail.to_address), (250, 251), "RCPT")
+            self._expect(conn.docmd("DATA"), (354,), "DATA")
+            conn.send(data)
+        except _Refused as refused:
+            return self._refused(refused)
+        except OSError as exc:
+            self._drop()
+            raise TemporaryMailError(
+                f"connection lost before the message was handed over ({type(exc).__name__})"
+            ) from None
+        return self._finish(conn, handover)
+
+    def _refused(self, refused: _Refused) -> SendResult:
+        code, detail = refused.code, f"{refused.stage}: {refused.detail}"
+        if code == 421 or (refused.stage == "MAIL" and code < 500):
+            self._drop()
+            raise TemporaryMailError(f"the SMTP server deferred the batch (code {code})")
+        if refused.stage == "MAIL":
+            self._drop()
+            raise MailError(f"the SMTP server refused the sender address (code {code})")
+        try:
+            self._client.smtp.rset()
+        except OSError:
+            self._drop()
+        status = PERMANENT if 500 <= code < 600 else TEMPORARY
+        return SendResult(status, code, detail, connection_closed=self._client is None)
+
+    def _finish(self, conn: Any, handover: Handover) -> SendResult:
+        if not handover():
+            self._drop()  # mid-DATA there is no RSET: closing aborts the transaction
+            return SendResult(ABANDONED)
+        try:
+            conn.send(b".\r\n")
+        except OSError:
+            self._drop()  # the terminator never left: the server discards the message
+            return SendResult(TEMPORARY, None, "connection lost before the end of DATA", True)
+        try:
+            code, resp = conn.getreply()
+        except OSError:
+            self._drop()
+            return SendResult(UNCONFIRMED, None, "connection lost while awaiting the reply", True)
+        detail = f"DATA end: {_reply_text((code, resp))}"
+        if code == 250:
+            return SendResult(ACCEPTED, code)
+        if code == 421:
+            self._drop()
+            return SendResult(TEMPORARY, code, detail, connection_closed=True)
+        return SendResult(PERMANENT if code >= 500 else TEMPORARY, code, detail)
+
+
+def eml_name(key: str) -> str:
+    return re.sub(r"[^A-Za-z0-9._-]+", "_", key) + ".eml"
+
+
+class EmlFolderSender:
+    """Writes each mail as `<key>.eml` into a folder: the demo's mailbox and the dry run."""
+
+    delivers = False
+
+    def __init__(self, folder: Path) -> None:
+        self.folder = folder
+
+    def open(self) -> None:
+        self.folder.mkdir(parents=True, exist_ok=True)
+
+    def send(self, mail: OutgoingMail, handover: Handover) -> SendResult:
+        target = self.folder / eml_name(mail.key)
+        temp = target.with_suffix(".eml.tmp")
+        temp.write_bytes(build_message(mail).as_bytes())
+        if not handover():
+            temp.unlink(missing_ok=True)
+            return SendResult(ABANDONED)
+        os.replace(temp, target)
+        return SendResult(ACCEPTED, 250)
+
+    def close(self) -> None:
+        return None
+
+
+@dataclass
+class RecordingSender:
+    """Keeps what it was given; `results` scripts an outcome per recipient (unit tests only)."""
+
+    results: dict[str, SendResult] = field(default_factory=dict)
+    sent: list[EmailMessage] = field(default_factory=list)
+    delivers: bool = True
+
+    def open(self) -> None:
+        return None
+
+    def send(self, mail: OutgoingMail, handover: Handover) -> SendResult:
+        result = self.results.get(mail.to_address, SendResult(ACCEPTED, 250))
+        if result.status != ACCEPTED:
+            return result
+        if not handover():
+            return SendResult(ABANDONED)
+        self.sent.append(build_message(mail))
+        return result
+
+    def close(self) -> None:
+        return None
+
+
+def sender_for(settings: MailSettings) -> Sender:
+    """SMTP when the spec configures a server and this is no dry run; else .eml files."""
+    if settings.smtp is None or settings.dry_run:
+        return EmlFolderSender(settings.outbox_dir)
+    return SmtpSender(settings.smtp, settings.from_address)

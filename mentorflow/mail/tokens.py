@@ -1,0 +1,52 @@
+"""Signed link tokens: opaque member ids only, one salt per purpose, never an address."""
+
+from __future__ import annotations
+
+import os
+import secrets
+from pathlib import Path
+
+from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
+
+from mentorflow.errors import TokenError
+from mentorflow.paths import home
+
+UNSUBSCRIBE = "unsubscribe"
+# Unsubscribe links must keep working long after the mail was sent.
+MAX_AGE_SECONDS = {UNSUBSCRIBE: 3 * 366 * 24 * 3600}
+_KEY_FILE = "secret_key"
+
+
+def secret_key() -> str:
+    """MENTORFLOW_SECRET_KEY, else a random key kept in MENTORFLOW_HOME (created once, 0600)."""
+    key = os.environ.get("MENTORFLOW_SECRET_KEY")
+    if key:
+        return key
+    path: Path = home() / _KEY_FILE
+    if not path.exists():
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "w") as handle:
+            handle.write(secrets.token_urlsafe(48))
+    return path.read_text().strip()
+
+
+def _serializer(purpose: str, key: str | None) -> URLSafeTimedSerializer:
+    return URLSafeTimedSerializer(key or secret_key(), salt=f"mentorflow.{purpose}")
+
+
+def make_token(purpose: str, member_id: str, key: str | None = None) -> str:
+    return _serializer(purpose, key).dumps({"m": member_id})
+
+
+def read_token(purpose: str, token: str, key: str | None = None) -> str:
+    """The member id in a token; TokenError when forged, for another purpose, or expired."""
+    max_age = MAX_AGE_SECONDS.get(purpose, 90 * 24 * 3600)
+    try:
+        data = _serializer(purpose, key).loads(token, max_age=max_age)
+    except SignatureExpired:
+        raise TokenError("the link has expired") from None
+    except BadSignature:
+        raise TokenError("the link is not valid") from None
+    if not isinstance(data, dict) or not isinstance(data.get("m"), str):
+        raise TokenError("the link is not valid")
+    return data["m"]

@@ -1,0 +1,294 @@
+"""Exact bipartite matching with capacities: min-cost flow on a candidate graph, certified by duals.
+
+The LP of b-matching (each row at most once, column j at most cap[j] times) is totally
+unimodular, so a dual solution (u per row, v per column, both >= 0, u_i + v_j >= w_ij for every
+feasible pair) proves optimality when its objective equals the matching's total. We solve on the
+top-K candidates per row with OR-Tools' min-cost flow, derive the duals from the flow (shortest
+paths over the mentors: see `prices`), then price every pair left out. A left-out pair with
+positive reduced profit joins the graph and we solve again (column generation); when none is left
+the result is the optimum of the full problem. If rounds run out, the dual bound
+``sum(max(u_i, max_j w_ij - v_j)) + sum(cap_j v_j)`` is a proven upper bound and the gap is reported.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+import numpy as np
+from ortools.graph.python import min_cost_flow
+
+from mentorflow.errors import MatchingError
+from mentorflow.matching.scoring import Scorer
+
+INF = np.int64(1) << np.int64(60)
+ADD_PER_ROW = 8  # columns a violating row brings into the graph per pricing round
+STORE_BYTES = 200 * 2**20  # keep the whole profit matrix when it fits; else score again
+
+
+@dataclass(frozen=True)
+class BipartiteSolution:
+    """Which column each row got (-1: none), with the certificate of how good that is."""
+
+    row_col: np.ndarray  # int64 per row position
+    row_profit: np.ndarray  # int64 per row (0 when unmatched)
+    total: int  # sum of profits
+    bound: int  # proven upper bound on the total (== total when certified)
+    certified: bool
+    pricing_rounds: int
+    edges: np.ndarray  # (2, E) int64: the final candidate graph (rows, cols)
+
+    @property
+    def matched(self) -> int:
+        return int((self.row_col >= 0).sum())
+
+
+class Profits:
+    """Profit rows on demand: from a stored matrix when it fits in memory, else scored again."""
+
+    def __init__(self, scorer: Scorer, store_bytes: int = STORE_BYTES) -> None:
+        self.scorer = scorer
+        nr, m = scorer.shape
+        self.matrix: np.ndarray | None = None
+        if nr * m * 4 <= store_bytes:
+            self.matrix = np.empty((nr, m), dtype=np.int32)
+            for pos in scorer.chunks():
+                self.matrix[pos] = scorer.profit(pos)
+
+    def chunks(self, positions: np.ndarray | None = None) -> Iterator[tuple[np.ndarray, np.ndarray]]:
+        for pos in self.scorer.chunks(positions):
+            yield pos, (self.matrix[pos] if self.matrix is not None else self.scorer.profit(pos))
+
+
+@dataclass(frozen=True)
+class Graph:
+    """The candidate graph: each row's best K columns, each column's best L rows."""
+
+    rows: np.ndarray
+    cols: np.ndarray
+    profit: np.ndarray
+    left_out: np.ndarray  # per row: an upper bound on the profit of any pair left out
+
+
+def candidate_graph(profits: Profits, k: int, col_k: int = 0) -> Graph:
+    """Top-k columns per row (and top-col_k rows per column); left_out bounds the rest."""
+    nr, m = profits.scorer.shape
+    parts: list[tuple[np.ndarray, np.ndarray, np.ndarray]] = []
+    left = np.zeros(nr, dtype=np.int64)
+    col_vals = np.zeros((0, m), np.int32)
+    col_rows = np.zeros((0, m), np.int64)
+    for pos, p in profits.chunks():
+        if m <= k:
+            idx = np.broadcast_to(np.arange(m), p.shape)
+        else:
+            part = np.argpartition(p, m - k - 1, axis=1)
+            idx = part[:, m - k :]
+            left[pos] = np.take_along_axis(p, part[:, m - k - 1 : m - k], 1)[:, 0]
+        prof = np.take_along_axis(p, idx, 1)
+        parts.append((np.broadcast_to(pos[:, None], idx.shape).ravel(), idx.ravel(), prof.ravel()))
+        if col_k:
+            col_vals, col_rows = _merge_columns(col_vals, col_rows, p, pos, col_k)
+    if col_k:
+        parts.append((col_rows.ravel(), np.tile(np.arange(m), len(col_rows)), col_vals.ravel()))
+    rows = np.concatenate([x[0] for x in parts]).astype(np.int64)
+    cols = np.concatenate([x[1] for x in parts]).astype(np.int64)
+    prof = np.concatenate([x[2] for x in parts]).astype(np.int64)
+    keep = prof > 0
+    key, first = np.unique(rows[keep] * m + cols[keep], return_index=True)
+    return Graph(key // m, key % m, prof[keep][first], left)
+
+
+def _merge_columns(
+    vals: np.ndarray, rows: np.ndarray, p: np.ndarray, pos: np.ndarray, k: int
+) -> tuple[np.ndarray, np.ndarray]:
+    stack = np.concatenate([vals, p])
+    who = np.concatenate([rows, np.broadcast_to(pos[:, None], p.shape)])
+    if len(stack) <= k:
+        return stack, who
+    sel = np.argpartition(stack, len(stack) - k, axis=0)[len(stack) - k :]
+    return np.take_along_axis(stack, sel, 0), np.take_along_axis(who, sel, 0)
+
+
+def solve_bipartite(
+    scorer: Scorer,
+    capacity: np.ndarray,
+    *,
+    objective: str = "max_score",
+    candidates: int = 10,
+    max_rounds: int = 8,
+    gap_tolerance: float = 0.0,
+    profits: Profits | None = None,
+) -> BipartiteSolution:
+    """The optimum of the declared objective for rows x columns with column capacities.
+
+    Stops when certified optimal, when the proven relative gap is at most `gap_tolerance`, or
+    after `max_rounds` pricing rounds (the proven gap is then in the result).
+    """
+    nr, m = scorer.shape
+    capacity = np.where(scorer.closed, 0, np.asarray(capacity, dtype=np.int64))
+    profits = profits or Profits(scorer)
+    graph = candidate_graph(profits, candidates, col_k=min(nr, max(2, candidates // 2)))
+    rows, cols, prof, left_out = graph.rows, graph.cols, graph.profit, graph.left_out
+    bonus = _bonus(nr, prof, left_out) if objective == "max_matched" else np.int64(0)
+    rounds = 0
+    while True:
+        rounds += 1
+        row_col, row_prof = _min_cost_flow(nr, m, rows, cols, prof + bonus, capacity)
+        v = prices(nr, m, rows, cols, prof + bonus, row_col, row_prof, capacity, lowest=False)
+        u = np.where(row_col >= 0, row_prof - v[np.maximum(row_col, 0)], 0)
+        extra, bound = _price_out(profits, u, v, capacity, left_out, bonus)
+        total_now = int(row_prof.sum())
+        close = bound - total_now <= gap_tolerance * max(1, bound - bonus * (row_col >= 0).sum())
+        if extra is None or rounds >= max_rounds or close:
+            break
+        rows, cols = np.concatenate([rows, extra[0]]), np.concatenate([cols, extra[1]])
+        prof = np.concatenate([prof, extra[2]])
+    matched = row_col >= 0
+    pure = np.where(matched, row_prof - bonus, 0)
+    total = int(pure.sum())
+    upper = int(bound - bonus * int(matched.sum()))
+    return BipartiteSolution(
+        row_col=row_col,
+        row_profit=pure,
+        total=total,
+        bound=max(upper, total),
+        certified=extra is None,
+        pricing_rounds=rounds,
+        edges=np.stack([rows, cols]),
+    )
+
+
+def _bonus(nr: int, prof: np.ndarray, left_out: np.ndarray) -> np.int64:
+    # max_matched: every pair is worth more than any score sum of the others (lexicographic)
+    top = max(int(prof.max(initial=0)), int(left_out.max(initial=0)))
+    return np.int64((nr + 1) * (top + 1))
+
+
+def _min_cost_flow(
+    nr: int, m: int, rows: np.ndarray, cols: np.ndarray, prof: np.ndarray, capacity: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    sink = nr + m
+    flow = min_cost_flow.SimpleMinCostFlow()
+    tails = np.concatenate([rows, np.arange(nr), nr + np.arange(m)])
+    heads = np.concatenate([nr + cols, np.full(nr, sink), np.full(m, sink)])
+    caps = np.concatenate([np.ones(len(rows) + nr, np.int64), capacity])
+    costs = np.concatenate([-prof, np.zeros(nr + m, np.int64)])
+    flow.add_arcs_with_capacity_and_unit_cost(tails, heads, caps, costs)
+    supplies = np.zeros(sink + 1, np.int64)
+    supplies[:nr], supplies[sink] = 1, -nr
+    flow.set_nodes_supplies(np.arange(sink + 1), supplies)
+    status = flow.solve()
+    if status != flow.OPTIMAL:
+        raise MatchingError(f"min-cost flow did not solve: {status}")
+    used = flow.flows(np.arange(len(rows))) > 0
+    row_col = np.full(nr, -1, np.int64)
+    row_prof = np.zeros(nr, np.int64)
+    row_col[rows[used]] = cols[used]
+    row_prof[rows[used]] = prof[used]
+    return row_col, row_prof
+
+
+def prices(
+    nr: int,
+    m: int,
+    rows: np.ndarray,
+    cols: np.ndarray,
+    prof: np.ndarray,
+    row_col: np.ndarray,
+    row_prof: np.ndarray,
+    capacity: np.ndarray,
+    *,
+    lowest: bool = True,
+) -> np.ndarray:
+    """Column prices v >= 0 that, with u_i = w_i,a(i) - v_a(i), are optimal duals on the graph.
+
+    Each row must like its own column at least as much as any candidate at these prices:
+    ``v_a - v_k <= w_ia - w_ik``, a system of difference constraints. Columns with room left
+    have price 0 and merge into a root node (so does "unmatched", worth 0); the shortest path
+    distances from the root solve the system (Bellman-Ford, vectorised). No negative cycle exists
+    because the flow is optimal.
+    """
+    load = np.bincount(row_col[row_col >= 0], minlength=m)
+    root = m
+    node = np.where((load >= capacity) & (capacity > 0), np.arange(m), root)
+    node = np.append(node, root)  # index m ("unmatched") is the root too
+    own = np.where(row_col >= 0, row_col, m)
+    own_node = node[own]
+    keep = cols != row_col[rows]
+    matched = np.flatnonzero(row_col >= 0)
+    full = np.flatnonzero(node[:m] != root)
+    tails = np.concatenate([node[cols[keep]], np.full(len(matched), root), full])
+    heads = np.concatenate([own_node[rows[keep]], own_node[matched], np.full(len(full), root)])
+    weights = np.concatenate(
+        [row_prof[rows[keep]] - prof[keep], row_prof[matched], np.zeros(len(full), np.int64)]
+    )
+    loops = tails == heads
+    if (weights[loops] < 0).any():
+        raise MatchingError("the flow is not optimal on its own graph (negative self-loop)")
+    if lowest:
+        # shortest distances *to* the root, negated: the lowest prices (the highest u)
+        dist = -_bellman_ford(m + 1, root, heads[~loops], tails[~loops], weights[~loops])
+    else:
+        dist = _bellman_ford(m + 1, root, tails[~loops], heads[~loops], weights[~loops])
+    return dist[node[:m]]
+
+
+def _bellman_ford(
+    n: int, source: int, tails: np.ndarray, heads: np.ndarray, weights: np.ndarray
+) -> np.ndarray:
+    order = np.argsort(heads, kind="stable")
+    tails, heads, weights = tails[order], heads[order], weights[order]
+    targets, starts = np.unique(heads, return_index=True)
+    dist = np.full(n, INF, dtype=np.int64)
+    dist[source] = 0
+    for _ in range(n + 1):
+        reach = dist[tails]
+        cand = np.where(reach >= INF, INF, reach + weights)
+        best = np.minimum.reduceat(cand, starts)
+        better = best < dist[targets]
+        if not better.any():
+            return dist
+        dist[targets[better]] = best[better]
+    raise MatchingError("negative cycle in the price graph: the flow is not optimal")
+
+
+def _price_out(
+    profits: Profits,
+    u: np.ndarray,
+    v: np.ndarray,
+    capacity: np.ndarray,
+    left_out: np.ndarray,
+    bonus: np.int64,
+) -> tuple[tuple[np.ndarray, np.ndarray, np.ndarray] | None, int]:
+    """Pairs left out of the graph that would improve the dual objective, and the dual bound.
+
+    A row whose best left-out profit is at most its u cannot violate (prices are >= 0); only the
+    other rows are scored again.
+    """
+    suspects = np.flatnonzero(np.where(left_out > 0, left_out + bonus, 0) > u)
+    best = u.copy()
+    found_r, found_c, found_p = [], [], []
+    for pos, p32 in profits.chunks(suspects):
+        p = p32.astype(np.int64)
+        gain = np.where(p > 0, p + bonus - v[None, :], -INF)
+        row_best = gain.max(axis=1, initial=-INF)
+        best[pos] = np.maximum(best[pos], row_best)
+        bad = np.flatnonzero(row_best > u[pos])
+        if len(bad) == 0:
+            continue
+        sub = gain[bad] - u[pos[bad]][:, None]
+        take = min(ADD_PER_ROW, sub.shape[1])
+        idx = np.argpartition(-sub, take - 1, axis=1)[:, :take]
+        ok = np.take_along_axis(sub, idx, 1) > 0
+        found_r.append(np.broadcast_to(pos[bad][:, None], idx.shape)[ok])
+        found_c.append(idx[ok])
+        found_p.append(np.take_along_axis(p[bad], idx, 1)[ok])
+    bound = int(best.sum()) + int((np.where(v >= INF, 0, v) * capacity).sum())
+    if not found_r:
+        return None, bound
+    extra = (
+        np.concatenate(found_r).astype(np.int64),
+        np.concatenate(found_c).astype(np.int64),
+        np.concatenate(found_p).astype(np.int64),
+    )
+    return extra, bound

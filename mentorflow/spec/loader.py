@@ -1,0 +1,194 @@
+"""Read a spec file into plain data plus the line/column of every key and value (YAML 1.2 rules)."""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from mentorflow.spec.report import JsonPath, Problem, format_path
+
+
+class _SpecLoader(yaml.SafeLoader):
+    """YAML 1.2 core schema, as editors and check-jsonschema read it.
+
+    PyYAML follows YAML 1.1, where `no` is false, `18:00` is the number 1080 and 2027-02-01 a date;
+    the schema (and everyone else) sees those as strings.
+    """
+
+
+_SpecLoader.yaml_implicit_resolvers = {}
+_RESOLVERS = [
+    ("null", r"^(?:~|null|Null|NULL|)$", "~nN"),
+    ("bool", r"^(?:true|True|TRUE|false|False|FALSE)$", "tTfF"),
+    ("int", r"^(?:[-+]?[0-9]+|0o[0-7]+|0x[0-9a-fA-F]+)$", "-+0123456789"),
+    (
+        "float",
+        r"^(?:[-+]?(?:\.[0-9]+|[0-9]+(?:\.[0-9]*)?)(?:[eE][-+]?[0-9]+)?"
+        r"|[-+]?\.(?:inf|Inf|INF)|\.(?:nan|NaN|NAN))$",
+        "-+0123456789.",
+    ),
+]
+for _tag, _pattern, _first in _RESOLVERS:
+    _SpecLoader.add_implicit_resolver(
+        f"tag:yaml.org,2002:{_tag}",
+        re.compile(_pattern),
+        [*_first, ""] if _tag == "null" else list(_first),
+    )
+
+
+@dataclass(frozen=True)
+class Mark:
+    """A 1-based position in the file."""
+
+    line: int
+    col: int
+
+
+@dataclass(frozen=True)
+class _Place:
+    value: Mark
+    key: Mark | None
+    is_container: bool
+
+
+@dataclass(frozen=True)
+class Document:
+    """A parsed spec: its data and where each part of it stands in the file."""
+
+    file: str
+    data: Any
+    sha256: str
+    places: Mapping[JsonPath, _Place] = field(repr=False)
+
+    def locate(self, path: JsonPath, at_key: bool = False) -> Mark:
+        """Where an editor should point for `path` (the nearest existing parent if it is absent)."""
+        while path and path not in self.places:
+            path = path[:-1]
+        place = self.places.get(path)
+        if not path or place is None:
+            return Mark(1, 1)
+        if place.key is not None and (at_key or place.is_container):
+            return place.key
+        return place.value
+
+    def problem(self, path: JsonPath, message: str, at_key: bool = False) -> Problem:
+        mark = self.locate(path, at_key)
+        return Problem(self.file, mark.line, mark.col, format_path(path), message)
+
+
+def _mark(node: yaml.Node) -> Mark:
+    return Mark(node.start_mark.line + 1, node.start_mark.column + 1)
+
+
+def _scalar(node: yaml.ScalarNode) -> Any:
+    kind, text = node.tag.rsplit(":", 1)[-1], node.value
+    if kind == "null":
+        return None
+    if kind == "bool":
+        return text.lower() == "true"
+    if kind == "int":
+        return int(text, 0) if text[:2] in ("0o", "0x") else int(text)
+    if kind == "float":
+        lowered = text.lower().lstrip("+")
+        return float(lowered.replace(".inf", "inf").replace(".nan", "nan"))
+    return text
+
+
+class _Builder:
+    """Turns the node tree into plain data, recording places and duplicate keys."""
+
+    def __init__(self, file: str) -> None:
+        self.file = file
+        self.places: dict[JsonPath, _Place] = {}
+        self.problems: list[Problem] = []
+
+    def build(self, node: yaml.Node, path: JsonPath, key: Mark | None) -> Any:
+        container = isinstance(node, yaml.MappingNode | yaml.SequenceNode)
+        self.places[path] = _Place(_mark(node), key, container)
+        if isinstance(node, yaml.MappingNode):
+            return self._mapping(node, path)
+        if isinstance(node, yaml.SequenceNode):
+            return [self.build(item, (*path, i), None) for i, item in enumerate(node.value)]
+        assert isinstance(node, yaml.ScalarNode)
+        return _scalar(node)
+
+    def _mapping(self, node: yaml.MappingNode, path: JsonPath) -> dict[str, Any]:
+        result: dict[str, Any] = {}
+        first_seen: dict[str, Mark] = {}
+        for key_node, value_node in node.value:
+            name, key_mark = str(key_node.value), _mark(key_node)
+            if name in first_seen:
+                self._duplicate((*path, name), key_mark, first_seen[name])
+                continue
+            first_seen[name] = key_mark
+            result[name] = self.build(value_node, (*path, name), key_mark)
+        return result
+
+    def _duplicate(self, path: JsonPath, mark: Mark, first: Mark) -> None:
+        message = f"duplicate key `{path[-1]}` (first at line {first.line}); the first one is used"
+        self.problems.append(Problem(self.file, mark.line, mark.col, format_path(path), message))
+
+
+def _syntax_problem(file: str, error: yaml.YAMLError) -> Problem:
+    mark = getattr(error, "problem_mark", None)
+    line, col = (mark.line + 1, mark.column + 1) if mark is not None else (1, 1)
+    what = getattr(error, "problem", None) or "the file cannot be read as YAML"
+    context = getattr(error, "context", None)
+    message = f"YAML syntax error: {what}" + (f" ({context})" if context else "")
+    return Problem(file, line, col, "$", message)
+
+
+def _read_text(path: Path, file: str) -> tuple[bytes | None, Problem | None]:
+    def problem(message: str) -> tuple[None, Problem]:
+        return None, Problem(file, 1, 1, "$", message)
+
+    if not path.exists():
+        return problem("no such file")
+    if path.is_dir():
+        return problem("this is a folder, not a spec file")
+    try:
+        raw = path.read_bytes()
+        raw.decode("utf-8-sig")
+    except OSError as error:
+        return problem(f"cannot read the file ({error.strerror})")
+    except UnicodeDecodeError:
+        return problem("the file is not UTF-8 text")
+    return raw, None
+
+
+def _top_level_problem(file: str, node: yaml.Node | None) -> Problem | None:
+    if node is None:
+        return Problem(
+            file, 1, 1, "$", "the file is empty; a program spec starts with `version: 1`"
+        )
+    if isinstance(node, yaml.MappingNode):
+        return None
+    kind = "a list" if isinstance(node, yaml.SequenceNode) else "a single value"
+    message = f"the top level must be a mapping of keys (version, program, ...), not {kind}"
+    mark = _mark(node)
+    return Problem(file, mark.line, mark.col, "$", message)
+
+
+def read_document(path: Path) -> tuple[Document | None, list[Problem]]:
+    """The parsed document, or None and the problems that stopped reading it (never raises)."""
+    file = str(path)
+    raw, problem = _read_text(path, file)
+    if raw is None:
+        return None, [problem] if problem else []
+    try:
+        node = yaml.compose(raw.decode("utf-8-sig"), Loader=_SpecLoader)
+    except yaml.YAMLError as error:
+        return None, [_syntax_problem(file, error)]
+    top = _top_level_problem(file, node)
+    if top is not None or node is None:
+        return None, [top] if top else []
+    builder = _Builder(file)
+    data = builder.build(node, (), None)
+    sha = hashlib.sha256(raw).hexdigest()
+    return Document(file, data, sha, builder.places), builder.problems

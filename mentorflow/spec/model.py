@@ -1,0 +1,359 @@
+"""Typed, frozen views of a validated program spec; nothing downstream reads the raw YAML."""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import date, timedelta
+from pathlib import Path
+from typing import Literal
+from zoneinfo import ZoneInfo
+
+from mentorflow.errors import SpecError
+
+BUILTIN_TEMPLATES: frozenset[str] = frozenset(
+    {
+        "welcome",
+        "not_enrolled",
+        "fix_signup",
+        "introduction",
+        "waitlist",
+        "kickoff",
+        "check_in",
+        "reminder",
+        "survey_invitation",
+        "survey_nudge",
+        "rematch_offer",
+        "closure",
+        "alumni_invitation",
+        "organizer_digest",
+    }
+)
+"""Templates under notifications/<name>/ that every spec may name."""
+
+BUILTIN_FIELDS: frozenset[str] = frozenset(
+    {
+        "email",
+        "name",
+        "role",
+        "language",
+        "timezone",
+        "submitted_at",
+        "goals",
+        "offers",
+        "seeks",
+        "skills",
+        "languages",
+        "communication",
+        "availability",
+        "employer",
+        "team",
+        "seniority",
+        "capacity",
+    }
+)
+"""Canonical member fields a form column may fill (see docs/ARCHITECTURE.md)."""
+
+DERIVED_FIELDS: Mapping[str, str] = {"utc_offset": "timezone"}
+"""Fields computed from another field (derived -> source); criteria may name them."""
+
+CRITERION_DEFAULT_FIELD: Mapping[str, str] = {
+    "distance": "utc_offset",
+    "availability": "availability",
+    "seniority": "seniority",
+}
+COVERAGE_DEFAULT_FIELDS = ("offers", "seeks")  # (mentor_field, mentee_field)
+CRITERION_DEFAULTS: Mapping[str, float] = {"scale": 12.0, "target_hours": 2.0, "min_gap": 1.0}
+GROUP_SIZE_DEFAULTS: Mapping[str, tuple[int, int]] = {"group": (3, 6), "peer": (2, 2)}
+ACTION_DEFAULT_TEMPLATE: Mapping[str, str] = {
+    "check_in": "check_in",
+    "survey": "survey_invitation",
+}
+
+_DURATION = re.compile(r"^([0-9]+)([dw])$")
+
+ModelType = Literal["one_to_one", "group", "peer", "reverse", "rotational"]
+Language = Literal["de", "en"]
+
+
+def parse_duration(text: str) -> timedelta:
+    """`90d` -> 90 days, `12w` -> 84 days (the schema has checked the form)."""
+    match = _DURATION.match(text)
+    if match is None:
+        raise ValueError(f"not a duration: {text!r}")
+    number, unit = int(match.group(1)), match.group(2)
+    return timedelta(days=number * (7 if unit == "w" else 1))
+
+
+@dataclass(frozen=True)
+class SecretRef:
+    """Where a credential lives: an environment variable or a Prefect Secret block (by name)."""
+
+    kind: Literal["env", "secret_block"]
+    name: str
+
+    def resolve(self, environ: Mapping[str, str] | None = None) -> str:
+        """The value of an `env` reference; Secret blocks are resolved by the flows."""
+        if self.kind != "env":
+            raise SpecError(f"secret block `{self.name}` must be loaded by the flow, not the core")
+        value = (os.environ if environ is None else environ).get(self.name)
+        if value is None:
+            raise SpecError(f"environment variable {self.name} is not set")
+        return value
+
+
+@dataclass(frozen=True)
+class Organizer:
+    email: str
+    name: str | None
+
+
+@dataclass(frozen=True)
+class Program:
+    id: str
+    name: str
+    language: Language
+    timezone: str
+    organizers: tuple[Organizer, ...]
+
+    @property
+    def zone(self) -> ZoneInfo:
+        return ZoneInfo(self.timezone)
+
+
+@dataclass(frozen=True)
+class Smtp:
+    host: str
+    port: int
+    security: Literal["starttls", "ssl", "none"]
+    username: SecretRef | None
+    password: SecretRef | None
+    timeout_seconds: float
+
+
+@dataclass(frozen=True)
+class Sender:
+    from_name: str
+    from_address: str
+    reply_to: str | None
+    base_url: str | None
+    smtp: Smtp | None  # None: mails become .eml files in MENTORFLOW_HOME/outbox
+    daily_limit: int
+    dry_run: bool
+
+
+@dataclass(frozen=True)
+class GroupSize:
+    min: int
+    max: int
+
+
+@dataclass(frozen=True)
+class Model:
+    type: ModelType
+    group_size: GroupSize | None  # group and peer only (defaults 3-6 and 2-2)
+    round_length: timedelta | None  # rotational only
+    rounds: tuple[
+        date, ...
+    ]  # start date of each round; one round (the cycle start) unless rotational
+
+    @property
+    def round_count(self) -> int:
+        return len(self.rounds)
+
+
+@dataclass(frozen=True)
+class Cycle:
+    start: date
+    duration: timedelta
+
+    @property
+    def end(self) -> date:
+        """start + duration: the day after the last full day; milestones may fall on it."""
+        return self.start + self.duration
+
+    @property
+    def label(self) -> str:
+        """How the store and outbox keys name this cycle: the start date, ISO."""
+        return self.start.isoformat()
+
+
+@dataclass(frozen=True)
+class CsvSource:
+    path: Path  # absolute: resolved against the spec's folder
+    type: Literal["csv"] = "csv"
+
+
+@dataclass(frozen=True)
+class GoogleSheetSource:
+    key: str
+    worksheet: str
+    credentials: SecretRef
+    type: Literal["google_sheet"] = "google_sheet"
+
+
+@dataclass(frozen=True)
+class Consent:
+    column: str
+    accept: tuple[str, ...]
+    text_version: str
+
+
+@dataclass(frozen=True)
+class CustomField:
+    name: str
+    type: Literal["text", "list", "number"]
+    description: str | None
+
+
+@dataclass(frozen=True)
+class Intake:
+    source: CsvSource | GoogleSheetSource
+    closes: date | None
+    timestamp_format: str | None  # None: ISO 8601 or "%d.%m.%Y %H:%M:%S"
+    list_separator: str
+    columns: Mapping[str, str]  # form header -> canonical field
+    values: Mapping[str, Mapping[str, str | float | bool]]  # field -> {answer: value}
+    consent: Consent | None
+    screening: bool
+    remind_fixable: bool
+    fields: Mapping[str, CustomField]  # custom fields by name
+
+    @property
+    def mapped_fields(self) -> frozenset[str]:
+        """Fields the form fills, plus the ones derived from them (utc_offset from timezone)."""
+        mapped = set(self.columns.values())
+        mapped.update(d for d, source in DERIVED_FIELDS.items() if source in mapped)
+        return frozenset(mapped)
+
+
+CriterionKind = Literal[
+    "overlap",
+    "coverage",
+    "distance",
+    "availability",
+    "same",
+    "different",
+    "required_common",
+    "seniority",
+]
+
+
+@dataclass(frozen=True)
+class Criterion:
+    """One scoring criterion; only the attributes of its kind are set (others are None)."""
+
+    kind: CriterionKind
+    weight: float  # required_common: 0.0 (a hard rule, not a score)
+    field: str | None = None  # every kind but coverage
+    mentor_field: str | None = None  # coverage
+    mentee_field: str | None = None  # coverage
+    scale: float | None = None  # distance
+    target_hours: float | None = None  # availability
+    min_gap: float | None = None  # seniority
+
+    @property
+    def is_hard(self) -> bool:
+        return self.kind == "required_common"
+
+
+@dataclass(frozen=True)
+class Capacity:
+    field: str
+    default: int
+
+
+@dataclass(frozen=True)
+class HardRules:
+    different: tuple[str, ...]
+    no_repeat_pairs: bool
+
+
+@dataclass(frozen=True)
+class Matching:
+    objective: Literal["max_score", "max_matched"]
+    approval: Literal["organizer", "automatic"]
+    capacity: Capacity
+    seed: int
+    criteria: tuple[Criterion, ...]
+    hard_rules: HardRules
+
+
+Recipient = Literal["pairs", "mentors", "mentees", "organizers"]
+
+
+@dataclass(frozen=True)
+class Milestone:
+    id: str
+    at: timedelta  # after the cycle start
+    action: Literal["mail", "check_in", "survey"]
+    template: str  # defaults filled: check_in -> check_in, survey -> survey_invitation
+    survey: str | None
+    to: tuple[Recipient, ...]
+
+    def due(self, cycle: Cycle) -> date:
+        return cycle.start + self.at
+
+
+@dataclass(frozen=True)
+class Question:
+    id: str
+    type: Literal["rating", "scale", "single_choice", "multiple_choice", "text"]
+    text: Mapping[str, str]  # language -> text; a plain string is stored under the program language
+    options: tuple[Mapping[str, str], ...]  # choice questions only, same shape as text
+    compare: bool  # also asked at intake
+    required: bool
+
+
+@dataclass(frozen=True)
+class Survey:
+    id: str
+    title: Mapping[str, str] | None
+    questions: tuple[Question, ...]
+    nudge_after: timedelta | None
+
+
+@dataclass(frozen=True)
+class Closure:
+    recognition: bool
+    badge: str | None
+    invite_alumni: bool
+
+
+@dataclass(frozen=True)
+class Retention:
+    days_after_cycle_end: int
+
+    def erase_on(self, cycle: Cycle) -> date:
+        return cycle.end + timedelta(days=self.days_after_cycle_end)
+
+
+@dataclass(frozen=True)
+class ProgramSpec:
+    """A program spec that passed every check."""
+
+    path: Path  # absolute
+    sha256: str  # of the file's bytes
+    version: int
+    program: Program
+    sender: Sender
+    model: Model
+    cycle: Cycle
+    intake: Intake
+    matching: Matching
+    milestones: tuple[Milestone, ...]
+    surveys: Mapping[str, Survey]  # by id, in spec order
+    closure: Closure
+    retention: Retention
+    templates: Mapping[str, Path]  # overrides: name -> absolute folder
+
+    @property
+    def template_names(self) -> frozenset[str]:
+        return BUILTIN_TEMPLATES | frozenset(self.templates)
+
+
+def in_language(text: Mapping[str, str], language: str) -> str:
+    """The text in `language`, else in the first language given."""
+    return text.get(language) or next(iter(text.values()))

@@ -1,0 +1,159 @@
+"""The outbox: one row per key, suppression rules, outcomes recorded, rate limit spreads mail."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+from sqlalchemy import select
+
+from mentorflow.clock import FixedClock
+from mentorflow.errors import TemporaryMailError
+from mentorflow.mail.outbox import deliver_pending, enqueue, enqueue_to_organizers
+from mentorflow.mail.sender import SendResult, RecordingSender
+from mentorflow.store.tables import members, outbox
+from tests.mail_support import NOW, add_member, make_store, settings_for
+
+CLOCK = FixedClock(NOW)
+WELCOME = {"role": "mentee", "intake_closes": "2027-01-25", "cycle_starts": "2027-02-01"}
+
+
+@pytest.fixture
+def store(store_url):
+    return make_store(store_url)
+
+
+def _welcome(engine, cycle, settings, member_id, occurrence="1", template="welcome"):
+    context = WELCOME if template == "welcome" else {"topic": "Treffen planen"}
+    return enqueue(
+        engine, settings=settings, cycle_id=cycle.id, cycle_label=cycle.label, member_id=member_id,
+        purpose=template, template=template, context=context, clock=CLOCK, occurrence=occurrence,
+    )
+
+
+def _rows(engine):
+    with engine.connect() as conn:
+        return conn.execute(select(outbox).order_by(outbox.c.id)).all()
+
+
+def test_same_key_is_queued_once_and_rendered_in_the_members_language(store, tmp_path):
+    engine, cycle = store
+    settings = settings_for(tmp_path)
+    add_member(engine, "m_de", "zoe@example.org", "Zoë Schäfer", "de")
+    add_member(engine, "m_en", "sam@example.org", "Sam Lee", "en")
+    add_member(engine, "m_none", "kim@example.org", "Kim Park", None)
+    assert _welcome(engine, cycle, settings, "m_de") is True
+    assert _welcome(engine, cycle, settings, "m_de") is False
+    _welcome(engine, cycle, settings, "m_en")
+    _welcome(engine, cycle, settings, "m_none")
+    rows = _rows(engine)
+    assert [r.key for r in rows] == [
+        "pyladies-berlin:2027-1:m_de:welcome:1",
+        "pyladies-berlin:2027-1:m_en:welcome:1",
+        "pyladies-berlin:2027-1:m_none:welcome:1",
+    ]
+    assert rows[0].subject == "Willkommen bei PyLadies Berlin Mentoring, Zoë!"
+    assert rows[1].subject == "Welcome to PyLadies Berlin Mentoring, Sam!"
+    assert rows[2].language == "de"  # no language given: the program default
+    assert "1. Februar 2027" in rows[0].text_body and "<li>" in rows[0].html_body
+    assert len({r.message_id for r in rows}) == 3
+
+
+def test_unsubscribed_get_only_essential_mail_and_bounced_get_none(store, tmp_path):
+    engine, cycle = store
+    settings = settings_for(tmp_path)
+    add_member(engine, "m_unsub", "u@example.org", "Uli", unsubscribed_at=NOW)
+    add_member(engine, "m_bounced", "b@example.org", "Bea", bounced_at=NOW)
+    add_member(engine, "m_umlaut", "jürgen@example.org", "Jürgen")
+    _welcome(engine, cycle, settings, "m_unsub")  # essential: still sent
+    _welcome(engine, cycle, settings, "m_unsub", template="reminder")
+    _welcome(engine, cycle, settings, "m_bounced")
+    _welcome(engine, cycle, settings, "m_umlaut")
+    status = {(r.member_id, r.template): (r.status, r.last_error) for r in _rows(engine)}
+    assert status[("m_unsub", "welcome")] == ("pending", None)
+    assert status[("m_unsub", "reminder")][0] == "suppressed"
+    assert "bounced" in status[("m_bounced", "welcome")][1]
+    assert "SMTPUTF8" in status[("m_umlaut", "welcome")][1]
+
+
+def test_delivery_records_sent_and_bounces_the_refused_recipient_only(store, tmp_path):
+    engine, cycle = store
+    settings = settings_for(tmp_path)
+    for i in range(3):
+        add_member(engine, f"m_{i}", f"p{i}@example.org", f"Person {i}")
+        _welcome(engine, cycle, settings, f"m_{i}")
+    sender = RecordingSender(results={"p1@example.org": SendResult("permanent", 550, "RCPT: no")})
+    report = deliver_pending(engine, settings=settings, sender=sender, clock=CLOCK)
+    assert (report.sent, report.bounced) == (2, 1)
+    assert [str(m["To"]) for m in sender.sent] == [
+        "Person 0 <p0@example.org>", "Person 2 <p2@example.org>"
+    ]
+    with engine.connect() as conn:
+        bounced = conn.execute(select(members).where(members.c.id == "m_1")).one()
+    assert bounced.bounced_at is not None and "550" in bounced.bounce_reason
+    again = deliver_pending(engine, settings=settings, sender=sender, clock=CLOCK)
+    assert again.sent == 0 and len(sender.sent) == 2
+
+
+def test_temporary_recipient_failure_is_retried_later_and_reported(store, tmp_path):
+    engine, cycle = store
+    settings = settings_for(tmp_path)
+    add_member(engine, "m_a", "a@example.org", "A")
+    add_member(engine, "m_b", "b@example.org", "B")
+    _welcome(engine, cycle, settings, "m_a")
+    _welcome(engine, cycle, settings, "m_b")
+    sender = RecordingSender(results={"a@example.org": SendResult("temporary", 450, "busy")})
+    with pytest.raises(TemporaryMailError) as caught:
+        deliver_pending(engine, settings=settings, sender=sender, clock=CLOCK)
+    assert "@" not in str(caught.value)
+    assert len(sender.sent) == 1  # B went out despite A's deferral
+    sender.results.clear()
+    later = FixedClock(NOW + timedelta(hours=1))
+    report = deliver_pending(engine, settings=settings, sender=sender, clock=later)
+    assert report.sent == 1 and len(sender.sent) == 2
+
+
+def test_daily_limit_spreads_over_days_instead_of_cutting_off(store, tmp_path):
+    engine, cycle = store
+    settings = settings_for(tmp_path, daily_limit=2)
+    for i in range(5):
+        add_member(engine, f"m_{i}", f"p{i}@example.org", f"P{i}")
+        _welcome(engine, cycle, settings, f"m_{i}")
+    sender = RecordingSender()
+    first = deliver_pending(engine, settings=settings, sender=sender, clock=CLOCK)
+    assert (first.sent, first.deferred) == (2, 3)
+    same_day = deliver_pending(engine, settings=settings, sender=sender, clock=CLOCK)
+    assert same_day.sent == 0
+    for day in (1, 2):
+        clock = FixedClock(NOW + timedelta(days=day, minutes=1))
+        deliver_pending(engine, settings=settings, sender=sender, clock=clock)
+    assert len(sender.sent) == 5
+
+
+def test_rows_left_sending_by_a_crash_are_never_sent_again(store, tmp_path):
+    engine, cycle = store
+    settings = settings_for(tmp_path)
+    add_member(engine, "m_a", "a@example.org", "A")
+    _welcome(engine, cycle, settings, "m_a")
+    with engine.begin() as conn:
+        conn.execute(outbox.update().values(status="sending"))
+    sender = RecordingSender()
+    report = deliver_pending(engine, settings=settings, sender=sender, clock=CLOCK)
+    assert report.reconciled == 1 and sender.sent == []
+    assert _rows(engine)[0].status == "sent"
+
+
+def test_organizer_digest_goes_to_each_organizer_once(store, tmp_path):
+    engine, cycle = store
+    settings = settings_for(tmp_path)
+    context = {"period": "KW 7", "counts": {"Aktive Paare": 3}, "attention": []}
+    args = dict(
+        settings=settings, cycle_id=cycle.id, cycle_label=cycle.label, purpose="digest",
+        template="organizer_digest", context=context, clock=CLOCK, occurrence="2027-W07",
+    )
+    assert enqueue_to_organizers(engine, **args) == 1
+    assert enqueue_to_organizers(engine, **args) == 0
+    row = _rows(engine)[0]
+    assert row.key == "pyladies-berlin:2027-1:org:0:digest:2027-W07"
+    assert row.member_id is None and row.to_addr == "orga@example.org"
+    assert "List-Unsubscribe" not in row.headers
