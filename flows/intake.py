@@ -13,12 +13,12 @@ from prefect.input import RunInput
 from pydantic import Field
 from sqlalchemy import Engine
 
-from flows.deliver import deliver_mail
+from flows.deliver import deliver_mail, mail_settings
 from mentorflow.clock import SystemClock
 from mentorflow.errors import SourceUnavailableError
 from mentorflow.intake import mails, report, screening, service, sources
 from mentorflow.intake.settings import CsvSource, IntakeSettings, settings_from_spec
-from mentorflow.mail.settings import MailSettings, mail_settings_from_spec
+from mentorflow.mail.settings import MailSettings
 from mentorflow.spec import load_spec
 from mentorflow.store.db import open_store
 
@@ -89,16 +89,21 @@ def publish_report(found: service.IntakeReport, queued: mails.QueuedMails, progr
 
 
 @flow(name="intake")
-def intake(spec_path: str, screening_timeout_seconds: int = 86400) -> dict[str, int]:
+def intake(
+    spec_path: str, screening_timeout_seconds: int = 86400, screening_poll_seconds: int = 10
+) -> dict[str, int]:
     """Run the intake stage of the program in `spec_path`; returns the counts."""
     spec = load_spec(spec_path)
-    settings, mail = settings_from_spec(spec), mail_settings_from_spec(spec)
+    settings, mail = settings_from_spec(spec), mail_settings(spec)
     engine = open_store()
     found = ingest_rows(engine, read_source(settings), settings)
     pending = screening.pending_applicants(engine, settings) if settings.screening else []
     if pending:
         form = ScreeningDecision.with_initial_data(description=screening.describe_pending(pending))
-        decision = pause_flow_run(wait_for_input=form, timeout=screening_timeout_seconds)
+        decision = pause_flow_run(
+            wait_for_input=form, timeout=screening_timeout_seconds,
+            poll_interval=screening_poll_seconds,
+        )  # fmt: skip
         decide_applicants(engine, settings, decision)
     queued = queue_mails(engine, settings, mail)
     deliver_mail(engine, mail)

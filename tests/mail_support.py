@@ -49,13 +49,25 @@ def make_store(url: str) -> tuple[Engine, CycleRef]:
 
 
 def add_member(
-    engine: Engine, member_id: str, email: str, name: str, language: str | None = "de", **extra: object
+    engine: Engine,
+    member_id: str,
+    email: str,
+    name: str,
+    language: str | None = "de",
+    **extra: object,
 ) -> str:
     with engine.begin() as conn:
         conn.execute(
             insert(members).values(
-                id=member_id, program_id=PROGRAM, email=email, name=name, language=language,
-                timezone="Europe/Berlin", created_at=NOW, updated_at=NOW, **extra,
+                id=member_id,
+                program_id=PROGRAM,
+                email=email,
+                name=name,
+                language=language,
+                timezone="Europe/Berlin",
+                created_at=NOW,
+                updated_at=NOW,
+                **extra,
             )
         )
     return member_id

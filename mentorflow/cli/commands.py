@@ -4,6 +4,6 @@ from __future__ import annotations
 
 from types import ModuleType
 
-from mentorflow.cli import run_cmd, validate_cmd
+from mentorflow.cli import mail_cmd, run_cmd, validate_cmd
 
-MODULES: list[ModuleType] = [validate_cmd, run_cmd]
+MODULES: list[ModuleType] = [validate_cmd, run_cmd, mail_cmd]

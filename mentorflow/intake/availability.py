@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta, tzinfo
-from functools import lru_cache
+from functools import cached_property, lru_cache
 
 DAY_NAMES = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
 _DAYS = {
@@ -44,7 +44,7 @@ class Slot:
     start: int
     end: int  # may exceed 24:00 when the slot runs past midnight
 
-    @property
+    @cached_property
     def canonical(self) -> str:
         return f"{DAY_NAMES[self.day]} {_hhmm(self.start)}-{_hhmm(self.end % 1440)}"
 
@@ -84,8 +84,9 @@ def _minutes(hours: str, minutes: str | None) -> int:
     return h * 60 + m
 
 
+@lru_cache(maxsize=8192)
 def utc_hours(slots: tuple[Slot, ...], tz: tzinfo, week_of: date) -> list[int]:
-    """Hours of the week (0-167, UTC) that the slots cover completely, sorted."""
+    """Hours of the week (0-167, UTC) that the slots cover completely, sorted (do not mutate)."""
     monday = week_of - timedelta(days=week_of.weekday())
     hours: set[int] = set()
     for slot in slots:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+from collections import defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, time, tzinfo
@@ -28,7 +30,12 @@ from mentorflow.intake.values import (
 from mentorflow.mail.addresses import check_address
 
 ACCEPTED, QUARANTINED, NOT_CONSENTED = "accepted", "quarantined", "not_consented"
-_SHOWN_CHARS = 40  # answers quoted in reasons are cut: reasons reach the organizer's UI
+_OWN_PARSING = ("name", "email", "language")  # read before the other fields, by their own code
+_SHOWN_CHARS = 40
+# Addresses this plain are always fine for check_address; it decides (and words) all others.
+_PLAIN_ADDRESS = re.compile(
+    r"^[A-Za-z0-9._%+\-]+@[A-Za-z0-9\-]+(?:\.[A-Za-z0-9\-]+)*\.[A-Za-z]{2,}$"
+)  # answers quoted in reasons are cut: reasons reach the organizer's UI
 
 
 @dataclass(frozen=True)
@@ -85,6 +92,7 @@ class RowMapper:
         self.tables = {name: squashed_table(table) for name, table in settings.values.items()}
         self.required = settings.required_fields()
         self.validator = MemberValidator(settings.custom_fields)
+        self._cache: dict[tuple[Any, ...], Any] = {}
         self._parsers: dict[str, Callable[[str, str, dict[str, Any], list[Problem]], None]] = {
             "list": self._list,
             "languages": self._languages,
@@ -93,12 +101,17 @@ class RowMapper:
             "integer": self._number,
             "text": self._text,
         }
+        self._field_parsers = [
+            (name, self._parsers[settings.field_kind(name)])
+            for name in self.fields
+            if settings.field_kind(name) in self._parsers and name not in _OWN_PARSING
+        ]
 
     def map(self, cells: list[str], row_number: int) -> MappedRow:
         problems: list[Problem] = []
         if len(cells) > self.width and any(c.strip() for c in cells[self.width :]):
             problems.append(Problem("row", "has answers in columns without a header", False))
-        get = self._getter(cells)
+        get = self._answers(cells).__getitem__
         email = self._email(get("email"), problems)
         submitted = self._submitted_at(get("submitted_at"), problems)
         if self.consent_index is not None and not is_consent(
@@ -117,12 +130,14 @@ class RowMapper:
         outcome = QUARANTINED if problems or email is None else ACCEPTED
         return MappedRow(row_number, outcome, email, record, tuple(problems), submitted)
 
-    def _getter(self, cells: list[str]) -> Callable[[str], str]:
-        def get(name: str) -> str:
-            index = self.fields.get(name)
-            return cells[index].strip() if index is not None and index < len(cells) else ""
-
-        return get
+    def _answers(self, cells: list[str]) -> defaultdict[str, str]:
+        """Field -> trimmed answer; fields the form does not ask read as empty."""
+        width = len(cells)
+        answers: defaultdict[str, str] = defaultdict(str)
+        for name, index in self.fields.items():
+            if index < width:
+                answers[name] = cells[index].strip()
+        return answers
 
     def _not_consented(
         self,
@@ -141,7 +156,7 @@ class RowMapper:
         if not raw:
             problems.append(Problem("email", "missing answer", False))
             return None
-        reason = check_address(raw)
+        reason = None if _PLAIN_ADDRESS.match(raw) and len(raw) <= 254 else check_address(raw)
         if reason is not None:
             problems.append(Problem("email", f"not a valid address: {reason}", False))
             return None
@@ -170,11 +185,10 @@ class RowMapper:
             record["name"] = " ".join(name.split())
         record["language"] = self._mail_language(get("language"))
         zone = self._timezone(get("timezone"), record, problems)
-        for name in self.fields:
-            kind = self.settings.field_kind(name)
+        for name, parse in self._field_parsers:
             raw = get(name)
-            if raw and kind in self._parsers and name not in ("name", "email", "language"):
-                self._parsers[kind](name, raw, record, problems)
+            if raw:
+                parse(name, raw, record, problems)
         if "availability" in self.fields:
             self._availability(get("availability"), zone, record, problems)
         if "role" not in record and "role" not in self.fields and self.settings.default_role:
@@ -203,33 +217,52 @@ class RowMapper:
     def _availability(
         self, raw: str, zone: tzinfo | None, record: dict[str, Any], problems: list[Problem]
     ) -> None:
+        canonical, hours, found = self._memo(("availability", raw, zone), self._slots, raw, zone)
+        problems.extend(found)
+        if canonical:
+            record["availability"] = list(canonical)
+        if hours is not None:
+            record["availability_utc"] = list(hours)
+
+    def _slots(
+        self, raw: str, zone: tzinfo | None
+    ) -> tuple[tuple[str, ...], tuple[int, ...] | None, tuple[Problem, ...]]:
         slots: list[avail.Slot] = []
+        problems = []
         for item in split_list(raw, self.settings.list_separator):
             try:
                 slots.extend(avail.parse_slots(item))
             except avail.SlotError as error:
                 problems.append(Problem("availability", f"{_quote(item)}: {error}"))
-        if not slots:
-            return
-        record["availability"] = list(dict.fromkeys(s.canonical for s in slots))
-        if zone is not None:
-            week = avail.utc_hours(tuple(slots), zone, self.settings.cycle_start)
-            record["availability_utc"] = week
+        canonical = tuple(dict.fromkeys(s.canonical for s in slots))
+        if not slots or zone is None:
+            return canonical, None, tuple(problems)
+        hours = avail.utc_hours(tuple(slots), zone, self.settings.cycle_start)
+        return canonical, tuple(hours), tuple(problems)
+
+    def _memo(self, key: tuple[Any, ...], compute: Callable[..., Any], *args: Any) -> Any:
+        """Checkbox answers repeat from row to row: parse each distinct answer once per run."""
+        found = self._cache.get(key)
+        if found is None:
+            if len(self._cache) > 100_000:  # free text must not grow it without bound
+                self._cache.clear()
+            found = self._cache[key] = compute(*args)
+        return found
 
     def _list(self, name: str, raw: str, record: dict[str, Any], _p: list[Problem]) -> None:
-        table = self.tables.get(name, {})
-        items = [
-            str(table.get(squash(i), i)) for i in split_list(raw, self.settings.list_separator)
-        ]
-        record[name] = list(dict.fromkeys(items))
+        record[name] = list(self._memo((name, raw), self._items, name, raw, False))
 
     def _languages(self, name: str, raw: str, record: dict[str, Any], _p: list[Problem]) -> None:
+        record[name] = list(self._memo((name, raw), self._items, name, raw, True))
+
+    def _items(self, name: str, raw: str, languages: bool) -> tuple[str, ...]:
         table = self.tables.get(name, {})
-        codes = []
+        items = []
         for item in split_list(raw, self.settings.list_separator):
             key = squash(item)
-            codes.append(str(table.get(key) or LANGUAGE_ANSWERS.get(key) or key))
-        record[name] = list(dict.fromkeys(codes))
+            known = table.get(key) or (LANGUAGE_ANSWERS.get(key, key) if languages else item)
+            items.append(str(known))
+        return tuple(dict.fromkeys(items))
 
     def _choice(self, name: str, raw: str, record: dict[str, Any], problems: list[Problem]) -> None:
         table = {**(ROLE_ANSWERS if name == "role" else {}), **self.tables.get(name, {})}

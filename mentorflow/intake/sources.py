@@ -32,14 +32,14 @@ class SourceTable:
 
 
 def table_from_values(label: str, values: list[list[str]]) -> SourceTable:
-    """A SourceTable from a grid of text cells whose first row is the header."""
+    """A SourceTable from a grid of text cells (no NUL characters) whose first row is the header."""
     if not values or not any(cell.strip() for cell in values[0]):
         raise IntakeError(f"{label}: the source has no header row")
     header = [cell.strip().lstrip("\ufeff") for cell in values[0]]
     rows = [
-        (number, [str(cell).replace("\x00", "") for cell in cells])  # PostgreSQL refuses NUL
+        (number, cells)
         for number, cells in enumerate(values[1:], start=2)
-        if any(str(cell).strip() for cell in cells)
+        if "".join(cells).strip()
     ]
     return SourceTable(label, header, rows)
 
@@ -58,6 +58,7 @@ def read_csv(source: CsvSource) -> SourceTable:
             f"{source.label}: not UTF-8 text; export the sheet as 'CSV UTF-8' (Excel: "
             "'CSV UTF-8 (durch Trennzeichen getrennt)')"
         ) from error
+    text = text.replace("\x00", "")  # PostgreSQL refuses NUL characters in text
     delimiter = sniff_delimiter(text.partition("\n")[0])
     values = list(csv.reader(io.StringIO(text, newline=""), delimiter=delimiter))
     return table_from_values(source.label, values)
@@ -117,7 +118,8 @@ def read_sheet(client: gspread.Client, source: SheetSource) -> SourceTable:
         ) from error
     except APIError as error:
         raise _api_error(source, error) from error
-    return table_from_values(source.label, [[str(c) for c in row] for row in values])
+    cells = [[str(c).replace("\x00", "") for c in row] for row in values]
+    return table_from_values(source.label, cells)
 
 
 def _api_error(source: SheetSource, error: APIError) -> IntakeError:

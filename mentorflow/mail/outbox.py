@@ -484,7 +484,8 @@ def _send_all(
             try:
                 result = sender.send(_outgoing(row, settings, now), claim)
             except TemporaryMailError as exc:
-                _record_temporary(conn, row, str(exc), False, now)
+                # The connection failed, not this mail: no attempt counted, no backoff for it.
+                _set(conn, row.id, last_error=str(exc), updated_at=now)
                 conn.commit()
                 return report.add(temporary_failures=1), str(exc)
             except MailError as exc:

@@ -12,7 +12,45 @@ from typing import Any
 _PARTNER = {"name": "Jürgen Müller", "email": "juergen@example.org", "role": "mentor"}
 
 
-def sample_context(template: str, base_url: str = "http://127.0.0.1:8000") -> dict[str, Any]:
+_ENGLISH: dict[str, dict[str, Any]] = {
+    "fix_signup": {
+        "reasons": [
+            'time zone "Berlin" is not an IANA time zone (e.g. Europe/Berlin)',
+            'availability "evenings" is not a time slot like "Mon 18-20"',
+        ]
+    },
+    "introduction": {
+        "why": [
+            "You both want to contribute to open source (shared goals: 2 of 3)",
+            "Jürgen offers code review and API design, exactly what you are looking for",
+            "You are both free on Tuesday evenings (3 shared hours a week)",
+        ],
+        "meeting": {
+            "cadence": "one hour every two weeks, by video or in a café",
+            "topics": [
+                "What you hope to get out of the twelve weeks",
+                "A first small issue you can work on",
+                "How you keep in touch between meetings",
+            ],
+            "success": "your first merged pull request in a project of your choice",
+        },
+    },
+    "kickoff": {"cadence": "one hour every two weeks"},
+    "reminder": {"topic": "your next meeting is not scheduled yet"},
+    "survey_invitation": {"survey_name": "Midpoint"},
+    "survey_nudge": {"survey_name": "Midpoint"},
+    "closure": {"recognition": {"mentees": 2, "meetings": 11, "badge": "Mentor 2027"}},
+    "organizer_digest": {
+        "period": "week 7",
+        "counts": {"Active pairs": 42, "Check-ins answered": 35, "Bounces": 1},
+        "attention": ["2 pairs have not reported a meeting for three weeks"],
+    },
+}
+
+
+def sample_context(
+    template: str, base_url: str = "http://127.0.0.1:8000", language: str = "de"
+) -> dict[str, Any]:
     """Template-specific sample variables (an empty dict for unknown templates)."""
     samples: dict[str, dict[str, Any]] = {
         "welcome": {
@@ -90,7 +128,10 @@ def sample_context(template: str, base_url: str = "http://127.0.0.1:8000") -> di
             "dashboard_url": f"{base_url}/",
         },
     }
-    return samples.get(template, {})
+    sample = samples.get(template, {})
+    if language != "de":
+        sample = {**sample, **_ENGLISH.get(template, {})}
+    return sample
 
 
 SAMPLE_MEMBER = {"id": "m_sample000000", "name": "Zoë Schäfer", "language": "de"}

@@ -12,6 +12,7 @@ from __future__ import annotations
 import contextlib
 import os
 import re
+import socket
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from email.message import EmailMessage
@@ -109,9 +110,16 @@ class SmtpSender:
             timeout=s.timeout,
         )
         client.set_logging(None)
+        if s.username:
+            # yagmail appends "@gmail.com" to a user without "@" ("apikey" -> "apikey@gmail.com");
+            # SMTP logins are often not addresses, so log in with the name as configured.
+            client.user = s.username
         try:
             client.login()
             client.smtp.ehlo_or_helo_if_needed()
+            # The DATA terminator goes out as its own small write (after the handover is
+            # recorded); without NODELAY, Nagle + delayed ACK stall every mail by ~40 ms.
+            client.smtp.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         except OSError as exc:
             code = getattr(exc, "smtp_code", None)
             if code is not None and 500 <= code < 600:

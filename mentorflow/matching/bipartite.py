@@ -7,7 +7,7 @@ top-K candidates per row with OR-Tools' min-cost flow, derive the duals from the
 paths over the mentors: see `prices`), then price every pair left out. A left-out pair with
 positive reduced profit joins the graph and we solve again (column generation); when none is left
 the result is the optimum of the full problem. If rounds run out, the dual bound
-``sum(max(u_i, max_j w_ij - v_j)) + sum(cap_j v_j)`` is a proven upper bound and the gap is reported.
+``sum(max(u_i, max_j w_ij - v_j)) + sum(cap_j v_j)`` is a proven upper bound; the gap is reported.
 """
 
 from __future__ import annotations
@@ -22,7 +22,9 @@ from mentorflow.errors import MatchingError
 from mentorflow.matching.scoring import Scorer
 
 INF = np.int64(1) << np.int64(60)
+CLOSED_PRICE = np.int64(1) << np.int64(50)
 ADD_PER_ROW = 8  # columns a violating row brings into the graph per pricing round
+LOWEST = True  # lowest prices leave rows the most surplus: fewer rows to price again
 STORE_BYTES = 200 * 2**20  # keep the whole profit matrix when it fits; else score again
 
 
@@ -37,6 +39,8 @@ class BipartiteSolution:
     certified: bool
     pricing_rounds: int
     edges: np.ndarray  # (2, E) int64: the final candidate graph (rows, cols)
+    row_feasible: np.ndarray  # bool per row: some feasible column exists
+    col_feasible: np.ndarray  # bool per column: some feasible row exists
 
     @property
     def matched(self) -> int:
@@ -53,11 +57,18 @@ class Profits:
         if nr * m * 4 <= store_bytes:
             self.matrix = np.empty((nr, m), dtype=np.int32)
             for pos in scorer.chunks():
-                self.matrix[pos] = scorer.profit(pos)
+                self.matrix[pos[0] : pos[-1] + 1] = scorer.profit(pos)
 
-    def chunks(self, positions: np.ndarray | None = None) -> Iterator[tuple[np.ndarray, np.ndarray]]:
+    def chunks(
+        self, positions: np.ndarray | None = None
+    ) -> Iterator[tuple[np.ndarray, np.ndarray]]:
         for pos in self.scorer.chunks(positions):
-            yield pos, (self.matrix[pos] if self.matrix is not None else self.scorer.profit(pos))
+            if self.matrix is None:
+                yield pos, self.scorer.profit(pos)
+            elif len(pos) and pos[-1] - pos[0] + 1 == len(pos):
+                yield pos, self.matrix[pos[0] : pos[-1] + 1]  # a view: no copy
+            else:
+                yield pos, self.matrix[pos]
 
 
 @dataclass(frozen=True)
@@ -68,6 +79,7 @@ class Graph:
     cols: np.ndarray
     profit: np.ndarray
     left_out: np.ndarray  # per row: an upper bound on the profit of any pair left out
+    col_feasible: np.ndarray  # per column: has any feasible row
 
 
 def candidate_graph(profits: Profits, k: int, col_k: int = 0) -> Graph:
@@ -77,7 +89,9 @@ def candidate_graph(profits: Profits, k: int, col_k: int = 0) -> Graph:
     left = np.zeros(nr, dtype=np.int64)
     col_vals = np.zeros((0, m), np.int32)
     col_rows = np.zeros((0, m), np.int64)
+    col_any = np.zeros(m, dtype=bool)
     for pos, p in profits.chunks():
+        col_any |= (p > 0).any(axis=0)
         if m <= k:
             idx = np.broadcast_to(np.arange(m), p.shape)
         else:
@@ -95,7 +109,7 @@ def candidate_graph(profits: Profits, k: int, col_k: int = 0) -> Graph:
     prof = np.concatenate([x[2] for x in parts]).astype(np.int64)
     keep = prof > 0
     key, first = np.unique(rows[keep] * m + cols[keep], return_index=True)
-    return Graph(key // m, key % m, prof[keep][first], left)
+    return Graph(key // m, key % m, prof[keep][first], left, col_any)
 
 
 def _merge_columns(
@@ -114,10 +128,11 @@ def solve_bipartite(
     capacity: np.ndarray,
     *,
     objective: str = "max_score",
-    candidates: int = 10,
-    max_rounds: int = 8,
+    candidates: int = 6,
+    max_rounds: int = 10,
     gap_tolerance: float = 0.0,
     profits: Profits | None = None,
+    col_candidates: int | None = None,
 ) -> BipartiteSolution:
     """The optimum of the declared objective for rows x columns with column capacities.
 
@@ -127,14 +142,15 @@ def solve_bipartite(
     nr, m = scorer.shape
     capacity = np.where(scorer.closed, 0, np.asarray(capacity, dtype=np.int64))
     profits = profits or Profits(scorer)
-    graph = candidate_graph(profits, candidates, col_k=min(nr, max(2, candidates // 2)))
+    col_k = 0 if col_candidates is None else col_candidates
+    graph = candidate_graph(profits, candidates, col_k=min(nr, col_k))
     rows, cols, prof, left_out = graph.rows, graph.cols, graph.profit, graph.left_out
     bonus = _bonus(nr, prof, left_out) if objective == "max_matched" else np.int64(0)
     rounds = 0
     while True:
         rounds += 1
         row_col, row_prof = _min_cost_flow(nr, m, rows, cols, prof + bonus, capacity)
-        v = prices(nr, m, rows, cols, prof + bonus, row_col, row_prof, capacity, lowest=False)
+        v = prices(nr, m, rows, cols, prof + bonus, row_col, row_prof, capacity, lowest=LOWEST)
         u = np.where(row_col >= 0, row_prof - v[np.maximum(row_col, 0)], 0)
         extra, bound = _price_out(profits, u, v, capacity, left_out, bonus)
         total_now = int(row_prof.sum())
@@ -155,6 +171,8 @@ def solve_bipartite(
         certified=extra is None,
         pricing_rounds=rounds,
         edges=np.stack([rows, cols]),
+        row_feasible=np.bincount(rows, minlength=nr) > 0,
+        col_feasible=graph.col_feasible,
     )
 
 
@@ -214,7 +232,7 @@ def prices(
     node = np.append(node, root)  # index m ("unmatched") is the root too
     own = np.where(row_col >= 0, row_col, m)
     own_node = node[own]
-    keep = cols != row_col[rows]
+    keep = (cols != row_col[rows]) & (capacity[cols] > 0)  # a closed column binds nobody
     matched = np.flatnonzero(row_col >= 0)
     full = np.flatnonzero(node[:m] != root)
     tails = np.concatenate([node[cols[keep]], np.full(len(matched), root), full])
@@ -230,7 +248,8 @@ def prices(
         dist = -_bellman_ford(m + 1, root, heads[~loops], tails[~loops], weights[~loops])
     else:
         dist = _bellman_ford(m + 1, root, tails[~loops], heads[~loops], weights[~loops])
-    return dist[node[:m]]
+    v = dist[node[:m]]
+    return np.where(capacity > 0, v, CLOSED_PRICE)  # a closed column is never worth its price
 
 
 def _bellman_ford(
@@ -268,10 +287,13 @@ def _price_out(
     suspects = np.flatnonzero(np.where(left_out > 0, left_out + bonus, 0) > u)
     best = u.copy()
     found_r, found_c, found_p = [], [], []
-    for pos, p32 in profits.chunks(suspects):
-        p = p32.astype(np.int64)
-        gain = np.where(p > 0, p + bonus - v[None, :], -INF)
-        row_best = gain.max(axis=1, initial=-INF)
+    wide = bonus > 0 or int(v.max(initial=0)) >= 2**30
+    v_row = (v if wide else v.astype(np.int32))[None, :]
+    for pos, p in profits.chunks(suspects):
+        # an infeasible pair (profit 0) has gain -v <= 0 <= u: it never violates
+        gain = (p.astype(np.int64) + np.where(p > 0, bonus, 0)) if wide else p.copy()
+        gain -= v_row
+        row_best = gain.max(axis=1)
         best[pos] = np.maximum(best[pos], row_best)
         bad = np.flatnonzero(row_best > u[pos])
         if len(bad) == 0:
@@ -283,7 +305,7 @@ def _price_out(
         found_r.append(np.broadcast_to(pos[bad][:, None], idx.shape)[ok])
         found_c.append(idx[ok])
         found_p.append(np.take_along_axis(p[bad], idx, 1)[ok])
-    bound = int(best.sum()) + int((np.where(v >= INF, 0, v) * capacity).sum())
+    bound = int(best.sum()) + int((np.where(capacity > 0, v, 0) * capacity).sum())
     if not found_r:
         return None, bound
     extra = (

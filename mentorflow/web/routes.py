@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from sqlalchemy import select, update
+from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import PlainTextResponse, Response
 from starlette.routing import Route
@@ -36,7 +39,7 @@ TEXTS = {
 INVALID = "Dieser Link ist ungültig oder abgelaufen. / This link is not valid or has expired."
 
 
-def _member(request: Request) -> tuple[object | None, str]:
+def _member(request: Request) -> tuple[Any, str]:
     """(member row or None, language) for the token in the path."""
     engine, key, _ = state(request)
     try:
@@ -56,11 +59,11 @@ def _invalid() -> Response:
 
 async def unsubscribe_form(request: Request) -> Response:
     """GET: show what unsubscribing means and a button; change nothing."""
-    row, lang = _member(request)
+    row, lang = await run_in_threadpool(_member, request)
     if row is None:
         return _invalid()
     texts = TEXTS[lang]
-    if row.unsubscribed_at is not None:  # type: ignore[attr-defined]
+    if row.unsubscribed_at is not None:
         return page("message.html", lang=lang, title=texts["title"], message=texts["already"])
     return page("unsubscribe.html", lang=lang, t=texts, action=request.url.path)
 
@@ -68,15 +71,22 @@ async def unsubscribe_form(request: Request) -> Response:
 async def unsubscribe(request: Request) -> Response:
     """POST from the page or the RFC 8058 one-click POST: unsubscribe from optional mail."""
     await request.body()  # either `confirm=yes` or `List-Unsubscribe=One-Click`: both act
-    row, lang = _member(request)
+    row, lang = await run_in_threadpool(_member, request)
     if row is None:
         return _invalid()
+    await run_in_threadpool(_unsubscribe, request, row)
+    texts = TEXTS[lang]
+    return page("message.html", lang=lang, title=texts["title"], message=texts["done"])
+
+
+def _unsubscribe(request: Request, row: Any) -> None:
+    """Set unsubscribed_at once (a second POST changes nothing) and log it."""
     engine, _, clock = state(request)
     now = clock.now()
     with engine.begin() as conn:
         changed = conn.execute(
             update(members)
-            .where(members.c.id == row.id, members.c.unsubscribed_at.is_(None))  # type: ignore[attr-defined]
+            .where(members.c.id == row.id, members.c.unsubscribed_at.is_(None))
             .values(unsubscribed_at=now, updated_at=now)
         ).rowcount
         if changed:
@@ -84,12 +94,10 @@ async def unsubscribe(request: Request) -> Response:
                 conn,
                 program_id=row.program_id,
                 kind="unsubscribed",
-                at=now,  # type: ignore[attr-defined]
+                at=now,
                 member_id=row.id,
-                data={"channel": "web"},  # type: ignore[attr-defined]
+                data={"channel": "web"},
             )
-    texts = TEXTS[lang]
-    return page("message.html", lang=lang, title=texts["title"], message=texts["done"])
 
 
 async def health(_: Request) -> Response:

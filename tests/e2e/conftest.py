@@ -9,7 +9,8 @@ fault injection:
 - `drop_at_rcpt = n`: drop the connection at the next n RCPT commands;
 - `on_event = callable(stage)`: called at each "MAIL", "RCPT" and "DATA" (message complete,
   before the 250 reply) and "REPLIED" (just after the 250 reply went out);
-- `stop()` / `start()`: take the server down and bring it back on the same port.
+- `stop()` / `start()`: take the server down and bring it back on the same port;
+- `credentials = ("user", "password")` before `start()`: require AUTH (plain text allowed).
 """
 
 from __future__ import annotations
@@ -22,10 +23,10 @@ from dataclasses import dataclass, field
 from email import policy
 from email.message import EmailMessage
 from email.parser import BytesParser
-from typing import Any
 
 import pytest
 from aiosmtpd.controller import Controller
+from aiosmtpd.smtp import AuthResult
 
 
 def free_port() -> int:
@@ -46,11 +47,12 @@ class SmtpServer:
     data_replies: list[str] = field(default_factory=list)
     drop_at_rcpt: int = 0
     on_event: Callable[[str], None] | None = None
+    credentials: tuple[str, str] | None = None
     _controller: Controller | None = None
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
     # --- aiosmtpd handler hooks ---
-    async def handle_EHLO(self, server, session, envelope, hostname, responses):  # noqa: N802
+    async def handle_EHLO(self, server, session, envelope, hostname, responses):
         self.connections += 1
         session.host_name = hostname
         return responses
@@ -59,7 +61,7 @@ class SmtpServer:
         if self.on_event is not None:
             self.on_event(stage)
 
-    async def handle_MAIL(self, server, session, envelope, address, mail_options):  # noqa: N802
+    async def handle_MAIL(self, server, session, envelope, address, mail_options):
         self._event("MAIL")
         if self.mail_replies:
             return self.mail_replies.pop(0)
@@ -67,7 +69,7 @@ class SmtpServer:
         envelope.mail_options.extend(mail_options)
         return "250 OK"
 
-    async def handle_RCPT(self, server, session, envelope, address, rcpt_options):  # noqa: N802
+    async def handle_RCPT(self, server, session, envelope, address, rcpt_options):
         self._event("RCPT")
         if self.drop_at_rcpt > 0:
             self.drop_at_rcpt -= 1
@@ -78,7 +80,7 @@ class SmtpServer:
         envelope.rcpt_tos.append(address)
         return "250 OK"
 
-    async def handle_DATA(self, server, session, envelope):  # noqa: N802
+    async def handle_DATA(self, server, session, envelope):
         if self.data_replies:
             return self.data_replies.pop(0)
         self._event("DATA")
@@ -91,8 +93,18 @@ class SmtpServer:
         return "250 OK: queued"
 
     # --- lifecycle ---
+    def _authenticate(self, server, session, envelope, mechanism, auth_data):
+        ok = self.credentials == (
+            auth_data.login.decode(),
+            auth_data.password.decode(),
+        )
+        return AuthResult(success=ok, handled=False)
+
     def start(self) -> None:
-        self._controller = Controller(self, hostname=self.host, port=self.port)
+        auth = {}
+        if self.credentials is not None:
+            auth = {"authenticator": self._authenticate, "auth_require_tls": False}
+        self._controller = Controller(self, hostname=self.host, port=self.port, **auth)
         self._controller.start()
 
     def stop(self) -> None:

@@ -40,8 +40,11 @@ print(report)
 
 def _run_sender(url: str, folder: Path, port: int) -> subprocess.Popen:
     return subprocess.Popen(
-        [sys.executable, "-c", RUN_SENDER, url, str(folder), str(port)], cwd=ROOT,
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        [sys.executable, "-c", RUN_SENDER, url, str(folder), str(port)],
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
     )
 
 
@@ -64,8 +67,14 @@ def test_killed_senders_neither_duplicate_nor_lose_mail(smtp_server, tmp_path):
     for i in range(MESSAGES):
         add_member(engine, f"m_{i:03d}", f"p{i:03d}@example.org", f"Person {i}")
         enqueue(
-            engine, settings=settings, cycle_id=cycle.id, cycle_label=cycle.label,
-            member_id=f"m_{i:03d}", purpose="welcome", template="welcome", clock=FixedClock(NOW),
+            engine,
+            settings=settings,
+            cycle_id=cycle.id,
+            cycle_label=cycle.label,
+            member_id=f"m_{i:03d}",
+            purpose="welcome",
+            template="welcome",
+            clock=FixedClock(NOW),
             context={"role": "mentee", "intake_closes": "2027-01-25", "cycle_starts": "2027-02-01"},
         )
     rng = random.Random(20270201)
@@ -83,7 +92,7 @@ def test_killed_senders_neither_duplicate_nor_lose_mail(smtp_server, tmp_path):
         kills += proc.returncode == -signal.SIGKILL
     smtp_server.on_event = None
     final = _run_sender(url, tmp_path, smtp_server.port)
-    out, err = final.communicate(timeout=120)
+    _out, err = final.communicate(timeout=120)
     assert final.returncode == 0, err
 
     assert kills == len(points)  # every run really died mid-batch

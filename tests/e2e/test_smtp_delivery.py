@@ -8,7 +8,7 @@ import pytest
 from sqlalchemy import select
 
 from mentorflow.clock import FixedClock
-from mentorflow.errors import TemporaryMailError
+from mentorflow.errors import MailError, TemporaryMailError
 from mentorflow.mail.ics import checkin_invite, stable_uid
 from mentorflow.mail.outbox import deliver_pending, enqueue
 from mentorflow.mail.sender import SmtpSender
@@ -28,8 +28,16 @@ def setup(smtp_server, tmp_path):
 
 def _queue(engine, cycle, settings, member_id, template="welcome", context=None, ics=None):
     return enqueue(
-        engine, settings=settings, cycle_id=cycle.id, cycle_label=cycle.label, member_id=member_id,
-        purpose=template, template=template, context=context or WELCOME, clock=CLOCK, ics=ics,
+        engine,
+        settings=settings,
+        cycle_id=cycle.id,
+        cycle_label=cycle.label,
+        member_id=member_id,
+        purpose=template,
+        template=template,
+        context=context or WELCOME,
+        clock=CLOCK,
+        ics=ics,
     )
 
 
@@ -75,12 +83,18 @@ def test_check_in_carries_a_calendar_request_in_the_members_time_zone(setup, smt
     start = datetime(2027, 2, 16, 17, 0, tzinfo=UTC)
     ics = checkin_invite(
         uid=stable_uid("pyladies-berlin:2027-1:p_1:checkin-1", "example.org"),
-        summary="Check-in mit Jürgen", description="Wie läuft es?", start=start,
-        duration=timedelta(minutes=30), timezone="Europe/Berlin",
-        organizer="mentoring@example.org", attendees=["zoe@example.org"], stamp=NOW,
+        summary="Check-in mit Jürgen",
+        description="Wie läuft es?",
+        start=start,
+        duration=timedelta(minutes=30),
+        timezone="Europe/Berlin",
+        organizer="mentoring@example.org",
+        attendees=["zoe@example.org"],
+        stamp=NOW,
     )
     context = {
-        "partners": [{"name": "Jürgen Müller"}], "checkin_at": start,
+        "partners": [{"name": "Jürgen Müller"}],
+        "checkin_at": start,
         "checkin_url": "https://mentoring.example.org/checkin/x",
     }
     _queue(engine, cycle, settings, "m_zoe", "check_in", context, ics)
@@ -94,19 +108,30 @@ def test_check_in_carries_a_calendar_request_in_the_members_time_zone(setup, smt
     assert mail.get_body(("plain",)).get_content().count("16. Februar 2027") == 1
 
 
-def test_permanent_refusal_bounces_that_member_and_the_rest_go_out(setup, smtp_server):
+@pytest.mark.parametrize("stage", ["RCPT", "end of DATA"])
+def test_permanent_refusal_bounces_that_member_and_the_rest_go_out(setup, smtp_server, stage):
     engine, cycle, settings = setup
     for name in ("a", "b", "c"):
         add_member(engine, f"m_{name}", f"{name}@example.org", name.upper())
         _queue(engine, cycle, settings, f"m_{name}")
-    smtp_server.refuse_rcpt["b@example.org"] = "550 5.1.1 <b@example.org>: No such user"
+    if stage == "RCPT":
+        smtp_server.refuse_rcpt["b@example.org"] = "550 5.1.1 <b@example.org>: No such user"
+    else:
+        rcpts = []
+
+        def spam_filter(event):  # rejects b's message after its DATA
+            rcpts.extend([event] if event == "RCPT" else [])
+            if event == "RCPT" and len(rcpts) == 2:
+                smtp_server.data_replies.append("554 5.7.1 <b@example.org> rejected as spam")
+
+        smtp_server.on_event = spam_filter
     report = _deliver(engine, settings)
     assert (report.sent, report.bounced) == (2, 1)
     assert [m["To"].addresses[0].username for m in smtp_server.messages] == ["a", "c"]
     with engine.connect() as conn:
         b = conn.execute(select(members).where(members.c.id == "m_b")).one()
         error = conn.execute(select(outbox.c.last_error).where(outbox.c.member_id == "m_b"))
-    assert b.bounced_at is not None and b.bounce_reason.startswith("550")
+    assert b.bounced_at is not None and b.bounce_reason.startswith("55")
     assert "@" not in b.bounce_reason and "@" not in error.scalar_one()
     _queue(engine, cycle, settings, "m_b", "reminder", {"topic": "Treffen"})
     assert _statuses(engine)[-1] == "suppressed"  # never mailed again
@@ -139,3 +164,20 @@ def test_temporary_failures_raise_for_retry_and_lose_nothing(setup, smtp_server,
     received = sorted(m["To"].addresses[0].username for m in smtp_server.messages)
     assert received == ["a", "b"]
     assert _statuses(engine) == ["sent", "sent"]
+
+
+def test_login_with_credentials_and_a_refused_login_is_a_clear_error(smtp_server, tmp_path):
+    smtp_server.stop()
+    smtp_server.credentials = ("mentoring", "s3cret")
+    smtp_server.start()
+    engine, cycle = make_store(f"sqlite:///{tmp_path / 'store.db'}")
+    wrong = smtp_settings(smtp_server, username="mentoring", password="wrong")
+    settings = settings_for(tmp_path, smtp=wrong)
+    add_member(engine, "m_a", "a@example.org", "A")
+    _queue(engine, cycle, settings, "m_a")
+    with pytest.raises(MailError, match="refused the login") as caught:
+        _deliver(engine, settings)
+    assert not isinstance(caught.value, TemporaryMailError)  # configuration: no blind retries
+    right = settings_for(tmp_path, smtp=smtp_settings(smtp_server, username="mentoring",
+                                                      password="s3cret"))  # fmt: skip
+    assert _deliver(engine, right).sent == 1 and len(smtp_server.messages) == 1

@@ -10,7 +10,7 @@ from sqlalchemy import select
 from mentorflow.clock import FixedClock
 from mentorflow.errors import TemporaryMailError
 from mentorflow.mail.outbox import deliver_pending, enqueue, enqueue_to_organizers
-from mentorflow.mail.sender import SendResult, RecordingSender
+from mentorflow.mail.sender import RecordingSender, SendResult
 from mentorflow.store.tables import members, outbox
 from tests.mail_support import NOW, add_member, make_store, settings_for
 
@@ -26,8 +26,16 @@ def store(store_url):
 def _welcome(engine, cycle, settings, member_id, occurrence="1", template="welcome"):
     context = WELCOME if template == "welcome" else {"topic": "Treffen planen"}
     return enqueue(
-        engine, settings=settings, cycle_id=cycle.id, cycle_label=cycle.label, member_id=member_id,
-        purpose=template, template=template, context=context, clock=CLOCK, occurrence=occurrence,
+        engine,
+        settings=settings,
+        cycle_id=cycle.id,
+        cycle_label=cycle.label,
+        member_id=member_id,
+        purpose=template,
+        template=template,
+        context=context,
+        clock=CLOCK,
+        occurrence=occurrence,
     )
 
 
@@ -86,7 +94,8 @@ def test_delivery_records_sent_and_bounces_the_refused_recipient_only(store, tmp
     report = deliver_pending(engine, settings=settings, sender=sender, clock=CLOCK)
     assert (report.sent, report.bounced) == (2, 1)
     assert [str(m["To"]) for m in sender.sent] == [
-        "Person 0 <p0@example.org>", "Person 2 <p2@example.org>"
+        "Person 0 <p0@example.org>",
+        "Person 2 <p2@example.org>",
     ]
     with engine.connect() as conn:
         bounced = conn.execute(select(members).where(members.c.id == "m_1")).one()
@@ -148,8 +157,14 @@ def test_organizer_digest_goes_to_each_organizer_once(store, tmp_path):
     settings = settings_for(tmp_path)
     context = {"period": "KW 7", "counts": {"Aktive Paare": 3}, "attention": []}
     args = dict(
-        settings=settings, cycle_id=cycle.id, cycle_label=cycle.label, purpose="digest",
-        template="organizer_digest", context=context, clock=CLOCK, occurrence="2027-W07",
+        settings=settings,
+        cycle_id=cycle.id,
+        cycle_label=cycle.label,
+        purpose="digest",
+        template="organizer_digest",
+        context=context,
+        clock=CLOCK,
+        occurrence="2027-W07",
     )
     assert enqueue_to_organizers(engine, **args) == 1
     assert enqueue_to_organizers(engine, **args) == 0

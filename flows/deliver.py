@@ -1,0 +1,67 @@
+"""Mail delivery flow: send the program's pending outbox over one connection, retrying on 4xx."""
+
+from __future__ import annotations
+
+from dataclasses import asdict
+from typing import Any
+
+from prefect import flow, get_run_logger, task
+from prefect.cache_policies import NO_CACHE
+from prefect.context import get_run_context
+from sqlalchemy import Engine
+
+from mentorflow.clock import SystemClock
+from mentorflow.errors import TemporaryMailError
+from mentorflow.mail.outbox import DeliveryReport, deliver_pending
+from mentorflow.mail.sender import sender_for
+from mentorflow.mail.settings import MailSettings, mail_settings_from_spec
+from mentorflow.spec import load_spec
+from mentorflow.store.db import open_store
+
+RETRIES = 3
+
+
+def _temporary(_task: Any, _run: Any, state: Any) -> bool:
+    return isinstance(state.result(raise_on_failure=False), TemporaryMailError)
+
+
+def _secret_block(ref: Any) -> str:
+    from prefect.blocks.system import Secret
+
+    return str(Secret.load(ref.name).get())  # type: ignore[union-attr]
+
+
+def mail_settings(spec: Any) -> MailSettings:
+    """MailSettings with `{secret_block: NAME}` credentials resolved from Prefect Secret blocks."""
+    return mail_settings_from_spec(spec, resolve_secret=_secret_block)
+
+
+def _last_attempt() -> bool:
+    run = get_run_context().task_run  # type: ignore[union-attr]
+    return run.run_count > RETRIES
+
+
+@task(retries=RETRIES, retry_delay_seconds=[10, 60, 300], retry_condition_fn=_temporary,
+      cache_policy=NO_CACHE)  # fmt: skip
+def deliver_mail(engine: Engine, settings: MailSettings) -> DeliveryReport:
+    """Deliver pending mail; temporary failures retry the task, then mail waits for the next run."""
+    logger = get_run_logger()
+    try:
+        report = deliver_pending(
+            engine, settings=settings, sender=sender_for(settings), clock=SystemClock()
+        )
+    except TemporaryMailError as error:
+        if not _last_attempt():
+            raise
+        # Mail stays pending in the outbox; the next run sends it. The stage itself succeeded.
+        logger.warning("mail for %s still pending after retries: %s", settings.program_id, error)
+        return getattr(error, "report", DeliveryReport())
+    logger.info("mail for %s: %s", settings.program_id, asdict(report))
+    return report
+
+
+@flow(name="send_mail")
+def send_mail(spec_path: str) -> dict[str, int]:
+    """Deliver the pending mail of the program in `spec_path`; returns the counts."""
+    settings = mail_settings(load_spec(spec_path))
+    return asdict(deliver_mail(open_store(), settings))

@@ -1,0 +1,183 @@
+"""Matching flow: solve the pool, show the proposal, wait for approval, introduce, export."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+from typing import Any
+
+from prefect import flow, get_run_logger, task
+from prefect.artifacts import create_markdown_artifact, create_table_artifact
+from prefect.cache_policies import NO_CACHE
+from prefect.flow_runs import pause_flow_run
+from prefect.input import RunInput
+from pydantic import Field
+from sqlalchemy import Engine
+
+from flows.deliver import deliver_mail
+from mentorflow.clock import SystemClock
+from mentorflow.errors import MatchingError
+from mentorflow.intake.settings import SheetSource
+from mentorflow.intake.settings import settings_from_spec as intake_settings
+from mentorflow.mail.settings import mail_settings_from_spec
+from mentorflow.matching import build_pool, handover, report, solve, store_io
+from mentorflow.matching.result import MatchResult
+from mentorflow.matching.settings import settings_from_spec
+from mentorflow.spec import ProgramSpec, load_spec
+from mentorflow.store import repo
+from mentorflow.store.db import open_store
+
+
+class MatchApproval(RunInput):
+    """The organizer's decision in the Prefect UI (or `mentorflow approve`)."""
+
+    approve_all: bool = False
+    drop_pairs: list[str] = Field(default_factory=list)  # match ids or "mentorId+menteeId"
+    hold_back: list[str] = Field(default_factory=list)  # member ids kept out of this run
+
+
+@dataclass(frozen=True)
+class Proposal:
+    result: MatchResult
+    match_ids: dict[str, str]  # match key -> stored match id
+
+
+@task(cache_policy=NO_CACHE)
+def propose_matches(
+    engine: Engine, spec: ProgramSpec, cycle_id: int, round_no: int, hold_back: list[str]
+) -> Proposal:
+    """Solve the pool of enrolled members and store the result as this round's proposal."""
+    settings = settings_from_spec(spec)
+    with engine.connect() as conn:
+        found = store_io.load_pool_input(conn, spec.program.id, cycle_id, round_no)
+    if not found.records:
+        raise MatchingError("nobody is enrolled and unmatched in this cycle")
+    pool = build_pool(found.records, settings, week_of=spec.cycle.start)
+    result = solve(pool, settings, earlier_pairs=found.earlier_pairs, hold_back=hold_back,
+                   round_no=round_no)  # fmt: skip
+    with engine.begin() as conn:
+        ids = store_io.save_proposal(conn, cycle_id, result, SystemClock().now())
+    get_run_logger().info(
+        "matching %s: %d matches, %d unmatched, certified=%s, gap=%.5f",
+        spec.program.id, len(result.matches), len(result.unmatched), result.certified, result.gap,
+    )  # fmt: skip
+    return Proposal(result, ids)
+
+
+@task(cache_policy=NO_CACHE)
+def publish_proposal(proposal: Proposal, program_id: str) -> None:
+    """Table (member ids, score, explanation) and summary: no names or addresses."""
+    rows = [{"match_id": proposal.match_ids.get(r["match"], ""), **r}
+            for r in proposal.result.table_rows()]  # fmt: skip
+    key = f"{program_id}-matching".replace("_", "-")
+    create_table_artifact(table=rows or [{"match_id": "", "members": "", "score": ""}], key=key,
+                          description=report.summary_markdown(proposal.result))  # fmt: skip
+    create_markdown_artifact(
+        markdown=report.summary_markdown(proposal.result)
+        + "\n\n" + _unmatched_table(proposal.result),
+        key=f"{key}-summary",
+    )  # fmt: skip
+
+
+def _unmatched_table(result: MatchResult) -> str:
+    rows = report.unmatched_rows(result)
+    if not rows:
+        return "Everybody is matched."
+    return "| member | side | reason |\n|---|---|---|\n" + "\n".join(
+        f"| {r['member']} | {r['side']} | {r['reason']} |" for r in rows
+    )
+
+
+@task(cache_policy=NO_CACHE)
+def drop_pairs(engine: Engine, cycle_id: int, names: list[str], round_no: int) -> int:
+    with engine.begin() as conn:
+        ids = store_io.resolve_drops(conn, cycle_id, names, round_no)
+        store_io.drop(conn, ids, SystemClock().now())
+    return len(ids)
+
+
+@task(cache_policy=NO_CACHE)
+def approve_matches(engine: Engine, spec: ProgramSpec, cycle_id: int, round_no: int) -> int:
+    with engine.begin() as conn:
+        ids = store_io.approve(conn, spec.program.id, cycle_id, SystemClock().now(), round_no)
+        repo.set_cycle_status(conn, cycle_id, "active")
+    return len(ids)
+
+
+@task(cache_policy=NO_CACHE)
+def queue_introductions(
+    engine: Engine, spec: ProgramSpec, cycle_id: int, proposal: Proposal
+) -> int:
+    mail = mail_settings_from_spec(spec, with_smtp=False)
+    queued, waiting = handover.queue_mails(
+        engine, mail=mail, program_id=spec.program.id, cycle_id=cycle_id,
+        cycle_label=spec.cycle.label, result=proposal.result, clock=SystemClock(),
+        next_cycle_starts=_next_cycle(spec),
+    )  # fmt: skip
+    get_run_logger().info("queued %d introductions and %d waitlist mails", queued, waiting)
+    return queued
+
+
+def _next_cycle(spec: ProgramSpec) -> date | None:
+    return spec.cycle.end
+
+
+@task(cache_policy=NO_CACHE)
+def export_matches(engine: Engine, spec: ProgramSpec, proposal: Proposal) -> list[list[str]]:
+    rows = handover.export_rows(engine, proposal.result, proposal.match_ids)
+    handover.export_csv(rows, spec.program.id, spec.cycle.label)
+    return rows
+
+
+@task(retries=3, retry_delay_seconds=[10, 60, 300], cache_policy=NO_CACHE)
+def export_sheet(spec: ProgramSpec, rows: list[list[str]], client: Any = None) -> None:
+    """A "Matches" worksheet beside the form answers, when the intake reads a Google Sheet."""
+    from mentorflow.intake import sources
+
+    source = intake_settings(spec).source
+    assert isinstance(source, SheetSource)
+    if client is None:
+        if source.credentials_block:
+            from prefect.blocks.system import Secret
+
+            raw = Secret.load(source.credentials_block).get()
+            client = sources.client_from_info(sources.parse_credentials(raw, "block"))
+        else:
+            info = sources.credentials_from_env(source.credentials_env or "")
+            client = sources.client_from_info(info)
+    handover.export_sheet(client, source.key, rows)
+
+
+@flow(name="matching")
+def matching(spec_path: str, round_no: int = 1, approval_timeout_seconds: int = 7 * 86400) -> dict:
+    """Propose matches for the spec's current cycle; with organizer approval, wait for it."""
+    spec = load_spec(spec_path)
+    engine = open_store()
+    with engine.connect() as conn:
+        cycle = repo.get_cycle(conn, spec.program.id, spec.cycle.label)
+    if cycle is None:
+        raise MatchingError(f"no cycle {spec.cycle.label} in the store: run the intake first")
+    held: list[str] = []
+    proposal = propose_matches(engine, spec, cycle.id, round_no, held)
+    publish_proposal(proposal, spec.program.id)
+    while spec.matching.approval == "organizer":
+        decision = pause_flow_run(
+            wait_for_input=MatchApproval.with_initial_data(
+                description=report.summary_markdown(proposal.result, "Approve the matches")),
+            timeout=approval_timeout_seconds,
+        )  # fmt: skip
+        if not (decision.drop_pairs or decision.hold_back):
+            if not decision.approve_all:
+                return {"approved": 0, "matches": len(proposal.result.matches)}
+            break
+        drop_pairs(engine, cycle.id, decision.drop_pairs, round_no)
+        held += decision.hold_back
+        proposal = propose_matches(engine, spec, cycle.id, round_no, held)
+        publish_proposal(proposal, spec.program.id)
+    approved = approve_matches(engine, spec, cycle.id, round_no)
+    queue_introductions(engine, spec, cycle.id, proposal)
+    rows = export_matches(engine, spec, proposal)
+    if isinstance(intake_settings(spec).source, SheetSource):
+        export_sheet(spec, rows)
+    deliver_mail(engine, mail_settings_from_spec(spec))
+    return {"approved": approved, "unmatched": len(proposal.result.unmatched)}

@@ -1,0 +1,156 @@
+"""Why a pair fits: each criterion's score and a sentence in English and German."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from mentorflow.matching.pool import Pool
+from mentorflow.matching.result import Contribution, PairExplanation
+from mentorflow.matching.settings import (
+    DEFAULT_TARGET_HOURS,
+    Criterion,
+    MatchingSettings,
+    criterion_scale,
+)
+
+# Field names as they read in a sentence (German in the second place); others print as given.
+FIELD_NAMES = {
+    "goals": ("goals", "Ziele"),
+    "skills": ("skills", "Fähigkeiten"),
+    "interests": ("interests", "Interessen"),
+    "languages": ("languages", "Sprachen"),
+    "communication": ("communication", "Kommunikationsweg"),
+    "team": ("team", "Team"),
+    "employer": ("employer", "Arbeitgeber"),
+    "offers": ("topics", "Themen"),
+    "seeks": ("topics", "Themen"),
+    "seniority": ("levels", "Stufen"),
+}
+
+
+def _names(field: str | None) -> tuple[str, str]:
+    return FIELD_NAMES.get(field or "", (field or "", field or ""))
+
+
+def _fmt(x: float) -> str:
+    return f"{x:.1f}".rstrip("0").rstrip(".")
+
+
+class Explainer:
+    """Explains pairs of one pool under one settings object (mentor-side first)."""
+
+    def __init__(self, pool: Pool, settings: MatchingSettings, *, symmetric: bool = False) -> None:
+        self.pool, self.settings, self.symmetric = pool, settings, symmetric
+        self.reverse = settings.model == "reverse"
+
+    def pair(self, mentor: int, mentee: int) -> PairExplanation:
+        """The explanation for pool positions `mentor` and `mentee` (peers: either order)."""
+        parts = tuple(
+            self._contribution(c, mentor, mentee)
+            for c in self.settings.criteria
+            if c.weight > 0 or c.is_hard
+        )
+        return PairExplanation(self.pool.ids[mentor], self.pool.ids[mentee], parts)
+
+    def _shared(self, field: str, a: int, b: int) -> list[str]:
+        f = self.pool.sets[field]
+        both = np.flatnonzero((f.matrix[a] > 0) & (f.matrix[b] > 0))
+        return [f.vocab[i] for i in both]
+
+    def _contribution(self, c: Criterion, mentor: int, mentee: int) -> Contribution:
+        score, en, de = getattr(self, f"_{c.kind}")(c, mentor, mentee)
+        return Contribution(c.name, c.kind, float(c.weight), float(score), en, de)
+
+    def _overlap(self, c: Criterion, a: int, b: int) -> tuple[float, str, str]:
+        f = self.pool.sets[c.field or ""]
+        shared = self._shared(c.field or "", a, b)
+        union = f.sizes[a] + f.sizes[b] - len(shared)
+        en, de = _names(c.field)
+        if not shared:
+            return 0.0, f"no shared {en}", f"keine gemeinsamen {de}"
+        items = ", ".join(shared)
+        return len(shared) / max(union, 1), f"shared {en}: {items}", f"gemeinsame {de}: {items}"
+
+    def _coverage(self, c: Criterion, mentor: int, mentee: int) -> tuple[float, str, str]:
+        offers, seeks = c.mentor_field or "", c.mentee_field or ""
+        score, en, de = self._covers(offers, seeks, mentor, mentee)
+        if self.symmetric:
+            back, en2, de2 = self._covers(offers, seeks, mentee, mentor)
+            return (score + back) / 2, f"{en}; {en2}", f"{de}; {de2}"
+        return score, en, de
+
+    def _covers(self, offers: str, seeks: str, giver: int, taker: int) -> tuple[float, str, str]:
+        sought = self.pool.sets[seeks]
+        have = self.pool.sets[offers]
+        hit = np.flatnonzero((sought.matrix[taker] > 0) & (have.matrix[giver] > 0))
+        names = [sought.vocab[i] for i in hit]
+        wanted = int(sought.sizes[taker])
+        if not wanted:
+            return 0.0, "no topics sought", "keine gesuchten Themen"
+        items = f": {', '.join(names)}" if names else ""
+        return (
+            len(names) / wanted,
+            f"covers {len(names)} of {wanted} sought topics{items}",
+            f"deckt {len(names)} von {wanted} gesuchten Themen ab{items}",
+        )
+
+    def _distance(self, c: Criterion, a: int, b: int) -> tuple[float, str, str]:
+        x, y = self.pool.numbers[c.field or ""][[a, b]]
+        if np.isnan(x) or np.isnan(y):
+            return 0.0, f"{c.field} unknown", f"{c.field} unbekannt"
+        gap = abs(float(x) - float(y))
+        score = max(0.0, 1 - gap / criterion_scale(c))
+        if c.field == "utc_offset":
+            return score, f"time zones {_fmt(gap)} h apart", f"Zeitzonen {_fmt(gap)} h auseinander"
+        return score, f"{c.field} {_fmt(gap)} apart", f"{c.field} {_fmt(gap)} auseinander"
+
+    def _availability(self, c: Criterion, a: int, b: int) -> tuple[float, str, str]:
+        hours = self.pool.hours[c.field or ""]
+        shared = int(((hours[a] > 0) & (hours[b] > 0)).sum())
+        score = min(1.0, shared / (c.target_hours or DEFAULT_TARGET_HOURS))
+        return (
+            score,
+            f"{shared} h of shared availability a week",
+            f"{shared} Std. gemeinsame Verfügbarkeit pro Woche",
+        )
+
+    def _same(self, c: Criterion, a: int, b: int) -> tuple[float, str, str]:
+        shared = self._shared(c.field or "", a, b)
+        en, de = _names(c.field)
+        if shared:
+            items = ", ".join(shared)
+            return 1.0, f"same {en}: {items}", f"gleiche(r) {de}: {items}"
+        return 0.0, f"different {en}", f"unterschiedliche(r) {de}"
+
+    def _different(self, c: Criterion, a: int, b: int) -> tuple[float, str, str]:
+        f = self.pool.sets[c.field or ""]
+        en, de = _names(c.field)
+        if not (f.sizes[a] and f.sizes[b]):
+            return 0.0, f"{en} unknown", f"{de} unbekannt"
+        if self._shared(c.field or "", a, b):
+            return 0.0, f"same {en}", f"gleiche(r) {de}"
+        return 1.0, f"different {en}", f"unterschiedliche(r) {de}"
+
+    def _required_common(self, c: Criterion, a: int, b: int) -> tuple[float, str, str]:
+        items = ", ".join(self._shared(c.field or "", a, b))
+        en, de = _names(c.field)
+        return 1.0, f"common {en}: {items}", f"gemeinsame {de}: {items}"
+
+    def _seniority(self, c: Criterion, mentor: int, mentee: int) -> tuple[float, str, str]:
+        x, y = self.pool.numbers[c.field or ""][[mentor, mentee]]
+        if np.isnan(x) or np.isnan(y):
+            return 0.0, "seniority unknown", "Erfahrungsstufe unbekannt"
+        scale = criterion_scale(c)
+        if self.symmetric:
+            gap = abs(float(x) - float(y))
+            return (
+                max(0.0, 1 - gap / scale),
+                f"{_fmt(gap)} levels apart",
+                f"{_fmt(gap)} Stufen auseinander",
+            )
+        gap = float(y - x) if self.reverse else float(x - y)
+        min_gap = c.min_gap if c.min_gap is not None else 1
+        score = min(1.0, max(0.0, 1 - (gap - min_gap) / scale))
+        if self.reverse:
+            return score, f"mentee {_fmt(gap)} levels above", f"Mentee {_fmt(gap)} Stufen höher"
+        return score, f"mentor {_fmt(gap)} levels above", f"Mentor:in {_fmt(gap)} Stufen höher"

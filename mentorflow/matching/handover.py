@@ -1,0 +1,130 @@
+"""After approval: introduction and waitlist mails into the outbox, and the organizer's export."""
+
+from __future__ import annotations
+
+import csv
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import Engine
+
+from mentorflow.clock import Clock
+from mentorflow.mail.outbox import enqueue
+from mentorflow.mail.settings import MailSettings
+from mentorflow.matching import store_io
+from mentorflow.matching.result import Match, MatchResult
+from mentorflow.paths import home
+
+# Kick-off expectations in the introduction mail, per language.
+MEETING = {
+    "en": {
+        "cadence": "one hour every two weeks, by video or in person",
+        "topics": [
+            "What you hope to get out of this cycle",
+            "One concrete first step",
+            "How you keep in touch between meetings",
+        ],
+        "success": "a goal you both agree on in your first meeting, reached by the end",
+    },
+    "de": {
+        "cadence": "alle zwei Wochen eine Stunde, per Video oder persönlich",
+        "topics": [
+            "Was Ihr Euch von diesem Durchgang erhofft",
+            "Ein konkreter erster Schritt",
+            "Wie Ihr Euch zwischen den Treffen austauscht",
+        ],
+        "success": "ein Ziel, auf das Ihr Euch im ersten Treffen einigt, bis zum Ende erreicht",
+    },
+}
+EXPORT_HEADER = ["match", "round", "score", "member_id", "side", "name", "email", "explanation"]
+
+
+@dataclass(frozen=True)
+class Handover:
+    introductions: int
+    waitlisted: int
+    export: Path
+
+
+def introduction_context(match: Match, member_id: str, people: dict[str, tuple[str, str, str]],
+                         language: str) -> dict[str, Any]:  # fmt: skip
+    """Template context for one member's introduction: partners, why, kickoff expectations."""
+    lang = "de" if language == "de" else "en"
+    side = dict(match.members)[member_id]
+    partners = [
+        {"id": other, "name": people.get(other, ("", "", ""))[0],
+         "email": people.get(other, ("", "", ""))[1], "role": other_side}
+        for other, other_side in match.members if other != member_id
+    ]  # fmt: skip
+    why = [
+        c.detail_de if lang == "de" else c.detail_en
+        for e in match.explanation if member_id in (e.a, e.b)
+        for c in e.contributions if c.score > 0
+    ]  # fmt: skip
+    return {"role": side, "partners": partners, "why": why, "meeting": MEETING[lang],
+            "score": match.score}  # fmt: skip
+
+
+def queue_mails(engine: Engine, *, mail: MailSettings, program_id: str, cycle_id: int,
+                cycle_label: str, result: MatchResult, clock: Clock,
+                next_cycle_starts: Any = None) -> tuple[int, int]:  # fmt: skip
+    """Introductions to everyone matched, waitlist mails to the unmatched; (queued, waitlisted)."""
+    everyone = [i for m in result.matches for i in m.member_ids]
+    with engine.connect() as conn:
+        people = store_io.contacts(conn, everyone)
+    queued = 0
+    for match in result.matches:
+        for member_id in match.member_ids:
+            language = people.get(member_id, ("", "", ""))[2] or mail.default_language
+            queued += enqueue(
+                engine, settings=mail, cycle_id=cycle_id, cycle_label=cycle_label,
+                member_id=member_id, purpose=f"introduction-r{match.round}",
+                template="introduction", clock=clock,
+                context=introduction_context(match, member_id, people, language),
+            )  # fmt: skip
+    waiting = [u.member_id for u in result.unmatched if u.reason != "held_back"]
+    for member_id in waiting:
+        enqueue(
+            engine, settings=mail, cycle_id=cycle_id, cycle_label=cycle_label,
+            member_id=member_id, purpose=f"waitlist-r{result.round}", template="waitlist",
+            clock=clock, context={"next_cycle_starts": next_cycle_starts},
+        )  # fmt: skip
+    with engine.begin() as conn:
+        store_io.mark_waitlisted(conn, program_id, cycle_id, waiting, clock.now())
+    return queued, len(waiting)
+
+
+def export_rows(engine: Engine, result: MatchResult, match_ids: dict[str, str]) -> list[list[str]]:
+    """Rows for the organizer's file and sheet (names and e-mails belong there, nowhere else)."""
+    with engine.connect() as conn:
+        people = store_io.contacts(conn, [i for m in result.matches for i in m.member_ids])
+    rows = [EXPORT_HEADER]
+    for m in result.matches:
+        for member_id, side in m.members:
+            name, email, _ = people.get(member_id, ("", "", ""))
+            rows.append([match_ids.get(m.key, m.key), str(m.round), f"{m.score:.3f}", member_id,
+                         side, name, email, m.text("en")])  # fmt: skip
+    return rows
+
+
+def export_csv(rows: list[list[str]], program_id: str, cycle_label: str) -> Path:
+    """Write `$MENTORFLOW_HOME/exports/<program>/<cycle>-matches.csv`."""
+    path = home() / "exports" / program_id / f"{cycle_label}-matches.csv"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with path.open("w", encoding="utf-8", newline="") as handle:
+        csv.writer(handle).writerows(rows)
+    return path
+
+
+def export_sheet(client: Any, key: str, rows: list[list[str]], title: str = "Matches") -> None:
+    """Replace the "Matches" worksheet of the organizer's spreadsheet (idempotent: rewrite)."""
+    import gspread
+
+    book = client.open_by_key(key)
+    try:
+        sheet = book.worksheet(title)
+        sheet.clear()
+    except gspread.WorksheetNotFound:
+        sheet = book.add_worksheet(title, rows=max(len(rows), 1), cols=len(EXPORT_HEADER))
+    sheet.update(rows, "A1")

@@ -1,0 +1,91 @@
+"""A real browser opens an unsubscribe link from a mail, reads the page, then clicks the button."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+import threading
+import time
+
+import pytest
+import uvicorn
+from sqlalchemy import select
+
+from mentorflow.store.tables import members
+from mentorflow.web import create_app
+from tests.e2e.conftest import free_port
+from tests.mail_support import add_member, make_store
+
+pytestmark = pytest.mark.browser
+CHROMIUM, CHROMEDRIVER = shutil.which("chromium"), shutil.which("chromedriver")
+
+
+def _skip_reason() -> str | None:
+    if os.environ.get("MENTORFLOW_BROWSER_SKIP"):
+        return f"browser tests skipped: {os.environ['MENTORFLOW_BROWSER_SKIP']}"
+    if not (CHROMIUM and CHROMEDRIVER):
+        return "browser tests skipped: chromium or chromedriver is not installed"
+    return None
+
+
+@pytest.fixture
+def web(tmp_path):
+    engine, _ = make_store(f"sqlite:///{tmp_path / 'store.db'}")
+    add_member(engine, "m_zoe", "zoe@example.org", "Zoë Schäfer", "de")
+    port = free_port()
+    server = uvicorn.Server(uvicorn.Config(create_app(engine), port=port, log_level="warning"))
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline:
+        with socket.socket() as sock:
+            if sock.connect_ex(("127.0.0.1", port)) == 0:
+                break
+        time.sleep(0.05)
+    yield engine, f"http://127.0.0.1:{port}"
+    server.should_exit = True
+    thread.join(timeout=5)
+
+
+@pytest.fixture
+def browser():
+    reason = _skip_reason()
+    if reason:
+        pytest.skip(reason)
+    from selenium import webdriver
+    from selenium.webdriver.chrome.service import Service
+
+    options = webdriver.ChromeOptions()
+    options.binary_location = CHROMIUM
+    for arg in ("--headless=new", "--no-sandbox", "--disable-dev-shm-usage", "--disable-gpu"):
+        options.add_argument(arg)
+    driver = webdriver.Chrome(service=Service(CHROMEDRIVER), options=options)
+    yield driver
+    driver.quit()
+
+
+def test_unsubscribe_link_confirms_on_get_and_acts_on_click(web, browser, tmp_path):
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support import expected_conditions
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    from mentorflow.mail.outbox import unsubscribe_url
+    from tests.mail_support import settings_for
+
+    engine, base_url = web
+    link = unsubscribe_url(settings_for(tmp_path, base_url=base_url), "m_zoe")
+
+    def unsubscribed_at():
+        with engine.connect() as conn:
+            return conn.execute(select(members.c.unsubscribed_at)).scalar_one()
+
+    browser.get(link)
+    assert "keine optionalen Mails" in browser.find_element(By.TAG_NAME, "main").text
+    assert unsubscribed_at() is None  # opening the link (as a mail scanner would) does nothing
+    browser.find_element(By.ID, "unsubscribe").click()
+    message = WebDriverWait(browser, 10).until(
+        expected_conditions.presence_of_element_located((By.ID, "message"))
+    )
+    assert "Du bist abgemeldet" in message.text
+    assert unsubscribed_at() is not None

@@ -1,0 +1,67 @@
+"""`mentorflow preview` and `mentorflow send` as an organizer uses them."""
+
+from __future__ import annotations
+
+from email import policy
+from email.parser import BytesParser
+from pathlib import Path
+
+from typer.testing import CliRunner
+
+from mentorflow.cli.main import app
+from mentorflow.clock import FixedClock
+from mentorflow.mail.outbox import enqueue
+from mentorflow.mail.settings import mail_settings_from_spec
+from mentorflow.spec import load_spec
+from mentorflow.store.repo import ensure_cycle, ensure_program
+from tests.mail_support import NOW, add_member, make_store
+
+SPEC = Path(__file__).resolve().parents[2] / "program_specs" / "one_to_one.yaml"
+runner = CliRunner()
+
+
+def test_preview_shows_subject_text_and_the_html_file(tmp_path, monkeypatch):
+    monkeypatch.setenv("MENTORFLOW_HOME", str(tmp_path))
+    result = runner.invoke(app, ["preview", str(SPEC), "introduction", "--lang", "en"])
+    assert result.exit_code == 0, result.output
+    assert "Subject: Demo-Mentoring Berlin: meet Jürgen Müller" in result.output
+    assert "Why you were matched:" in result.output
+    assert "1. What you hope to get out of the twelve weeks" in result.output
+    html = Path(result.output.strip().splitlines()[-1].removeprefix("HTML: "))
+    assert html.is_file() and "<h3" in html.read_text()
+
+
+def test_preview_names_an_unknown_template(tmp_path, monkeypatch):
+    monkeypatch.setenv("MENTORFLOW_HOME", str(tmp_path))
+    result = runner.invoke(app, ["preview", str(SPEC), "nope"])
+    assert result.exit_code == 1 and "nope" in result.output
+
+
+def test_send_without_smtp_writes_eml_files_once(tmp_path, monkeypatch):
+    monkeypatch.setenv("MENTORFLOW_HOME", str(tmp_path))
+    url = f"sqlite:///{tmp_path / 'store.db'}"
+    monkeypatch.setenv("MENTORFLOW_DB_URL", url)
+    spec = load_spec(SPEC)
+    settings = mail_settings_from_spec(spec)
+    engine, _ = make_store(url)
+    with engine.begin() as conn:
+        ensure_program(conn, spec.program.id, spec.program.name, NOW)
+        cycle = ensure_cycle(
+            conn, spec.program.id, "2027-1", spec.cycle.start, spec.cycle.start, NOW
+        )
+    add_member(engine, "m_zoe", "zoe@example.org", "Zoë Schäfer", "de")
+    enqueue(
+        engine, settings=settings, cycle_id=cycle.id, cycle_label="2027-1", member_id="m_zoe",
+        purpose="welcome", template="welcome", clock=FixedClock(NOW),
+        context={"role": "mentor", "intake_closes": "2027-01-25", "cycle_starts": "2027-02-01"},
+    )  # fmt: skip
+    dry = runner.invoke(app, ["send", str(SPEC), "--dry-run"])
+    assert dry.exit_code == 0 and "1 due mail(s) written" in dry.output
+    first = runner.invoke(app, ["send", str(SPEC)])
+    assert first.exit_code == 0 and "written 1" in first.output, first.output
+    again = runner.invoke(app, ["send", str(SPEC)])
+    assert "written 0" in again.output
+    (eml,) = (tmp_path / "outbox" / "demo-mentoring").glob("*.eml")
+    mail = BytesParser(policy=policy.default).parsebytes(eml.read_bytes())
+    assert mail["Subject"] == "Willkommen bei Demo-Mentoring Berlin, Zoë!"
+    assert "als Mentor:in" in mail.get_body(("plain",)).get_content()
