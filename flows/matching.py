@@ -111,7 +111,8 @@ def queue_introductions(
     mail = mail_settings_from_spec(spec, with_smtp=False)
     queued, waiting = handover.queue_mails(
         engine, mail=mail, program_id=spec.program.id, cycle_id=cycle_id,
-        cycle_label=spec.cycle.label, result=proposal.result, clock=SystemClock(),
+        cycle_label=spec.cycle.label, result=proposal.result, match_ids=proposal.match_ids,
+        clock=SystemClock(),
         next_cycle_starts=_next_cycle(spec),
     )  # fmt: skip
     get_run_logger().info("queued %d introductions and %d waitlist mails", queued, waiting)

@@ -67,9 +67,13 @@ def introduction_context(match: Match, member_id: str, people: dict[str, tuple[s
 
 
 def queue_mails(engine: Engine, *, mail: MailSettings, program_id: str, cycle_id: int,
-                cycle_label: str, result: MatchResult, clock: Clock,
+                cycle_label: str, result: MatchResult, match_ids: dict[str, str], clock: Clock,
                 next_cycle_starts: Any = None) -> tuple[int, int]:  # fmt: skip
-    """Introductions to everyone matched, waitlist mails to the unmatched; (queued, waitlisted)."""
+    """Introductions to everyone matched, waitlist mails to the unmatched; (queued, waitlisted).
+
+    An introduction's occurrence is its match id, so a member matched again after a rematch
+    gets a new introduction while a re-run of the same approval sends nothing twice.
+    """
     everyone = [i for m in result.matches for i in m.member_ids]
     with engine.connect() as conn:
         people = store_io.contacts(conn, everyone)
@@ -79,16 +83,16 @@ def queue_mails(engine: Engine, *, mail: MailSettings, program_id: str, cycle_id
             language = people.get(member_id, ("", "", ""))[2] or mail.default_language
             queued += enqueue(
                 engine, settings=mail, cycle_id=cycle_id, cycle_label=cycle_label,
-                member_id=member_id, purpose=f"introduction-r{match.round}",
-                template="introduction", clock=clock,
+                member_id=member_id, purpose="introduction", template="introduction",
+                clock=clock, occurrence=match_ids.get(match.key, match.key),
                 context=introduction_context(match, member_id, people, language),
             )  # fmt: skip
     waiting = [u.member_id for u in result.unmatched if u.reason != "held_back"]
     for member_id in waiting:
         enqueue(
             engine, settings=mail, cycle_id=cycle_id, cycle_label=cycle_label,
-            member_id=member_id, purpose=f"waitlist-r{result.round}", template="waitlist",
-            clock=clock, context={"next_cycle_starts": next_cycle_starts},
+            member_id=member_id, purpose="waitlist", template="waitlist", clock=clock,
+            occurrence=f"r{result.round}", context={"next_cycle_starts": next_cycle_starts},
         )  # fmt: skip
     with engine.begin() as conn:
         store_io.mark_waitlisted(conn, program_id, cycle_id, waiting, clock.now())

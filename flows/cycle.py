@@ -1,0 +1,24 @@
+"""The whole cycle as one parent flow: intake, matching with introductions, then mail delivery.
+
+Later stages (daily engagement tick, surveys, closure, retrospective) join here as they are built.
+"""
+
+from __future__ import annotations
+
+from prefect import flow
+
+from flows.deliver import send_mail
+from flows.intake import intake
+from flows.matching import matching
+from mentorflow.spec import load_spec
+
+
+@flow(name="run_cycle")
+def run_cycle(spec_path: str) -> dict[str, dict]:
+    """Run every stage built so far for the program in `spec_path`; returns each stage's counts."""
+    load_spec(spec_path)  # a bad spec stops the cycle before any stage starts
+    return {
+        "intake": intake(spec_path),
+        "matching": matching(spec_path),
+        "mail": send_mail(spec_path),
+    }

@@ -1,0 +1,64 @@
+"""`mentorflow demo`: one whole cycle on the shipped German one-to-one example, mails as .eml."""
+
+from __future__ import annotations
+
+import os
+import shutil
+from pathlib import Path
+
+import typer
+
+from mentorflow.paths import PROGRAM_SPECS_DIR
+
+DEMO_SPEC = PROGRAM_SPECS_DIR / "one_to_one.yaml"
+
+
+def register(app: typer.Typer) -> None:
+    app.command("demo")(demo)
+
+
+def demo(
+    home: Path = typer.Option(
+        Path(".mentorflow/demo"), help="Working folder for the demo's database and mails."
+    ),
+    keep: bool = typer.Option(
+        False, "--keep", help="Keep the previous demo's store: a rerun then sends nothing new."
+    ),
+) -> None:
+    """Run intake, matching and introductions on the embedded example; mails land as .eml files."""
+    home = home.resolve()
+    if home.exists() and not keep:
+        shutil.rmtree(home)
+    os.environ["MENTORFLOW_HOME"] = str(home)
+    os.environ.pop("MENTORFLOW_DB_URL", None)  # the demo never touches a configured database
+    os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
+    os.environ.setdefault("DO_NOT_TRACK", "1")
+    typer.echo(f"mentorflow demo: {DEMO_SPEC}")
+    typer.echo(f"working folder: {home}  (starting a local Prefect engine, a few seconds)")
+    from flows.cycle import run_cycle
+
+    result = run_cycle(str(DEMO_SPEC))
+    _print_summary(result, home)
+
+
+def _print_summary(result: dict[str, dict], home: Path) -> None:
+    intake, matching, mail = result["intake"], result["matching"], result["mail"]
+    typer.echo(
+        "intake:   {rows_read} rows read: {accepted} accepted, {quarantined} quarantined, "
+        "{not_consented} without consent, {duplicates} duplicates".format(**intake)
+    )
+    typer.echo(f"matching: {_matching_line(matching)}")
+    typer.echo(f"mail:     {_mail_line(mail) or 'nothing left pending'}")
+    mails = sorted((home / "outbox").rglob("*.eml"))
+    typer.echo(f"{len(mails)} mails written as .eml files under {home / 'outbox'}")
+    for path in mails[:3]:
+        typer.echo(f"  {path.relative_to(home)}")
+    typer.echo(f"organizer export: {home / 'exports'}")
+
+
+def _matching_line(summary: dict) -> str:
+    return ", ".join(f"{key} {value}" for key, value in summary.items() if isinstance(value, int | float))
+
+
+def _mail_line(counts: dict) -> str:
+    return ", ".join(f"{key} {value}" for key, value in counts.items() if value)

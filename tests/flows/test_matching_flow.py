@@ -1,0 +1,146 @@
+"""The matching flow on a seeded store: automatic approval, and an organizer answering from code."""
+
+from __future__ import annotations
+
+import csv
+import json
+import threading
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+from prefect.client.orchestration import get_client
+from prefect.client.schemas.filters import (
+    ArtifactFilter,
+    ArtifactFilterKey,
+    FlowRunFilter,
+    FlowRunFilterState,
+    FlowRunFilterStateType,
+)
+from prefect.client.schemas.objects import StateType
+from prefect.flow_runs import resume_flow_run
+from sqlalchemy import insert, select
+
+from flows.matching import matching
+from mentorflow.matching.synthetic import synthetic_records
+from mentorflow.store.db import open_store
+from mentorflow.store.repo import ensure_cycle, ensure_program
+from mentorflow.store.tables import enrolments, match_members, matches, members, outbox
+
+pytestmark = pytest.mark.flow
+ROOT = Path(__file__).resolve().parents[2]
+NOW = datetime(2027, 1, 26, 9, 0, tzinfo=UTC)
+PROGRAM = "demo-mentoring"
+
+
+def _spec(tmp_path: Path, approval: str) -> Path:
+    text = (ROOT / "program_specs" / "one_to_one.yaml").read_text(encoding="utf-8")
+    text = text.replace("path: intake/", f"path: {ROOT / 'program_specs' / 'intake'}/")
+    text = text.replace("approval: automatic", f"approval: {approval}")
+    path = tmp_path / "spec.yaml"
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+def _seed(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, mentees: int = 9, mentors: int = 4):
+    url = f"sqlite:///{tmp_path / 'store.db'}"
+    monkeypatch.setenv("MENTORFLOW_DB_URL", url)
+    monkeypatch.setenv("MENTORFLOW_HOME", str(tmp_path / "home"))
+    engine = open_store(url)
+    records = synthetic_records(mentees, mentors, seed=11, max_capacity=2)
+    with engine.begin() as conn:
+        ensure_program(conn, PROGRAM, "Demo", NOW)
+        cycle = ensure_cycle(conn, PROGRAM, "2027-02-01", NOW.date(), NOW.date(), NOW)
+        for i, r in enumerate(records):
+            conn.execute(insert(members).values(
+                id=r["id"], program_id=PROGRAM, email=f"person{i}@example.org",
+                name=f"Person Nummer{i}", language="de", timezone="Europe/Berlin",
+                created_at=NOW, updated_at=NOW))  # fmt: skip
+            answers = {k: v for k, v in r.items() if k not in ("id", "role", "capacity")}
+            conn.execute(insert(enrolments).values(
+                cycle_id=cycle.id, member_id=r["id"], role=r["role"], status="enrolled",
+                answers=answers, capacity=r["capacity"], priority=0, created_at=NOW,
+                updated_at=NOW))  # fmt: skip
+    return engine, cycle
+
+
+def _stored(engine, status: str) -> dict[str, set[str]]:
+    with engine.connect() as conn:
+        rows = conn.execute(
+            select(matches.c.id, match_members.c.member_id)
+            .join(match_members, match_members.c.match_id == matches.c.id)
+            .where(matches.c.status == status)
+        ).all()
+    out: dict[str, set[str]] = {}
+    for match_id, member_id in rows:
+        out.setdefault(match_id, set()).add(member_id)
+    return out
+
+
+def _artifact(key: str) -> list[dict]:
+    with get_client(sync_client=True) as client:
+        found = client.read_artifacts(
+            artifact_filter=ArtifactFilter(key=ArtifactFilterKey(any_=[key])), limit=1
+        )
+    data = found[0].data
+    return json.loads(data) if isinstance(data, str) else data
+
+
+def test_automatic_approval_writes_matches_mails_and_export(tmp_path, monkeypatch):
+    engine, _cycle = _seed(tmp_path, monkeypatch)
+    outcome = matching(str(_spec(tmp_path, "automatic")))
+    approved = _stored(engine, "approved")
+    assert outcome["approved"] == len(approved) > 0
+    assert all(len(ids) == 2 for ids in approved.values())
+    with engine.connect() as conn:
+        mails = conn.execute(select(outbox.c.member_id, outbox.c.purpose, outbox.c.text_body)).all()
+    introduced = {m.member_id for m in mails if m.purpose == "introduction"}
+    assert introduced == set().union(*approved.values())
+    waitlisted = {m.member_id for m in mails if m.purpose == "waitlist"}
+    assert len(waitlisted) == outcome["unmatched"] and not waitlisted & introduced
+    some_intro = next(m.text_body for m in mails if m.purpose == "introduction")
+    assert "Person Nummer" in some_intro  # the partner's name is in the mail, from the outbox
+    export = tmp_path / "home" / "exports" / PROGRAM / "2027-02-01-matches.csv"
+    rows = list(csv.DictReader(export.open(encoding="utf-8")))
+    assert {r["match"] for r in rows} == set(approved)
+    assert all(r["email"].endswith("@example.org") for r in rows)
+    table = json.dumps(_artifact("demo-mentoring-matching"))
+    assert "m_" in table and "@example.org" not in table and "Person Nummer" not in table
+
+
+def _paused_run_id(deadline: float = 60.0):
+    with get_client(sync_client=True) as client:
+        began = time.monotonic()
+        while time.monotonic() - began < deadline:
+            runs = client.read_flow_runs(flow_run_filter=FlowRunFilter(state=FlowRunFilterState(
+                type=FlowRunFilterStateType(any_=[StateType.PAUSED]))))  # fmt: skip
+            if runs:
+                return runs[0].id
+            time.sleep(0.2)
+    raise AssertionError("the matching flow never paused for approval")
+
+
+def test_organizer_drops_a_pair_then_approves(tmp_path, monkeypatch):
+    engine, _cycle = _seed(tmp_path, monkeypatch)
+    outcome: dict = {}
+    runner = threading.Thread(
+        target=lambda: outcome.update(matching(str(_spec(tmp_path, "organizer")), 1, 120))
+    )
+    runner.start()
+    first = _paused_run_id()
+    proposal = _stored(engine, "proposed")
+    dropped_id, dropped_members = sorted(proposal.items())[0]
+    resume_flow_run(first, run_input={"drop_pairs": ["+".join(sorted(dropped_members))]})
+    time.sleep(0.5)
+    again = _paused_run_id()
+    while _stored(engine, "dropped") == {}:
+        time.sleep(0.1)
+    shown = _stored(engine, "proposed")
+    assert dropped_members not in shown.values()
+    resume_flow_run(again, run_input={"approve_all": True})
+    runner.join(timeout=120)
+    assert not runner.is_alive()
+    approved = _stored(engine, "approved")
+    assert outcome["approved"] == len(approved) and dropped_members not in approved.values()
+    assert _stored(engine, "dropped") == {dropped_id: dropped_members}
