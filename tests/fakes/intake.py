@@ -36,10 +36,18 @@ def intake_settings(csv_path: Path, **changes: Any) -> IntakeSettings:
 
 
 def answer(
-    email: str = "ada@example.org", *, at: str = "08.01.2027 22:38:39", name: str = "Ada Lovelace",
-    role: str = "Mentor:in", language: str = "Deutsch", timezone: str = "Europe/Berlin",
-    availability: str = "Mo 18-20, Mi 19-21", goals: str = "Karriere, Python",
-    languages: str = "Deutsch, Englisch", capacity: str = "2", consent: str = YES,
+    email: str = "ada@example.org",
+    *,
+    at: str = "08.01.2027 22:38:39",
+    name: str = "Ada Lovelace",
+    role: str = "Mentor:in",
+    language: str = "Deutsch",
+    timezone: str = "Europe/Berlin",
+    availability: str = "Mo 18-20, Mi 19-21",
+    goals: str = "Karriere, Python",
+    languages: str = "Deutsch, Englisch",
+    capacity: str = "2",
+    consent: str = YES,
 ) -> list[str]:
     """One form row in HEADER order; every answer can be changed by keyword."""
     return [at, email, name, role, language, timezone, availability, goals, languages, capacity,

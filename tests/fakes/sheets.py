@@ -179,7 +179,7 @@ class FakeSheets:
         if "addSheet" in request:
             props = request["addSheet"]["properties"]
             if any(ws.title == props["title"] for ws in book.sheets):
-                raise FakeSheetsError(400, f"A sheet with the name \"{props['title']}\" exists")
+                raise FakeSheetsError(400, f'A sheet with the name "{props["title"]}" exists')
             grid = props.get("gridProperties", {})
             ws = Worksheet(props["title"], 1 + max((w.sheet_id for w in book.sheets), default=0),
                            len(book.sheets), [], grid.get("rowCount", 1000),
@@ -216,8 +216,9 @@ class FakeSheets:
                     line.append("")
                 line[c0 + j] = "" if value is None else str(value)
         cells = sum(len(row) for row in values)
-        return {"updatedRange": target, "updatedRows": len(values),
-                "updatedColumns": max(map(len, values), default=0), "updatedCells": cells}  # fmt: skip
+        width = max(map(len, values), default=0)
+        return {"updatedRange": target, "updatedRows": len(values), "updatedColumns": width,
+                "updatedCells": cells}  # fmt: skip
 
     def _append(self, book: Spreadsheet, target: str, values: list[list[Any]]) -> dict[str, Any]:
         title, _ = _split_range(target)

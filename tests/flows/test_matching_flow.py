@@ -109,14 +109,15 @@ def test_automatic_approval_writes_matches_mails_and_export(tmp_path, monkeypatc
     assert "m_" in table and "@example.org" not in table and "Person Nummer" not in table
 
 
-def _paused_run_id(deadline: float = 60.0):
+def _wait_paused(after=None, deadline: float = 60.0):
+    """(flow run id, time of the pause) of the paused matching run, paused later than `after`."""
+    state_filter = FlowRunFilterState(type=FlowRunFilterStateType(any_=[StateType.PAUSED]))
     with get_client(sync_client=True) as client:
         began = time.monotonic()
         while time.monotonic() - began < deadline:
-            runs = client.read_flow_runs(flow_run_filter=FlowRunFilter(state=FlowRunFilterState(
-                type=FlowRunFilterStateType(any_=[StateType.PAUSED]))))  # fmt: skip
-            if runs:
-                return runs[0].id
+            for run in client.read_flow_runs(flow_run_filter=FlowRunFilter(state=state_filter)):
+                if after is None or run.state.timestamp > after:
+                    return run.id, run.state.timestamp
             time.sleep(0.2)
     raise AssertionError("the matching flow never paused for approval")
 
@@ -128,17 +129,15 @@ def test_organizer_drops_a_pair_then_approves(tmp_path, monkeypatch):
         target=lambda: outcome.update(matching(str(_spec(tmp_path, "organizer")), 1, 120))
     )
     runner.start()
-    first = _paused_run_id()
+    run_id, paused_at = _wait_paused()
     proposal = _stored(engine, "proposed")
     dropped_id, dropped_members = sorted(proposal.items())[0]
-    resume_flow_run(first, run_input={"drop_pairs": ["+".join(sorted(dropped_members))]})
-    time.sleep(0.5)
-    again = _paused_run_id()
-    while _stored(engine, "dropped") == {}:
-        time.sleep(0.1)
+    resume_flow_run(run_id, run_input={"drop_pairs": ["+".join(sorted(dropped_members))]})
+    _wait_paused(after=paused_at)  # re-solved and shown again
     shown = _stored(engine, "proposed")
-    assert dropped_members not in shown.values()
-    resume_flow_run(again, run_input={"approve_all": True})
+    assert shown and dropped_members not in shown.values()
+    assert not set(shown) & set(proposal)  # a new proposal replaced the old one
+    resume_flow_run(run_id, run_input={"approve_all": True})
     runner.join(timeout=120)
     assert not runner.is_alive()
     approved = _stored(engine, "approved")

@@ -19,7 +19,7 @@ TEAMS = ["a", "b", "c"]
 @st.composite
 def member(draw: Any, index: int, role: str) -> dict[str, Any]:
     return {
-        "id": f"m_{ {'mentee': 'e', 'mentor': 't'}.get(role, 'p')}{index:03d}",
+        "id": f"m_{ {'mentee': 'e', 'mentor': 't'}.get(role, 'p') }{index:03d}",
         "role": role,
         "capacity": draw(st.integers(1, 3)) if role in ("mentor", "both") else 1,
         "goals": draw(st.lists(st.sampled_from(GOALS), max_size=3, unique=True)),

@@ -226,8 +226,12 @@ def queue(engine: Any, tmp_path: Any, **changes: Any) -> mails.QueuedMails:
 
 
 def test_welcome_not_enrolled_and_fix_mails_are_queued_once(engine, tmp_path):
-    rows = [answer("a@example.org"), answer("b@example.org", consent="Nein"),
-            answer("c@example.org", timezone="Mond"), answer("d@example.org", at="30.01.2027 10:00:00")]  # fmt: skip
+    rows = [
+        answer("a@example.org"),
+        answer("b@example.org", consent="Nein"),
+        answer("c@example.org", timezone="Mond"),
+        answer("d@example.org", at="30.01.2027 10:00:00"),
+    ]
     run(engine, tmp_path, rows, remind_fixable=True)
     queued = queue(engine, tmp_path, remind_fixable=True)
     assert queued == mails.QueuedMails(welcome=1, not_enrolled=1, fix_signup=1)  # late: not fixable

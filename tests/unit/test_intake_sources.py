@@ -17,7 +17,9 @@ KEY = "1AbCdEfGhIjKlMnOpQrStUvWxYz"
 SHEET = SheetSource(KEY, "Formularantworten 1", credentials_env="GOOGLE_SERVICE_ACCOUNT_JSON")
 
 
-@pytest.mark.parametrize(("delimiter", "bom"), [(",", False), (";", True), (";", False), ("\t", True)])
+@pytest.mark.parametrize(
+    ("delimiter", "bom"), [(",", False), (";", True), (";", False), ("\t", True)]
+)
 def test_csv_exports_with_bom_and_german_semicolons_read_the_same(tmp_path, delimiter, bom):
     path = write_csv(tmp_path / "f.csv", [answer("jürgen@example.org", name="Jürgen Groß, Dr.")],
                      delimiter=delimiter, bom=bom)  # fmt: skip

@@ -6,7 +6,8 @@ from collections import Counter
 
 import numpy as np
 import pytest
-from hypothesis import HealthCheck, given, settings as hsettings
+from hypothesis import HealthCheck, given
+from hypothesis import settings as hsettings
 from scipy.optimize import linear_sum_assignment
 
 from mentorflow.matching import build_pool, solve, split_sides
@@ -14,7 +15,12 @@ from mentorflow.matching.bipartite import solve_bipartite
 from mentorflow.matching.result import REASONS, MatchResult
 from mentorflow.matching.scoring import Scorer
 from mentorflow.matching.synthetic import synthetic_records, synthetic_settings
-from tests.unit.matching_strategies import bipartite_records, brute_bipartite, profit_matrix, settings
+from tests.unit.matching_strategies import (
+    bipartite_records,
+    brute_bipartite,
+    profit_matrix,
+    settings,
+)
 
 FAST = hsettings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
@@ -28,7 +34,7 @@ def _profits_by_id(pool, s):
 
 
 def _check_invariants(result: MatchResult, pool, s) -> None:
-    P, ids, jds, mentees, mentors = _profits_by_id(pool, s)
+    P, ids, jds, _, mentors = _profits_by_id(pool, s)
     seen = Counter(member for m in result.matches for member, side in m.members if side == "mentee")
     assert all(count == 1 for count in seen.values()), "a mentee is matched twice"
     load = Counter(m.members[0][0] for m in result.matches for _ in m.members[1:])
@@ -119,15 +125,24 @@ def test_hard_rules_leave_people_unmatched_with_the_reason():
     records = [
         {**base, "id": "m_a", "role": "mentee", "languages": ["de"], "employer": "x"},
         {**base, "id": "m_b", "role": "mentee", "languages": ["en"], "employer": "acme"},
-        {**base, "id": "m_c", "role": "mentor", "languages": ["en"], "employer": "acme",
-         "seniority": 4},
+        {
+            **base,
+            "id": "m_c",
+            "role": "mentor",
+            "languages": ["en"],
+            "employer": "acme",
+            "seniority": 4,
+        },
     ]
     s = settings()
     result = solve(build_pool(records, s), s)
     assert result.matches == ()
     reasons = {u.member_id: u.reason for u in result.unmatched}
-    assert reasons == {"m_a": "no_feasible_partner", "m_b": "no_feasible_partner",
-                       "m_c": "no_feasible_partner"}
+    assert reasons == {
+        "m_a": "no_feasible_partner",
+        "m_b": "no_feasible_partner",
+        "m_c": "no_feasible_partner",
+    }
 
 
 def test_capacity_exhausted_and_lost_on_score_are_told_apart():
@@ -135,28 +150,58 @@ def test_capacity_exhausted_and_lost_on_score_are_told_apart():
     records = [
         {**common, "id": "m_e1", "role": "mentee", "goals": ["python"], "employer": "a"},
         {**common, "id": "m_e2", "role": "mentee", "goals": ["python"], "employer": "b"},
-        {**common, "id": "m_t1", "role": "mentor", "goals": ["python"], "employer": "c",
-         "seniority": 3, "capacity": 1},
+        {
+            **common,
+            "id": "m_t1",
+            "role": "mentor",
+            "goals": ["python"],
+            "employer": "c",
+            "seniority": 3,
+            "capacity": 1,
+        },
     ]
     s = settings()
     result = solve(build_pool(records, s), s)
     assert len(result.matches) == 1
     assert [u.reason for u in result.unmatched] == ["capacity_exhausted"]
     # a second mentor whom only the matched mentee may meet: the other one lost on score
-    records.append({**common, "id": "m_t2", "role": "mentor", "goals": [], "employer": "b",
-                    "seniority": 3, "capacity": 1})
+    records.append(
+        {
+            **common,
+            "id": "m_t2",
+            "role": "mentor",
+            "goals": [],
+            "employer": "b",
+            "seniority": 3,
+            "capacity": 1,
+        }
+    )
     result = solve(build_pool(records, s), s)
     assert len(result.matches) == 2
 
 
 def test_explanation_names_the_shared_values_in_both_languages():
     records = [
-        {"id": "m_e", "role": "mentee", "goals": ["Python", "open-source governance"],
-         "languages": ["de"], "utc_offset": 1, "availability_utc": list(range(40, 46)),
-         "seniority": 1, "employer": "a"},
-        {"id": "m_t", "role": "mentor", "goals": ["python", "open-source governance", "data"],
-         "languages": ["de", "en"], "utc_offset": 2, "availability_utc": list(range(38, 50)),
-         "seniority": 3, "employer": "b"},
+        {
+            "id": "m_e",
+            "role": "mentee",
+            "goals": ["Python", "open-source governance"],
+            "languages": ["de"],
+            "utc_offset": 1,
+            "availability_utc": list(range(40, 46)),
+            "seniority": 1,
+            "employer": "a",
+        },
+        {
+            "id": "m_t",
+            "role": "mentor",
+            "goals": ["python", "open-source governance", "data"],
+            "languages": ["de", "en"],
+            "utc_offset": 2,
+            "availability_utc": list(range(38, 50)),
+            "seniority": 3,
+            "employer": "b",
+        },
     ]
     s = settings()
     (match,) = solve(build_pool(records, s), s).matches

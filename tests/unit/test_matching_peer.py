@@ -1,11 +1,12 @@
-"""Peer pools: pairs equal the brute-force optimum, groups keep every pair feasible, rounds rotate."""
+"""Peer pools: pairs equal the brute-force optimum, groups keep pairs feasible, rounds rotate."""
 
 from __future__ import annotations
 
 from collections import Counter
 
 import numpy as np
-from hypothesis import HealthCheck, given, settings as hsettings
+from hypothesis import HealthCheck, given
+from hypothesis import settings as hsettings
 
 from mentorflow.matching import build_pool, solve, solve_round
 from mentorflow.matching.scoring import Scorer

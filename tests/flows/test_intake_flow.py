@@ -1,0 +1,174 @@
+"""The intake flow on Prefect: demo form through real SMTP, reruns, screening, Sheets retries."""
+
+from __future__ import annotations
+
+import csv
+import threading
+import time
+from pathlib import Path
+from typing import Any
+
+import pytest
+from prefect import flow
+from prefect.artifacts import Artifact
+from prefect.client.orchestration import get_client
+from prefect.client.schemas.filters import FlowRunFilter, FlowRunFilterState, FlowRunFilterStateType
+from prefect.client.schemas.objects import StateType
+from prefect.flow_runs import resume_flow_run
+from sqlalchemy import select
+
+from flows.intake import intake, read_source
+from mentorflow.errors import IntakeError
+from mentorflow.intake.settings import SheetSource
+from mentorflow.store.db import open_store
+from mentorflow.store.tables import enrolments, outbox
+from tests.e2e.conftest import SmtpServer
+from tests.fakes.intake import HEADER, answer, intake_settings
+from tests.fakes.sheets import FakeSheets
+
+ROOT = Path(__file__).resolve().parents[2]
+DEMO_CSV = ROOT / "program_specs" / "intake" / "one_to_one.csv"
+
+
+@pytest.fixture
+def smtp_server():
+    server = SmtpServer()
+    server.start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def store(tmp_path, monkeypatch) -> str:
+    url = f"sqlite:///{tmp_path / 'store.db'}"
+    monkeypatch.setenv("MENTORFLOW_DB_URL", url)
+    monkeypatch.setenv("MENTORFLOW_HOME", str(tmp_path / "home"))
+    return url
+
+
+def demo_spec(tmp_path: Path, port: int | None = None, screening: bool = False) -> Path:
+    text = (ROOT / "program_specs" / "one_to_one.yaml").read_text(encoding="utf-8")
+    text = text.replace("path: intake/one_to_one.csv", f"path: {tmp_path / 'form.csv'}")
+    if port is not None:
+        smtp = f"  smtp: {{host: 127.0.0.1, port: {port}, security: none, timeout_seconds: 5}}\n"
+        text = text.replace("  base_url: http://127.0.0.1:8000\n",
+                            "  base_url: http://127.0.0.1:8000\n" + smtp)  # fmt: skip
+    if screening:
+        text = text.replace("  consent:\n", "  screening: true\n  consent:\n", 1)
+    (tmp_path / "form.csv").write_bytes(DEMO_CSV.read_bytes())
+    path = tmp_path / "spec.yaml"
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+def outbox_rows(url: str) -> list[Any]:
+    engine = open_store(url)
+    with engine.connect() as conn:
+        rows = list(conn.execute(select(outbox.c.purpose, outbox.c.status, outbox.c.to_addr)))
+    engine.dispose()
+    return rows
+
+
+def test_demo_form_enrols_people_and_mails_them_once(tmp_path, store, smtp_server):
+    spec = demo_spec(tmp_path, port=smtp_server.port)
+    counts = intake(str(spec))
+    assert counts == {"rows_read": 43, "new_rows": 43, "accepted": 35, "quarantined": 5,
+                      "not_consented": 1, "duplicates": 2}  # fmt: skip
+    received = [addr for _, rcpts in smtp_server.envelopes for addr in rcpts]
+    assert len(received) == 35 + 1 + 2  # welcome, not_enrolled (no consent), fix_signup
+    assert "tim.berger@example.com" in received  # no consent: told, not enrolled
+    assert "sven.lange@example.org" in received  # unreadable slot: asked to fix it
+    assert "lisa.meyer@example" not in received and "spaet.dran@example.org" not in received
+    assert {row.status for row in outbox_rows(store)} == {"sent"}
+
+    artifact = Artifact.get("intake-demo-mentoring")
+    assert artifact is not None
+    shown = str(artifact.data) + str(artifact.description)
+    assert "accepted: 35" in shown and "quarantined: 5" in shown
+    assert "not a valid address" in shown and "after intake closed" in shown
+    assert "@example" not in shown  # no address of a person, only member ids
+
+    again = intake(str(spec))
+    assert again == counts | {"new_rows": 0}
+    assert len(smtp_server.envelopes) == len(received)  # a rerun sends nothing
+
+
+def test_new_rows_since_the_last_run_are_processed_incrementally(tmp_path, store):
+    spec = demo_spec(tmp_path)
+    intake(str(spec))
+    with (tmp_path / "form.csv").open("a", encoding="utf-8", newline="") as form:
+        csv.writer(form).writerow(["24.01.2027 09:00:00", "neu.dabei@example.org", "Neu",
+                                   "Mentee", "Deutsch", "Europe/Berlin", "Karriere", "", "Python",
+                                   "Deutsch", "Mo 18-20", "", "", "Ja, ich stimme zu"])  # fmt: skip
+    counts = intake(str(spec))
+    assert (counts["rows_read"], counts["new_rows"], counts["accepted"]) == (44, 1, 36)
+    assert [r.purpose for r in outbox_rows(store)].count("welcome") == 36
+
+
+def _paused_run_id(timeout: float = 60) -> Any:
+    deadline = time.monotonic() + timeout
+    state = FlowRunFilterStateType(any_=[StateType.PAUSED])
+    with get_client(sync_client=True) as client:
+        while time.monotonic() < deadline:
+            runs = client.read_flow_runs(flow_run_filter=FlowRunFilter(
+                state=FlowRunFilterState(type=state)))  # fmt: skip
+            if runs:
+                return runs[0].id
+            time.sleep(0.2)
+    raise AssertionError("the intake flow never paused for screening")
+
+
+def test_screening_pauses_for_the_organizer_and_resumes_with_the_decision(tmp_path, store):
+    spec = demo_spec(tmp_path, screening=True)
+    result: dict[str, Any] = {}
+    runner = threading.Thread(
+        target=lambda: result.update(intake(str(spec), screening_poll_seconds=1)), daemon=True
+    )
+    runner.start()
+    run_id = _paused_run_id()
+    engine = open_store(store)
+    with engine.connect() as conn:
+        pending = list(conn.execute(select(enrolments.c.member_id, enrolments.c.status)))
+    assert {row.status for row in pending} == {"pending_approval", "not_enrolled"}
+    waiting = [row.member_id for row in pending if row.status == "pending_approval"]
+    assert outbox_rows(store) == []  # nobody is welcomed before the decision
+    resume_flow_run(run_id, run_input={"approve": waiting[:30], "decline": waiting[30:32]})
+    runner.join(timeout=60)
+    assert result["accepted"] == 35
+    with engine.connect() as conn:
+        statuses = dict(conn.execute(select(enrolments.c.member_id, enrolments.c.status)).all())
+    engine.dispose()
+    assert [statuses[m] for m in waiting[:30]] == ["enrolled"] * 30
+    assert [statuses[m] for m in waiting[30:32]] == ["declined"] * 2
+    assert list(statuses.values()).count("pending_approval") == len(waiting) - 32
+    assert [r.purpose for r in outbox_rows(store)].count("welcome") == 30
+
+
+# --- Google Sheets through the fake, with Prefect's retries -----------------------------------
+
+SHEET = SheetSource("1AbC", "Formularantworten 1", credentials_env="UNUSED")
+
+
+def sheet_settings(tmp_path: Path) -> Any:
+    return intake_settings(tmp_path / "unused.csv", source=SHEET)
+
+
+@flow
+def read_twice_failing(settings: Any, client: Any) -> Any:
+    return read_source.with_options(retry_delay_seconds=0)(settings, client)
+
+
+def test_read_source_retries_rate_limits_and_server_errors(tmp_path):
+    fake = FakeSheets()
+    fake.add_spreadsheet("1AbC", {"Formularantworten 1": [HEADER, answer()]})
+    fake.fail_next(429, 503)
+    table = read_twice_failing(sheet_settings(tmp_path), fake.client())
+    assert table.rows == [(2, answer())]
+    assert len(fake.requests) == 5  # 429, 503, then metadata, metadata, values
+
+
+def test_read_source_does_not_retry_a_sheet_that_is_not_there(tmp_path):
+    fake = FakeSheets()
+    with pytest.raises(IntakeError, match="not found"):
+        read_twice_failing(sheet_settings(tmp_path), fake.client())
+    assert len(fake.requests) == 1
