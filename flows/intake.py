@@ -17,7 +17,7 @@ from flows.deliver import deliver_mail, mail_settings
 from mentorflow.clock import SystemClock
 from mentorflow.errors import SourceUnavailableError
 from mentorflow.intake import mails, report, screening, service, sources
-from mentorflow.intake.settings import CsvSource, IntakeSettings, settings_from_spec
+from mentorflow.intake.settings import CsvSource, IntakeSettings, SheetSource, settings_from_spec
 from mentorflow.mail.settings import MailSettings
 from mentorflow.spec import load_spec
 from mentorflow.store.db import open_store
@@ -45,12 +45,14 @@ def read_source(settings: IntakeSettings, client: Any = None) -> sources.SourceT
 
 def _sheet_client(settings: IntakeSettings) -> Any:
     source = settings.source
-    if getattr(source, "credentials_block", None):
+    assert isinstance(source, SheetSource)
+    if source.credentials_block:  # a Prefect Secret block holding the service account JSON
         from prefect.blocks.system import Secret
 
-        info = sources.parse_credentials(Secret.load(source.credentials_block).get(), "block")
+        secret: Any = Secret.load(source.credentials_block)
+        info = sources.parse_credentials(secret.get(), f"Secret block {source.credentials_block}")
     else:
-        info = sources.credentials_from_env(source.credentials_env)  # type: ignore[union-attr]
+        info = sources.credentials_from_env(source.credentials_env or "")
     return sources.client_from_info(info)
 
 

@@ -141,7 +141,8 @@ def export_sheet(spec: ProgramSpec, rows: list[list[str]], client: Any = None) -
         if source.credentials_block:
             from prefect.blocks.system import Secret
 
-            raw = Secret.load(source.credentials_block).get()
+            secret: Any = Secret.load(source.credentials_block)
+            raw = secret.get()
             client = sources.client_from_info(sources.parse_credentials(raw, "block"))
         else:
             info = sources.credentials_from_env(source.credentials_env or "")

@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import shutil
 from pathlib import Path
+from typing import Annotated
 
 import typer
 
@@ -17,14 +18,13 @@ def register(app: typer.Typer) -> None:
     app.command("demo")(demo)
 
 
-def demo(
-    home: Path = typer.Option(
-        Path(".mentorflow/demo"), help="Working folder for the demo's database and mails."
-    ),
-    keep: bool = typer.Option(
-        False, "--keep", help="Keep the previous demo's store: a rerun then sends nothing new."
-    ),
-) -> None:
+HomeOption = Annotated[Path, typer.Option(help="Working folder for the demo's database and mails.")]
+KeepOption = Annotated[
+    bool, typer.Option("--keep", help="Keep the previous demo's store: a rerun sends nothing new.")
+]
+
+
+def demo(home: HomeOption = Path(".mentorflow/demo"), keep: KeepOption = False) -> None:
     """Run intake, matching and introductions on the embedded example; mails land as .eml files."""
     home = home.resolve()
     if home.exists() and not keep:
@@ -57,7 +57,8 @@ def _print_summary(result: dict[str, dict], home: Path) -> None:
 
 
 def _matching_line(summary: dict) -> str:
-    return ", ".join(f"{key} {value}" for key, value in summary.items() if isinstance(value, int | float))
+    numbers = {key: value for key, value in summary.items() if isinstance(value, int | float)}
+    return ", ".join(f"{key} {value}" for key, value in numbers.items())
 
 
 def _mail_line(counts: dict) -> str:

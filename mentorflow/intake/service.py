@@ -16,8 +16,10 @@ from datetime import UTC, datetime
 from typing import Any, TypeVar
 
 from sqlalchemy import Connection, Engine, Table, bindparam, insert, select, update
+from sqlalchemy.exc import SQLAlchemyError
 
 from mentorflow.clock import Clock
+from mentorflow.errors import StoreError
 from mentorflow.intake.header import unmapped_columns
 from mentorflow.intake.rows import ACCEPTED, NOT_CONSENTED, QUARANTINED, MappedRow, RowMapper
 from mentorflow.intake.settings import IntakeSettings
@@ -103,7 +105,24 @@ def ingest(
     """Process the rows of `table` not seen before; one transaction, bulk writes."""
     mapper = RowMapper(settings, table.header)  # raises HeaderMismatchError first
     hashes = row_hashes(table.rows)
-    now = clock.now()
+    try:
+        return _ingest(engine, table, settings, clock.now(), run_id, mapper, hashes)
+    except SQLAlchemyError as error:
+        # SQLAlchemy's message lists the statement's parameters (addresses): keep them out of
+        # Prefect's logs; `from None` drops the original from the traceback as well.
+        kind = type(getattr(error, "orig", None) or error).__name__
+        raise StoreError(f"intake could not write to the store ({kind})") from None
+
+
+def _ingest(
+    engine: Engine,
+    table: SourceTable,
+    settings: IntakeSettings,
+    now: datetime,
+    run_id: str,
+    mapper: RowMapper,
+    hashes: list[str],
+) -> IntakeReport:
     with engine.begin() as conn:
         repo.ensure_program(conn, settings.program_id, settings.program_name, now)
         cycle = repo.ensure_cycle(
@@ -237,13 +256,14 @@ class _Writer:
         self, plan: _Plan, email: str, items: list[tuple[MappedRow, str, list[str]]]
     ) -> tuple[str, tuple[datetime, int]]:
         """The latest usable row for one address decides; earlier ones are kept as events."""
-        *earlier, last = items
+        *earlier, newest = items
+        last: tuple[MappedRow, str, list[str]] | None = newest
         member_id = self.member_ids.get(email)
         existing = self.enrolled.get(member_id) if member_id else None
         stored_order = (
             (_aware(existing.submitted_at), existing.source_row or 0) if existing else None
         )
-        if stored_order is not None and _order(last) < stored_order:
+        if stored_order is not None and _order(newest) < stored_order:
             earlier, last = items, None  # all older than what the store has
         decider = (last or items[-1])[0]
         if member_id is None:

@@ -189,8 +189,8 @@ def _bipartite_result(
         explanation = tuple(explainer.pair(mentor, int(rows[r])) for r in mentee_pos)
         score = sum(float(sol.row_profit[r] - 1) / SCALE for r in mentee_pos)
         ids = [(pool.ids[mentor], "mentor")] + [(pool.ids[rows[r]], "mentee") for r in mentee_pos]
-        key = "+".join(i for i, _ in ids)
-        matches.append(Match(key, tuple(ids), round(score, 4), explanation, round_no))
+        match_key = "+".join(i for i, _ in ids)
+        matches.append(Match(match_key, tuple(ids), round(score, 4), explanation, round_no))
     matches.sort(key=lambda m: m.key)
     unmatched = _bipartite_reasons(pool, scorer, capacity, sol, closed, settings.objective)
     load = np.bincount(sol.row_col[sol.row_col >= 0], minlength=len(cols))
@@ -231,7 +231,7 @@ def _bipartite_reasons(
             reason = "lost_on_score"
         else:
             reason = "capacity_exhausted"
-        if closed and reason != "no_feasible_partner" and _had_closed_partner(sol, r, closed):
+        if closed and reason != "no_feasible_partner" and _had_closed_partner(sol, int(r), closed):
             reason = "group_below_minimum"
         out.append(Unmatched(pool.ids[rows[r]], "mentee", reason))
     for c in np.flatnonzero(load == 0):

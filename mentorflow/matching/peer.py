@@ -59,10 +59,11 @@ def solve_pairs(
 
 
 def _better(a: Groups, b: Groups, objective: str) -> bool:
-    key_a, key_b = (len(a), sum(v for _, v in a)), (len(b), sum(v for _, v in b))
+    count_a, total_a = len(a), sum(v for _, v in a)
+    count_b, total_b = len(b), sum(v for _, v in b)
     if objective == "max_score":
-        key_a, key_b = key_a[::-1], key_b[::-1]
-    return key_a > key_b
+        return (total_a, count_a) > (total_b, count_b)
+    return (count_a, total_a) > (count_b, total_b)
 
 
 def _blossom(profits: Profits, edges: np.ndarray | None, objective: str) -> Groups:
@@ -179,7 +180,7 @@ def solve_groups(
     profits = Profits(scorer, store_bytes=n * n * 4)
     assert profits.matrix is not None
     P = profits.matrix.astype(np.int64)
-    feasible = (P > 0).any(axis=1)
+    feasible: np.ndarray = np.asarray((P > 0).any(axis=1))
     groups = _greedy_groups(P, group_min, group_max)
     groups = _swap_improve(P, groups)
     out: Groups = [(tuple(g), _value(P, g)) for g in groups if len(g) >= group_min]

@@ -58,7 +58,7 @@ class MatchingSettings:
     group_max: int = 1
     default_capacity: int = 1
     capacity_field: str = "capacity"
-    candidates: int = 40  # top-K per person in the candidate graph (exactness is certified)
+    candidates: int = 6  # top-K per person in the candidate graph (exactness is certified)
     max_pricing_rounds: int = 6  # column-generation rounds before the proven gap is reported
     rounds: int = 1  # rotational
 
@@ -79,7 +79,7 @@ class MatchingSettings:
         return replace(self, criteria=criteria)
 
 
-def settings_from_spec(spec: Any, *, candidates: int = 40) -> MatchingSettings:
+def settings_from_spec(spec: Any, *, candidates: int = 6) -> MatchingSettings:
     """Adapter from `mentorflow.spec.model.ProgramSpec` to the core's own settings."""
     m, model = spec.matching, spec.model
     criteria = tuple(

@@ -81,7 +81,7 @@ def earlier_pairs(conn: Connection, program_id: str, cycle_id: int, round_no: in
         if this_round and row.status not in ("ended", "dropped"):
             continue
         groups.setdefault(row.id, []).append(row.member_id)
-    out = []
+    out: list[Pair] = []
     for ids in groups.values():
         ids.sort()
         out.extend((a, b) for i, a in enumerate(ids) for b in ids[i + 1 :])

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import Connection, Engine, insert, select, update
+from sqlalchemy import Connection, insert, select, update
 
 from mentorflow.store.tables import cycles, events, members, programs
 
@@ -49,7 +49,11 @@ class CycleRef:
 
 
 def ensure_program(
-    conn: Connection, program_id: str, name: str, now: datetime, spec_path: str = "",
+    conn: Connection,
+    program_id: str,
+    name: str,
+    now: datetime,
+    spec_path: str = "",
     spec_sha256: str = "",
 ) -> None:
     """Create the program row on first sight; keep its name and spec fingerprint current."""
@@ -70,8 +74,12 @@ def ensure_cycle(
         return found
     conn.execute(
         insert(cycles).values(
-            program_id=program_id, label=label, starts_on=starts_on, ends_on=ends_on,
-            status="intake", created_at=now,
+            program_id=program_id,
+            label=label,
+            starts_on=starts_on,
+            ends_on=ends_on,
+            status="intake",
+            created_at=now,
         )
     )
     created = get_cycle(conn, program_id, label)
@@ -93,14 +101,24 @@ def set_cycle_status(conn: Connection, cycle_id: int, status: str) -> None:
 
 
 def log_event(
-    conn: Connection, *, program_id: str, kind: str, at: datetime, data: dict[str, Any] | None = None,
-    cycle_id: int | None = None, member_id: str | None = None,
+    conn: Connection,
+    *,
+    program_id: str,
+    kind: str,
+    at: datetime,
+    data: dict[str, Any] | None = None,
+    cycle_id: int | None = None,
+    member_id: str | None = None,
 ) -> None:
     """Append to the event log (never updated, only erased with the member)."""
     conn.execute(
         insert(events).values(
-            program_id=program_id, cycle_id=cycle_id, member_id=member_id, kind=kind,
-            data=data or {}, at=at,
+            program_id=program_id,
+            cycle_id=cycle_id,
+            member_id=member_id,
+            kind=kind,
+            data=data or {},
+            at=at,
         )
     )
 
@@ -113,4 +131,3 @@ def member_contact(conn: Connection, member_id: str) -> tuple[str | None, str | 
     if row is None:
         return (None, None, None)
     return (row.email, row.name, row.language)
-

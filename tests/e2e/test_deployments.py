@@ -37,8 +37,13 @@ def _wait_healthy(api: str, server: subprocess.Popen, seconds: float = 60) -> No
 
 def _prefect(env: dict[str, str], *args: str, timeout: float = 240) -> str:
     result = subprocess.run(
-        [str(BIN / "prefect"), "--no-prompt", *args], cwd=ROOT, env=env, capture_output=True,
-        text=True, timeout=timeout, check=False,
+        [str(BIN / "prefect"), "--no-prompt", *args],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        check=False,
     )
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
     return result.stdout
@@ -59,7 +64,9 @@ def prefect_server(tmp_path):
     env.pop("MENTORFLOW_DB_URL", None)
     server = subprocess.Popen(
         [str(BIN / "prefect"), "server", "start", "--host", "127.0.0.1", "--port", str(port)],
-        env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
     )
     try:
         _wait_healthy(env["PREFECT_API_URL"], server)
@@ -80,8 +87,11 @@ def test_deploy_all_and_run_a_cycle_on_a_worker(prefect_server, tmp_path):
     for name in ("intake", "matching", "send_mail", "run_cycle"):
         assert name in listing
     worker = subprocess.Popen(
-        [str(BIN / "prefect"), "worker", "start", "--pool", "mentorflow"], cwd=ROOT, env=env,
-        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        [str(BIN / "prefect"), "worker", "start", "--pool", "mentorflow"],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
     )
     try:
         out = _prefect(env, "deployment", "run", "run_cycle/demo-mentoring-cycle", "--watch",

@@ -172,3 +172,32 @@ def test_read_source_does_not_retry_a_sheet_that_is_not_there(tmp_path):
     with pytest.raises(IntakeError, match="not found"):
         read_twice_failing(sheet_settings(tmp_path), fake.client())
     assert len(fake.requests) == 1
+
+
+# --- the command line --------------------------------------------------------------------------
+
+
+def test_mentorflow_run_intake_prints_the_counts(tmp_path, store):
+    from typer.testing import CliRunner
+
+    from mentorflow.cli.main import app
+
+    result = CliRunner().invoke(app, ["run", "intake", str(demo_spec(tmp_path))])
+    assert result.exit_code == 0, result.output
+    assert "43 rows read (43 new): 35 accepted, 5 quarantined, 1 not consented, 2 duplicates" in (
+        result.output
+    )
+
+
+def test_a_renamed_question_stops_the_run_with_a_did_you_mean(tmp_path, store):
+    from typer.testing import CliRunner
+
+    from mentorflow.cli.main import app
+
+    spec = demo_spec(tmp_path)
+    form = tmp_path / "form.csv"
+    form.write_text(form.read_text(encoding="utf-8").replace("Rolle,", "Deine Rolle,", 1),
+                    encoding="utf-8")  # fmt: skip
+    result = CliRunner().invoke(app, ["run", "intake", str(spec)])
+    assert result.exit_code == 1
+    assert "expected column 'Rolle' is missing (did you mean 'Deine Rolle'?)" in result.output

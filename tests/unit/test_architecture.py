@@ -12,15 +12,22 @@ ROOT = Path(__file__).resolve().parents[2]
 
 def test_core_never_imports_prefect_or_flows():
     result = subprocess.run(
-        [str(Path(sys.executable).parent / "lint-imports")], cwd=ROOT, capture_output=True,
-        text=True, check=False,
+        [str(Path(sys.executable).parent / "lint-imports")],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        check=False,
     )
     assert result.returncode == 0, result.stdout + result.stderr
 
 
+def _our_modules() -> list[Path]:
+    return [*ROOT.joinpath("mentorflow").rglob("*.py"), *ROOT.joinpath("flows").rglob("*.py")]
+
+
 def test_no_code_of_ours_imports_smtplib():
     offenders = []
-    for path in [*ROOT.joinpath("mentorflow").rglob("*.py"), *ROOT.joinpath("flows").rglob("*.py")]:
+    for path in _our_modules():
         for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
             names = []
             if isinstance(node, ast.Import):
@@ -35,8 +42,12 @@ def test_no_code_of_ours_imports_smtplib():
 def test_every_module_opens_with_a_docstring():
     missing = [
         str(path.relative_to(ROOT))
-        for path in [*ROOT.joinpath("mentorflow").rglob("*.py"), *ROOT.joinpath("flows").rglob("*.py")]
-        if "migrations" not in path.parts and path.stat().st_size
+        for path in [
+            *ROOT.joinpath("mentorflow").rglob("*.py"),
+            *ROOT.joinpath("flows").rglob("*.py"),
+        ]
+        if "migrations" not in path.parts
+        and path.stat().st_size
         and ast.get_docstring(ast.parse(path.read_text(encoding="utf-8"))) is None
     ]
     assert missing == []

@@ -10,9 +10,10 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from mentorflow.clock import FixedClock
-from mentorflow.intake.rows import ACCEPTED, NOT_CONSENTED, QUARANTINED, RowMapper
+from mentorflow.intake.rows import _PLAIN_ADDRESS, ACCEPTED, NOT_CONSENTED, QUARANTINED, RowMapper
 from mentorflow.intake.service import ingest
 from mentorflow.intake.sources import table_from_values
+from mentorflow.mail.addresses import check_address
 from mentorflow.store.db import open_store
 from tests.fakes.intake import HEADER, YES, intake_settings
 
@@ -73,3 +74,10 @@ def test_counts_add_up_to_rows_read_on_first_run_and_on_incremental_reruns(rows,
             assert report.new_rows == 0  # the third run read nothing new
         finally:
             engine.dispose()
+
+
+@given(st.text(max_size=40) | st.emails())
+@settings(max_examples=500, deadline=None)
+def test_the_fast_address_check_never_lets_through_what_check_address_refuses(text):
+    if _PLAIN_ADDRESS.match(text) and len(text) <= 254:
+        assert check_address(text) is None

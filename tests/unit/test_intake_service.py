@@ -9,7 +9,7 @@ import pytest
 from sqlalchemy import select
 
 from mentorflow.clock import FixedClock
-from mentorflow.errors import HeaderMismatchError
+from mentorflow.errors import HeaderMismatchError, StoreError
 from mentorflow.intake import mails, screening
 from mentorflow.intake.service import IntakeReport, ingest
 from mentorflow.intake.sources import read_csv
@@ -256,3 +256,14 @@ def test_pending_applicants_get_their_welcome_only_after_approval(engine, tmp_pa
     settings = intake_settings(tmp_path / "form.csv", screening=True)
     screening.apply_decision(engine, settings, CLOCK, approve=[], decline=[], approve_all=True)
     assert queue(engine, tmp_path, screening=True).welcome == 1
+
+
+def test_a_store_failure_reaches_prefect_without_the_statements_addresses(engine, tmp_path):
+    with engine.begin() as conn:
+        conn.exec_driver_sql("DROP TABLE events")  # the write of the earlier answers fails
+    rows = [answer("ada@example.org", at="08.01.2027 10:00:00"), answer("ada@example.org")]
+    with pytest.raises(StoreError) as raised:
+        run(engine, tmp_path, rows)
+    assert "example.org" not in str(raised.value)
+    assert raised.value.__suppress_context__ and raised.value.__cause__ is None
+    assert table(engine, members) == []  # one transaction: nothing half-written

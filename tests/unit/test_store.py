@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import UTC, date, datetime
 
 import pytest
-from sqlalchemy import inspect, insert, select
+from sqlalchemy import insert, inspect, select
 from sqlalchemy.exc import IntegrityError
 
 from mentorflow.store import repo
@@ -19,9 +19,16 @@ def _member(conn, program_id: str, email: str) -> str:
     member_id = repo.new_member_id()
     conn.execute(
         insert(members).values(
-            id=member_id, program_id=program_id, email=email, name="Jürgen Groß", language="de",
-            timezone="Europe/Berlin", consent_at=NOW, consent_version="2027-01",
-            created_at=NOW, updated_at=NOW,
+            id=member_id,
+            program_id=program_id,
+            email=email,
+            name="Jürgen Groß",
+            language="de",
+            timezone="Europe/Berlin",
+            consent_at=NOW,
+            consent_version="2027-01",
+            created_at=NOW,
+            updated_at=NOW,
         )
     )
     return member_id
@@ -61,9 +68,15 @@ def test_one_member_per_email_and_program(engine):
 
 def test_outbox_key_is_unique_forever(engine):
     row = dict(
-        key="demo:2027-02:m_x:welcome:1", program_id="demo", purpose="welcome",
-        template="welcome", language="de", headers={}, status="pending",
-        created_at=NOW, updated_at=NOW,
+        key="demo:2027-02:m_x:welcome:1",
+        program_id="demo",
+        purpose="welcome",
+        template="welcome",
+        language="de",
+        headers={},
+        status="pending",
+        created_at=NOW,
+        updated_at=NOW,
     )
     with engine.begin() as conn:
         repo.ensure_program(conn, "demo", "Demo", NOW)
@@ -80,12 +93,25 @@ def test_answers_umlauts_and_aware_times_round_trip(engine):
         member_id = _member(conn, "demo", "jurgen@example.org")
         conn.execute(
             insert(enrolments).values(
-                cycle_id=cycle.id, member_id=member_id, role="mentor", status="enrolled",
-                answers=answers, capacity=2, submitted_at=NOW, created_at=NOW, updated_at=NOW,
+                cycle_id=cycle.id,
+                member_id=member_id,
+                role="mentor",
+                status="enrolled",
+                answers=answers,
+                capacity=2,
+                submitted_at=NOW,
+                created_at=NOW,
+                updated_at=NOW,
             )
         )
-        repo.log_event(conn, program_id="demo", kind="intake.accepted", at=NOW,
-                       member_id=member_id, data={"row": 2})
+        repo.log_event(
+            conn,
+            program_id="demo",
+            kind="intake.accepted",
+            at=NOW,
+            member_id=member_id,
+            data={"row": 2},
+        )
     with engine.connect() as conn:
         stored = conn.execute(select(enrolments.c.answers)).scalar_one()
         member = conn.execute(select(members)).one()
@@ -94,15 +120,23 @@ def test_answers_umlauts_and_aware_times_round_trip(engine):
     assert member.name == "Jürgen Groß"
     assert member.consent_at.replace(tzinfo=member.consent_at.tzinfo or UTC) == NOW
     assert event.data == {"row": 2}
-    assert repo.member_contact(engine.connect(), member_id) == ("jurgen@example.org", "Jürgen Groß", "de")
+    with engine.connect() as conn:
+        contact = repo.member_contact(conn, member_id)
+    assert contact == ("jurgen@example.org", "Jürgen Groß", "de")
 
 
 def test_foreign_keys_are_enforced(engine):
     with pytest.raises(IntegrityError), engine.begin() as conn:
         conn.execute(
             insert(enrolments).values(
-                cycle_id=999, member_id="m_missing", role="mentee", status="enrolled",
-                answers={}, capacity=1, created_at=NOW, updated_at=NOW,
+                cycle_id=999,
+                member_id="m_missing",
+                role="mentee",
+                status="enrolled",
+                answers={},
+                capacity=1,
+                created_at=NOW,
+                updated_at=NOW,
             )
         )
 

@@ -1,0 +1,162 @@
+"""`mentorflow match`, `approve` and `rematch`: run or try matching, answer a paused approval."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+
+from mentorflow.errors import MentorflowError
+
+SpecArgument = typer.Argument(
+    ..., exists=True, dir_okay=False, readable=True, help="The program spec (YAML)."
+)
+
+
+def register(app: typer.Typer) -> None:
+    app.command("match")(match)
+    app.command("approve")(approve)
+    app.command("rematch")(rematch)
+
+
+def _fail(error: Exception) -> None:
+    typer.secho(str(error), err=True, fg=typer.colors.RED)
+    raise typer.Exit(1)
+
+
+def _weights(path: Path | None) -> dict[str, float]:
+    if path is None:
+        return {}
+    import yaml
+
+    data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    if not isinstance(data, dict):
+        raise typer.BadParameter("the weights file maps criterion names or fields to numbers")
+    return {str(k): float(v) for k, v in data.items()}
+
+
+def match(
+    spec: Path = SpecArgument,
+    dry_run: Annotated[
+        bool, typer.Option("--dry-run", help="Solve and compare; save and send nothing.")
+    ] = False,
+    weights: Annotated[
+        Path | None,
+        typer.Option(
+            "--weights", exists=True, dir_okay=False, help="YAML/JSON: criterion -> weight."
+        ),
+    ] = None,
+    round_no: Annotated[int, typer.Option("--round", help="Round (rotational programs).")] = 1,
+) -> None:
+    """Match the enrolled members of the current cycle (the matching flow), or try it out."""
+    try:
+        if dry_run:
+            typer.echo(what_if(spec, _weights(weights), round_no))
+            return
+        if weights:
+            raise typer.BadParameter("--weights only works with --dry-run; change the spec instead")
+        from flows.matching import matching
+
+        outcome = matching(str(spec), round_no)
+        typer.echo(", ".join(f"{k}: {v}" for k, v in outcome.items()))
+    except (MentorflowError, KeyError) as error:
+        _fail(error)
+
+
+def what_if(spec_path: Path, weights: dict[str, float], round_no: int = 1) -> str:
+    """Solve without saving or sending; the summary and the change against the saved result."""
+    from mentorflow.matching import build_pool, report, solve, store_io
+    from mentorflow.matching.settings import settings_from_spec
+    from mentorflow.spec import load_spec
+    from mentorflow.store import repo
+    from mentorflow.store.db import open_store
+
+    spec = load_spec(spec_path)
+    settings = settings_from_spec(spec)
+    if weights:
+        settings = settings.with_weights(weights)
+    engine = open_store()
+    with engine.connect() as conn:
+        cycle = repo.get_cycle(conn, spec.program.id, spec.cycle.label)
+        if cycle is None:
+            raise MentorflowError(f"no cycle {spec.cycle.label} in the store: run the intake first")
+        found = store_io.load_pool_input(conn, spec.program.id, cycle.id, round_no)
+        saved = store_io.last_saved(conn, cycle.id, round_no)
+    pool = build_pool(found.records, settings, week_of=spec.cycle.start)
+    result = solve(pool, settings, earlier_pairs=found.earlier_pairs, round_no=round_no)
+    head = report.summary_markdown(result, "What-if (nothing saved or sent)")
+    return f"{head}\n\nCompared with the last saved result:\n{report.compare(result, saved)}"
+
+
+def approve(
+    spec: Path = SpecArgument,
+    approve_all: Annotated[
+        bool, typer.Option("--all", help="Approve the proposal as shown.")
+    ] = False,
+    drop: Annotated[
+        list[str] | None, typer.Option("--drop", help="Match id or mentorId+menteeId (repeat).")
+    ] = None,
+    hold_back: Annotated[
+        list[str] | None, typer.Option("--hold-back", help="Member id to keep out (repeat).")
+    ] = None,
+) -> None:
+    """Answer the matching flow that waits for approval of this spec (found via Prefect)."""
+    from prefect.flow_runs import resume_flow_run
+
+    run_id = _paused_matching_run(spec)
+    if run_id is None:
+        _fail(MentorflowError("no matching run of this spec is waiting for approval"))
+        return
+    answer = {"approve_all": approve_all, "drop_pairs": drop or [], "hold_back": hold_back or []}
+    resume_flow_run(run_id, run_input=answer)
+    typer.echo(f"answered flow run {run_id}: {answer}")
+
+
+def _paused_matching_run(spec: Path) -> Any:
+    from prefect.client.orchestration import get_client
+    from prefect.client.schemas.filters import (
+        FlowFilter,
+        FlowFilterName,
+        FlowRunFilter,
+        FlowRunFilterState,
+        FlowRunFilterStateType,
+    )
+    from prefect.client.schemas.objects import StateType
+    from prefect.client.schemas.sorting import FlowRunSort
+
+    paused = FlowRunFilterState(type=FlowRunFilterStateType(any_=[StateType.PAUSED]))
+    with get_client(sync_client=True) as client:
+        runs = client.read_flow_runs(
+            flow_filter=FlowFilter(name=FlowFilterName(any_=["matching"])),
+            flow_run_filter=FlowRunFilter(state=paused),
+            sort=FlowRunSort.START_TIME_DESC,
+        )
+    wanted = {str(spec), str(spec.resolve())}
+    for run in runs:
+        if str(run.parameters.get("spec_path")) in wanted:
+            return run.id
+    return runs[0].id if len(runs) == 1 else None
+
+
+def rematch(
+    spec: Path = SpecArgument,
+    match_id: str = typer.Argument(..., help="The match to end (id from the export)."),
+    by: Annotated[
+        str, typer.Option("--by", help="Who asked: 'organizer' or a member id.")
+    ] = "organizer",
+) -> None:
+    """End a pair without fault; the next `mentorflow match` pairs its members again."""
+    from mentorflow.clock import SystemClock
+    from mentorflow.matching import store_io
+    from mentorflow.spec import load_spec
+    from mentorflow.store.db import open_store
+
+    try:
+        program = load_spec(spec).program.id
+        with open_store().begin() as conn:
+            people = store_io.end_match(conn, program, match_id, by, SystemClock().now())
+    except MentorflowError as error:
+        _fail(error)
+        return
+    typer.echo(f"ended {match_id}; {', '.join(people)} will be matched again on the next run")

@@ -1,0 +1,116 @@
+"""Matching and the store: proposals, what-if, rematch, waitlist priority, the Matches sheet."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from pathlib import Path
+
+from sqlalchemy import insert, select
+
+from mentorflow.clock import FixedClock
+from mentorflow.matching import build_pool, handover, solve, store_io
+from mentorflow.matching.synthetic import synthetic_records, synthetic_settings
+from mentorflow.store.db import open_store
+from mentorflow.store.repo import ensure_cycle, ensure_program
+from mentorflow.store.tables import enrolments, members
+from tests.fakes.sheets import FakeSheets
+
+NOW = datetime(2027, 1, 26, 9, 0, tzinfo=UTC)
+PROGRAM = "demo-mentoring"  # the example spec program_specs/one_to_one.yaml
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def _seed(tmp_path, mentees=8, mentors=4):
+    engine = open_store(f"sqlite:///{tmp_path / 'store.db'}")
+    records = synthetic_records(mentees, mentors, seed=21, max_capacity=2)
+    with engine.begin() as conn:
+        ensure_program(conn, PROGRAM, "P", NOW)
+        cycle = ensure_cycle(conn, PROGRAM, "2027-02-01", NOW.date(), NOW.date(), NOW)
+        for i, r in enumerate(records):
+            conn.execute(insert(members).values(
+                id=r["id"], program_id=PROGRAM, email=f"p{i}@example.org", name=f"Name {i}",
+                language="en", created_at=NOW, updated_at=NOW))  # fmt: skip
+            answers = {k: v for k, v in r.items() if k not in ("id", "role", "capacity")}
+            conn.execute(insert(enrolments).values(
+                cycle_id=cycle.id, member_id=r["id"], role=r["role"], status="enrolled",
+                answers=answers, capacity=r["capacity"], created_at=NOW,
+                updated_at=NOW))  # fmt: skip
+    return engine, cycle
+
+
+def _run(engine, cycle):
+    s = synthetic_settings()
+    with engine.connect() as conn:
+        found = store_io.load_pool_input(conn, PROGRAM, cycle.id)
+    result = solve(build_pool(found.records, s), s, earlier_pairs=found.earlier_pairs)
+    with engine.begin() as conn:
+        ids = store_io.save_proposal(conn, cycle.id, result, NOW)
+    return result, ids
+
+
+def test_rematch_pairs_the_members_again_without_repeating_their_pair(tmp_path):
+    engine, cycle = _seed(tmp_path)
+    first, ids = _run(engine, cycle)
+    with engine.begin() as conn:
+        store_io.approve(conn, PROGRAM, cycle.id, NOW)
+        ended = ids[first.matches[0].key]
+        people = store_io.end_match(conn, PROGRAM, ended, "organizer", NOW)
+    with engine.connect() as conn:
+        found = store_io.load_pool_input(conn, PROGRAM, cycle.id)
+    in_pool = {r["id"] for r in found.records}
+    assert set(people) <= in_pool
+    kept = {i for m in first.matches[1:] for i, side in m.members if side == "mentee"}
+    assert not kept & in_pool  # members of live pairs stay where they are
+    assert tuple(sorted(people)) in found.earlier_pairs
+    second, _ = _run(engine, cycle)
+    assert frozenset(people) not in second.pairs()
+
+
+def test_what_if_compares_with_the_saved_result(tmp_path, monkeypatch):
+    from mentorflow.cli.match_cmd import what_if
+
+    engine, cycle = _seed(tmp_path)
+    _run(engine, cycle)
+    text = (ROOT / "program_specs" / "one_to_one.yaml").read_text(encoding="utf-8")
+    spec = tmp_path / "spec.yaml"
+    spec.write_text(text.replace("path: intake/", f"path: {ROOT / 'program_specs' / 'intake'}/"))
+    monkeypatch.setenv("MENTORFLOW_DB_URL", f"sqlite:///{tmp_path / 'store.db'}")
+    before = engine.connect().execute(select(enrolments)).all()
+    with engine.connect() as conn:
+        saved = store_io.last_saved(conn, cycle.id)
+    out = what_if(spec, {"goals": 10})
+    assert "What-if (nothing saved or sent)" in out
+    assert f"matches: {len(saved)} saved -> " in out and "unchanged" in out
+    with engine.connect() as conn:
+        assert store_io.last_saved(conn, cycle.id) == saved  # nothing saved
+        assert conn.execute(select(enrolments)).all() == before
+
+
+def test_waitlisted_members_get_priority_and_a_mail_key_per_round(tmp_path):
+    engine, cycle = _seed(tmp_path, mentees=8, mentors=1)
+    result, ids = _run(engine, cycle)
+    assert result.unmatched
+    from mentorflow.mail.settings import MailSettings
+
+    mail = MailSettings(program_id=PROGRAM, outbox_dir=tmp_path / "outbox")
+    queued, waiting = handover.queue_mails(
+        engine, mail=mail, program_id=PROGRAM, cycle_id=cycle.id, cycle_label=cycle.label,
+        result=result, match_ids=ids, clock=FixedClock(NOW),
+    )  # fmt: skip
+    assert queued == len(result.matched_ids) and waiting == len(result.unmatched)
+    with engine.connect() as conn:
+        priority = dict(conn.execute(select(enrolments.c.member_id, enrolments.c.priority)).all())
+    assert {m for m, p in priority.items() if p > 0} == {u.member_id for u in result.unmatched}
+
+
+def test_matches_worksheet_is_written_and_rewritten(tmp_path):
+    engine, cycle = _seed(tmp_path)
+    result, ids = _run(engine, cycle)
+    rows = handover.export_rows(engine, result, ids)
+    fake = FakeSheets()
+    fake.add_spreadsheet("key1", {"Formularantworten 1": [["Zeitstempel"]]})
+    handover.export_sheet(fake.client(), "key1", rows)
+    handover.export_sheet(fake.client(), "key1", rows)
+    written = fake.values("key1", "Matches")
+    assert written[0] == handover.EXPORT_HEADER and len(written) == len(rows)
+    assert {r[0] for r in written[1:]} == set(ids.values())
