@@ -10,29 +10,28 @@ from __future__ import annotations
 
 import hashlib
 from collections import Counter, defaultdict
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any, TypeVar
+from typing import Any
 
-from sqlalchemy import Connection, Engine, Table, bindparam, insert, select, update
+from sqlalchemy import Connection, Engine, bindparam, select, update
 from sqlalchemy.exc import SQLAlchemyError
 
 from mentorflow.clock import Clock
 from mentorflow.errors import StoreError
+from mentorflow.intake.bulk import BATCH, chunks, insert_many
 from mentorflow.intake.header import unmapped_columns
 from mentorflow.intake.rows import ACCEPTED, NOT_CONSENTED, QUARANTINED, MappedRow, RowMapper
 from mentorflow.intake.settings import IntakeSettings
-from mentorflow.intake.sources import SourceTable
+from mentorflow.intake.sources import SourceTable, without_cyclic_gc
 from mentorflow.store import repo
 from mentorflow.store.tables import enrolments, events, intake_rows, members
 
 DUPLICATE, SUPERSEDED = "duplicate", "superseded"
-BATCH = 5000
 LOOKUP = 500  # ids or addresses per IN (...) query
 _PRIVATE = ("email", "name")  # live on the member row (erasable), never in enrolment answers
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
-T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -106,7 +105,8 @@ def ingest(
     mapper = RowMapper(settings, table.header)  # raises HeaderMismatchError first
     hashes = row_hashes(table.rows)
     try:
-        return _ingest(engine, table, settings, clock.now(), run_id, mapper, hashes)
+        with without_cyclic_gc():
+            return _ingest(engine, table, settings, clock.now(), run_id, mapper, hashes)
     except SQLAlchemyError as error:
         # SQLAlchemy's message lists the statement's parameters (addresses): keep them out of
         # Prefect's logs; `from None` drops the original from the traceback as well.
@@ -198,7 +198,7 @@ class _Writer:
 
     def _load_members(self, emails: list[str]) -> dict[str, str]:
         found: dict[str, str] = {}
-        for chunk in _chunks(emails, LOOKUP):
+        for chunk in chunks(emails, LOOKUP):
             query = select(members.c.email, members.c.id).where(
                 members.c.program_id == self.settings.program_id, members.c.email.in_(chunk)
             )
@@ -207,7 +207,7 @@ class _Writer:
 
     def _load_enrolments(self, member_ids: list[str]) -> dict[str, Any]:
         found: dict[str, Any] = {}
-        for chunk in _chunks(member_ids, LOOKUP):
+        for chunk in chunks(member_ids, LOOKUP):
             query = select(
                 enrolments.c.member_id,
                 enrolments.c.status,
@@ -220,7 +220,7 @@ class _Writer:
     def _load_winning_rows(self, member_ids: list[str]) -> dict[str, list[Any]]:
         """Rows of this source that decided a member's state so far (or wait in quarantine)."""
         found: dict[str, list[Any]] = defaultdict(list)
-        for chunk in _chunks(member_ids, LOOKUP):
+        for chunk in chunks(member_ids, LOOKUP):
             query = select(
                 intake_rows.c.id, intake_rows.c.member_id, intake_rows.c.outcome,
                 intake_rows.c.row_number,
@@ -398,9 +398,9 @@ class _Writer:
 
     def write(self, plan: _Plan) -> None:
         conn = self.conn
-        _insert_many(conn, members, plan.new_members)
+        insert_many(conn, members, plan.new_members)
         _bulk(conn, _update_by_member(members, members.c.id), plan.member_updates)
-        _insert_many(conn, enrolments, plan.new_enrolments)
+        insert_many(conn, enrolments, plan.new_enrolments)
         enrolment_update = _update_by_member(enrolments, enrolments.c.member_id).where(
             enrolments.c.cycle_id == self.cycle_id
         )
@@ -413,60 +413,8 @@ class _Writer:
                 .values(outcome=SUPERSEDED),
                 [{"r_id": row_id} for row_id in plan.superseded_rows],
             )
-        _insert_many(conn, intake_rows, plan.rows)
-        _insert_many(conn, events, plan.events)
-
-
-def _insert_many(conn: Connection, table: Table, rows: list[dict[str, Any]]) -> None:
-    """Bulk insert through the driver's executemany, values converted by the columns' own types.
-
-    The same rows through `conn.execute(insert(table), rows)` take about 1.7x as long: SQLAlchemy
-    builds its parameters row by row. None stays SQL NULL (JSON columns too).
-    """
-    if not rows:
-        return
-    dialect = conn.dialect
-    compiled = insert(table).compile(dialect=dialect, column_keys=list(rows[0]))
-    keys = list(compiled.positiontup or rows[0])  # the order the statement wants
-    convert = [_converter(table.c[k].type.dialect_impl(dialect).bind_processor(dialect))
-               for k in keys]  # fmt: skip
-    for chunk in _chunks(rows, BATCH):
-        values = [tuple(f(row[k]) for k, f in zip(keys, convert, strict=True)) for row in chunk]
-        if compiled.positiontup is None:  # named parameters (psycopg)
-            params: list[Any] = [dict(zip(keys, v, strict=True)) for v in values]
-        else:
-            params = values
-        conn.exec_driver_sql(str(compiled), params)
-
-
-def _converter(process: Callable[[Any], Any] | None) -> Callable[[Any], Any]:
-    """A column's bind processor that converts each distinct simple value once: a run stamps
-    thousands of rows with the same `now`, and most rows have no reasons (`[]`)."""
-    if process is None:
-        return _same
-    seen: dict[Any, Any] = {}
-
-    def convert(value: Any) -> Any:
-        if value is None:
-            return None
-        if isinstance(value, list | dict):
-            if value:
-                return process(value)
-            key: Any = type(value).__name__
-        elif isinstance(value, datetime):
-            key = value
-        else:
-            return process(value)
-        found = seen.get(key)
-        if found is None:
-            found = seen[key] = process(value)
-        return found
-
-    return convert
-
-
-def _same(value: Any) -> Any:
-    return value
+        insert_many(conn, intake_rows, plan.rows)
+        insert_many(conn, events, plan.events)
 
 
 def _update_by_member(table: Any, key: Any) -> Any:
@@ -474,13 +422,8 @@ def _update_by_member(table: Any, key: Any) -> Any:
 
 
 def _bulk(conn: Connection, statement: Any, rows: list[dict[str, Any]]) -> None:
-    for chunk in _chunks(rows, BATCH):
+    for chunk in chunks(rows, BATCH):
         conn.execute(statement, chunk)
-
-
-def _chunks(rows: list[T], size: int) -> Iterator[list[T]]:
-    for start in range(0, len(rows), size):
-        yield rows[start : start + size]
 
 
 def _order(item: tuple[MappedRow, str, list[str]]) -> tuple[datetime, int]:

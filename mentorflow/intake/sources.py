@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import csv
+import gc
 import io
 import json
 import os
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -44,6 +47,21 @@ def table_from_values(label: str, values: list[list[str]]) -> SourceTable:
     return SourceTable(label, header, rows)
 
 
+@contextmanager
+def without_cyclic_gc() -> Iterator[None]:
+    """Bulk work without the cyclic garbage collector, which is switched on again after."""
+    # A run allocates millions of small dicts and lists that hold no cycles; the cyclic collector
+    # would walk the growing heap again and again (a quarter of the time at 100,000 rows).
+    # Reference counting still frees everything; the collector runs again afterwards.
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
+
+
 # --- CSV ----------------------------------------------------------------------------------------
 
 
@@ -60,7 +78,8 @@ def read_csv(source: CsvSource) -> SourceTable:
         ) from error
     text = text.replace("\x00", "")  # PostgreSQL refuses NUL characters in text
     delimiter = sniff_delimiter(text.partition("\n")[0])
-    values = list(csv.reader(io.StringIO(text, newline=""), delimiter=delimiter))
+    with without_cyclic_gc():
+        values = list(csv.reader(io.StringIO(text, newline=""), delimiter=delimiter))
     return table_from_values(source.label, values)
 
 

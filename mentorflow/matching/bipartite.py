@@ -12,7 +12,10 @@ the result is the optimum of the full problem. If rounds run out, the dual bound
 
 from __future__ import annotations
 
+import os
+from collections import deque
 from collections.abc import Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 
 import numpy as np
@@ -25,7 +28,10 @@ INF = np.int64(1) << np.int64(60)
 CLOSED_PRICE = np.int64(1) << np.int64(50)
 ADD_PER_ROW = 8  # columns a violating row brings into the graph per pricing round
 LOWEST = True  # lowest prices leave rows the most surplus: fewer rows to price again
-STORE_BYTES = 200 * 2**20  # keep the whole profit matrix when it fits; else score again
+STORE_BYTES = 200 * 2**20
+WORKERS = min(
+    2, os.cpu_count() or 1
+)  # scoring threads  # keep the whole profit matrix when it fits; else score again
 
 
 @dataclass(frozen=True)
@@ -48,7 +54,11 @@ class BipartiteSolution:
 
 
 class Profits:
-    """Profit rows on demand: from a stored matrix when it fits in memory, else scored again."""
+    """Profit rows on demand: from a stored matrix when it fits in memory, else scored again.
+
+    Chunks are scored on up to WORKERS threads (numpy releases the GIL); results come back in
+    order, and each chunk's profits do not depend on the others, so threads change no result.
+    """
 
     def __init__(self, scorer: Scorer, store_bytes: int = STORE_BYTES) -> None:
         self.scorer = scorer
@@ -56,19 +66,41 @@ class Profits:
         self.matrix: np.ndarray | None = None
         if nr * m * 4 <= store_bytes:
             self.matrix = np.empty((nr, m), dtype=np.int32)
-            for pos in scorer.chunks():
-                self.matrix[pos[0] : pos[-1] + 1] = scorer.profit(pos)
+            for pos, p in _scored(scorer, np.arange(nr)):
+                self.matrix[pos[0] : pos[-1] + 1] = p
 
     def chunks(
         self, positions: np.ndarray | None = None
     ) -> Iterator[tuple[np.ndarray, np.ndarray]]:
+        if self.matrix is None:
+            yield from _scored(self.scorer, positions)
+            return
         for pos in self.scorer.chunks(positions):
-            if self.matrix is None:
-                yield pos, self.scorer.profit(pos)
-            elif len(pos) and pos[-1] - pos[0] + 1 == len(pos):
+            if len(pos) and pos[-1] - pos[0] + 1 == len(pos):
                 yield pos, self.matrix[pos[0] : pos[-1] + 1]  # a view: no copy
             else:
                 yield pos, self.matrix[pos]
+
+
+def _scored(
+    scorer: Scorer, positions: np.ndarray | None
+) -> Iterator[tuple[np.ndarray, np.ndarray]]:
+    """(positions, profits) per chunk, computed ahead on a few threads, in order."""
+    chunks = list(scorer.chunks(positions))
+    if WORKERS <= 1 or len(chunks) < 4:
+        for pos in chunks:
+            yield pos, scorer.profit(pos)
+        return
+    with ThreadPoolExecutor(max_workers=WORKERS) as pool:
+        ahead: deque[tuple[np.ndarray, Future[np.ndarray]]] = deque()
+        for pos in chunks:
+            ahead.append((pos, pool.submit(scorer.profit, pos)))
+            if len(ahead) > 2 * WORKERS:
+                done_pos, done = ahead.popleft()
+                yield done_pos, done.result()
+        while ahead:
+            done_pos, done = ahead.popleft()
+            yield done_pos, done.result()
 
 
 @dataclass(frozen=True)
@@ -104,6 +136,9 @@ def candidate_graph(profits: Profits, k: int, col_k: int = 0) -> Graph:
             col_vals, col_rows = _merge_columns(col_vals, col_rows, p, pos, col_k)
     if col_k:
         parts.append((col_rows.ravel(), np.tile(np.arange(m), len(col_rows)), col_vals.ravel()))
+    if not parts:
+        empty = np.zeros(0, np.int64)
+        return Graph(empty, empty, empty, left, col_any)
     rows = np.concatenate([x[0] for x in parts]).astype(np.int64)
     cols = np.concatenate([x[1] for x in parts]).astype(np.int64)
     prof = np.concatenate([x[2] for x in parts]).astype(np.int64)

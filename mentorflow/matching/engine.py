@@ -34,7 +34,8 @@ def solve(
 ) -> MatchResult:
     """The proposal for the spec's model and objective (same input and seed: same result)."""
     started = time.perf_counter()
-    held = [i for i, member_id in enumerate(pool.ids) if member_id in set(hold_back)]
+    hold = set(hold_back)
+    held = [i for i, member_id in enumerate(pool.ids) if member_id in hold]
     keep = np.setdiff1d(np.arange(len(pool)), held)
     active = pool.subset(keep) if held else pool
     earlier = list(earlier_pairs) if settings.no_repeat_pairs else []

@@ -121,12 +121,14 @@ def _encode_set_fields(
         }
     )
     out = {f: encode_sets(r.get(f) for r in records) for f in sorted(fields - set(shared))}
-    if shared:
-        joint = encode_sets([v for f in shared for v in _values(r.get(f))] for r in records)
-        index = {key.casefold(): i for i, key in enumerate(joint.vocab)}
-        for f in shared:
-            feature = encode_sets((r.get(f) for r in records), vocab=index, display=joint.vocab)
-            out[f] = feature
+    vocab: dict[str, int] = {}
+    display: list[str] = []
+    for f in shared:
+        out[f] = encode_sets((r.get(f) for r in records), vocab=vocab, display=display)
+    width = max(1, len(vocab))
+    for f in shared:  # pad to the shared vocabulary
+        m = out[f].matrix
+        out[f] = _feature(np.pad(m, ((0, 0), (0, width - m.shape[1]))), display)
     return out
 
 
@@ -161,25 +163,46 @@ def encode_sets(
     values: Iterable[Any],
     *,
     vocab: dict[str, int] | None = None,
-    display: Sequence[str] = (),
+    display: list[str] | None = None,
 ) -> SetFeature:
-    """Each member's values (a list or one value) as a row of a 0/1 matrix; case is ignored."""
-    vocab = dict(vocab or {})
-    display = list(display)
+    """Each member's values (a list or one value) as a row of a 0/1 matrix; case is ignored.
+
+    `vocab` and `display` may be shared between fields (and are extended in place).
+    """
+    vocab = {} if vocab is None else vocab
+    display = [] if display is None else display
+    seen: dict[Any, int] = {}  # raw answer -> column: most answers repeat
     rows: list[int] = []
     cols: list[int] = []
     count = 0
     for i, value in enumerate(values):
         count = i + 1
-        for item in _values(value):
-            key = " ".join(item.split()).casefold()
-            if key not in vocab:
-                vocab[key] = len(vocab)
-                display.append(" ".join(item.split()))
-            rows.append(i)
-            cols.append(vocab[key])
+        if value is None:
+            continue
+        for item in (value,) if isinstance(value, str | int | float) else value:
+            col = seen.get(item)
+            if col is None:
+                col = seen[item] = _column(item, vocab, display)
+            if col >= 0:
+                rows.append(i)
+                cols.append(col)
     matrix = np.zeros((count, max(1, len(vocab))), dtype=np.float32)
     matrix[rows, cols] = 1.0
+    return _feature(matrix, display)
+
+
+def _column(item: Any, vocab: dict[str, int], display: list[str]) -> int:
+    text = " ".join(str(item).split()) if item is not None else ""
+    if not text:
+        return -1
+    key = text.casefold()
+    if key not in vocab:
+        vocab[key] = len(vocab)
+        display.append(text)
+    return vocab[key]
+
+
+def _feature(matrix: np.ndarray, display: list[str]) -> SetFeature:
     sizes = matrix.sum(axis=1, dtype=np.float32)
     codes = None
     if (sizes <= 1).all():

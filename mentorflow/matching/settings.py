@@ -107,7 +107,7 @@ def settings_from_spec(spec: Any, *, candidates: int = 6) -> MatchingSettings:
         objective=m.objective,
         criteria=criteria,
         different=tuple(m.hard_rules.different),
-        no_repeat_pairs=bool(m.hard_rules.no_repeat_pairs),
+        no_repeat_pairs=bool(m.hard_rules.no_repeat_pairs) or model.type == "rotational",
         seed=int(m.seed),
         group_min=gmin,
         group_max=gmax,

@@ -150,34 +150,38 @@ def test_capacity_exhausted_and_lost_on_score_are_told_apart():
     records = [
         {**common, "id": "m_e1", "role": "mentee", "goals": ["python"], "employer": "a"},
         {**common, "id": "m_e2", "role": "mentee", "goals": ["python"], "employer": "b"},
-        {
-            **common,
-            "id": "m_t1",
-            "role": "mentor",
-            "goals": ["python"],
-            "employer": "c",
-            "seniority": 3,
-            "capacity": 1,
-        },
-    ]
+        {**common, "id": "m_t1", "role": "mentor", "goals": ["python"], "employer": "c",
+         "seniority": 3, "capacity": 1},
+    ]  # fmt: skip
     s = settings()
     result = solve(build_pool(records, s), s)
     assert len(result.matches) == 1
     assert [u.reason for u in result.unmatched] == ["capacity_exhausted"]
-    # a second mentor whom only the matched mentee may meet: the other one lost on score
-    records.append(
-        {
-            **common,
-            "id": "m_t2",
-            "role": "mentor",
-            "goals": [],
-            "employer": "b",
-            "seniority": 3,
-            "capacity": 1,
-        }
-    )
+
+
+def test_lost_on_score_when_a_rearrangement_could_add_the_person():
+    # e1 fits t1 very well and t2 hardly; e2 can only meet t1, and only fits it a little.
+    # Both could be matched (e1-t2, e2-t1), but e1-t1 alone scores more.
+    base = {"languages": ["en"], "seniority": 0}
+    records = [
+        {**base, "id": "m_e1", "role": "mentee", "goals": ["python", "data"], "seeks": ["python"],
+         "utc_offset": 0, "availability_utc": [40, 41], "employer": "a"},
+        {**base, "id": "m_e2", "role": "mentee", "utc_offset": -8, "employer": "b"},
+        {**base, "id": "m_t1", "role": "mentor", "goals": ["python", "data"],
+         "offers": ["python"], "utc_offset": 0, "availability_utc": [40, 41], "seniority": 1,
+         "employer": "c"},
+        {**base, "id": "m_t2", "role": "mentor", "utc_offset": 8, "seniority": 5,
+         "employer": "b"},
+    ]  # fmt: skip
+    s = settings()
     result = solve(build_pool(records, s), s)
-    assert len(result.matches) == 2
+    assert [m.key for m in result.matches] == ["m_t1+m_e1"]
+    assert {u.member_id: u.reason for u in result.unmatched} == {
+        "m_e2": "lost_on_score",
+        "m_t2": "lost_on_score",
+    }
+    wide = settings(objective="max_matched")
+    assert len(solve(build_pool(records, wide), wide).matches) == 2
 
 
 def test_explanation_names_the_shared_values_in_both_languages():
@@ -232,8 +236,17 @@ def test_earlier_pairs_are_never_repeated():
     assert not first.pairs() & second.pairs()
 
 
-@pytest.mark.parametrize("candidates", [1, 3, 40])
-def test_certified_optimum_equals_scipy_on_the_expanded_matrix(candidates):
+@pytest.mark.parametrize(
+    ("candidates", "chunk", "store"),
+    [(1, None, True), (3, None, True), (40, None, True), (2, 2000, False), (6, 3000, True)],
+)
+def test_certified_optimum_equals_scipy_on_the_expanded_matrix(
+    candidates, chunk, store, monkeypatch
+):
+    # small chunks run the threaded scoring; store=False scores rows again when pricing
+    from mentorflow.matching import scoring
+    from mentorflow.matching.bipartite import Profits
+
     s = synthetic_settings()
     pool = build_pool(synthetic_records(300, 100, seed=9), s)
     mentees, mentors = split_sides(pool)
@@ -242,5 +255,9 @@ def test_certified_optimum_equals_scipy_on_the_expanded_matrix(candidates):
     cap = pool.capacity[mentors]
     expanded = np.hstack([np.repeat(P, cap, axis=1), np.zeros((len(P), len(P)))])
     r, c = linear_sum_assignment(expanded, maximize=True)
-    sol = solve_bipartite(scorer, cap, candidates=candidates, max_rounds=50)
+    if chunk:
+        monkeypatch.setattr(scoring, "CHUNK_ELEMENTS", chunk)
+    profits = Profits(scorer, store_bytes=10**9 if store else 0)
+    assert (profits.matrix is not None) == store
+    sol = solve_bipartite(scorer, cap, candidates=candidates, max_rounds=50, profits=profits)
     assert sol.certified and sol.total == int(expanded[r, c].sum()) == sol.bound

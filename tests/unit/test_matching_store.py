@@ -5,7 +5,8 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from pathlib import Path
 
-from sqlalchemy import insert, select
+import pytest
+from sqlalchemy import insert, select, update
 
 from mentorflow.clock import FixedClock
 from mentorflow.matching import build_pool, handover, solve, store_io
@@ -114,3 +115,49 @@ def test_matches_worksheet_is_written_and_rewritten(tmp_path):
     written = fake.values("key1", "Matches")
     assert written[0] == handover.EXPORT_HEADER and len(written) == len(rows)
     assert {r[0] for r in written[1:]} == set(ids.values())
+
+
+def test_every_example_spec_becomes_matching_settings():
+    from mentorflow.matching.settings import settings_from_spec
+    from mentorflow.spec import load_spec
+
+    seen = {}
+    for path in sorted((ROOT / "program_specs").glob("*.yaml")):
+        spec = load_spec(path)
+        s = settings_from_spec(spec)
+        seen[s.model] = s
+        assert s.criteria and s.objective in ("max_score", "max_matched")
+        assert {c.kind for c in s.criteria} <= {c.kind for c in spec.matching.criteria}
+    assert {"one_to_one", "group", "peer", "reverse", "rotational"} <= set(seen)
+    assert seen["group"].group_min >= 1 and seen["group"].group_max >= seen["group"].group_min
+    assert seen["rotational"].no_repeat_pairs
+
+
+@pytest.mark.parametrize("name", ["one_to_one", "group", "peer", "reverse", "rotational"])
+def test_example_programs_match_their_sample_intake(tmp_path, name):
+    from mentorflow.intake import service, sources
+    from mentorflow.intake.settings import settings_from_spec as intake_settings
+    from mentorflow.matching.settings import settings_from_spec
+    from mentorflow.spec import load_spec
+    from mentorflow.store import repo
+
+    engine = open_store(f"sqlite:///{tmp_path / 'store.db'}")
+    spec = load_spec(ROOT / "program_specs" / f"{name}.yaml")
+    intake = intake_settings(spec)
+    service.ingest(engine, sources.read_csv(intake.source), intake, FixedClock(NOW), "test")
+    with engine.begin() as conn:
+        cycle = repo.get_cycle(conn, spec.program.id, spec.cycle.label)
+        conn.execute(update(enrolments).where(enrolments.c.status == "pending_approval")
+                     .values(status="enrolled"))  # fmt: skip
+        found = store_io.load_pool_input(conn, spec.program.id, cycle.id)
+    s = settings_from_spec(spec)
+    result = solve(build_pool(found.records, s, week_of=spec.cycle.start), s)
+    assert result.matches, "the sample sign-ups of an example program find matches"
+    everyone = {r["id"] for r in found.records}
+    assert result.matched_ids | {u.member_id for u in result.unmatched} == everyone
+    assert result.upper_bound >= result.total_score - 1e-6
+    assert all(m.text("de") and m.text("en") for m in result.matches)
+    if s.model == "group":  # minimum sizes: a heuristic, reported against the relaxation
+        assert all(s.group_min <= len(m.members) - 1 <= s.group_max for m in result.matches)
+    elif s.model != "peer":
+        assert result.certified

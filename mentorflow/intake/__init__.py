@@ -1,0 +1,6 @@
+"""Intake: form rows (CSV or Google Sheet) become members of the program's current cycle.
+
+`sources` reads, `header` checks the columns, `rows` maps and validates one row, `service`
+stores a run's rows in bulk, `mails` queues what intake owes people, `screening` handles the
+organizer's approval, `report` shapes the result for the Prefect UI.
+"""
