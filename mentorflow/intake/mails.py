@@ -58,10 +58,11 @@ def queue_intake_mails(
 
 
 def base_context(settings: IntakeSettings) -> dict[str, Any]:
-    """What the intake templates show besides the member: the closing and the start date."""
+    """What the intake templates show besides the member: dates and the form to sign up again."""
     return {
         "intake_closes": settings.closes or settings.cycle_start,
         "cycle_starts": settings.cycle_start,
+        "signup_url": settings.form_url,
     }
 
 

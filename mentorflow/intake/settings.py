@@ -97,6 +97,7 @@ class IntakeSettings:
     )  # field -> answer -> value
     consent: ConsentSettings | None = None
     closes: date | None = None
+    form_url: str | None = None
     timestamp_format: str | None = None
     list_separator: str = ","
     screening: bool = False
@@ -144,6 +145,7 @@ def settings_from_spec(spec: Any) -> IntakeSettings:
         if intake.consent
         else None,
         closes=intake.closes,
+        form_url=intake.form_url,
         timestamp_format=intake.timestamp_format,
         list_separator=intake.list_separator,
         screening=intake.screening,

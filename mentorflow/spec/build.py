@@ -123,6 +123,7 @@ def _intake(raw: dict[str, Any], folder: Path) -> m.Intake:
     return m.Intake(
         source=_source(raw["source"], folder),
         closes=date.fromisoformat(closes) if closes else None,
+        form_url=raw.get("form_url"),
         timestamp_format=raw.get("timestamp_format"),
         list_separator=raw["list_separator"],
         columns=_frozen(dict(raw["columns"])),

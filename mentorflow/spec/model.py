@@ -212,6 +212,7 @@ class CustomField:
 class Intake:
     source: CsvSource | GoogleSheetSource
     closes: date | None
+    form_url: str | None  # linked from not_enrolled and fix_signup mails
     timestamp_format: str | None  # None: ISO 8601 or "%d.%m.%Y %H:%M:%S"
     list_separator: str
     columns: Mapping[str, str]  # form header -> canonical field

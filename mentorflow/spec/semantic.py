@@ -52,12 +52,16 @@ def _timezone(doc: Document, data: dict[str, Any]) -> Problems:
 
 
 def _base_url(doc: Document, data: dict[str, Any]) -> Problems:
-    url = data["sender"].get("base_url")
+    yield from _web_address(doc, ("sender", "base_url"), data["sender"].get("base_url"))
+    yield from _web_address(doc, ("intake", "form_url"), data["intake"].get("form_url"))
+
+
+def _web_address(doc: Document, path: tuple[str, ...], url: str | None) -> Problems:
     if url is not None:
         parts = urlsplit(url)
         if parts.scheme not in ("http", "https") or not parts.netloc:
             message = f"`{url}` is not a web address (e.g. https://mentoring.example.org)"
-            yield doc.problem(("sender", "base_url"), message)
+            yield doc.problem(path, message)
 
 
 def _cycle_days(data: dict[str, Any]) -> int:

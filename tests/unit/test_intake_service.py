@@ -244,6 +244,16 @@ def test_welcome_not_enrolled_and_fix_mails_are_queued_once(engine, tmp_path):
     assert len(table(engine, outbox)) == 3
 
 
+def test_not_enrolled_and_fix_mails_link_the_sign_up_form(engine, tmp_path):
+    form = "https://forms.gle/demo-2027"
+    rows = [answer("b@example.org", consent="Nein"), answer("c@example.org", timezone="Mond")]
+    run(engine, tmp_path, rows, remind_fixable=True, form_url=form)
+    queue(engine, tmp_path, remind_fixable=True, form_url=form)
+    bodies = {row.purpose: row.text_body for row in table(engine, outbox)}
+    assert form in bodies["not_enrolled"]
+    assert form in bodies["fix_signup"]
+
+
 def test_no_fix_mail_unless_the_spec_asks_for_it(engine, tmp_path):
     run(engine, tmp_path, [answer(timezone="Mond")])
     assert queue(engine, tmp_path) == mails.QueuedMails()
