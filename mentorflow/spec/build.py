@@ -32,6 +32,18 @@ def build_spec(data: dict[str, Any], path: Path, sha256: str) -> m.ProgramSpec:
         closure=m.Closure(**data["closure"] | {"badge": data["closure"].get("badge")}),
         retention=m.Retention(data["retention"]["days_after_cycle_end"]),
         templates=_frozen({name: folder / sub for name, sub in data["templates"].items()}),
+        expectations=_expectations(data["expectations"], program.language),
+    )
+
+
+def _expectations(raw: dict[str, Any], language: str) -> m.Expectations:
+    def text(value: Any) -> MappingProxyType[str, str] | None:
+        return _text(value, language) if value is not None else None
+
+    return m.Expectations(
+        cadence=text(raw.get("cadence")),
+        first_topics=tuple(_text(topic, language) for topic in raw.get("first_topics", ())),
+        success=text(raw.get("success")),
     )
 
 

@@ -8,7 +8,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date, timedelta
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 from zoneinfo import ZoneInfo
 
 from mentorflow.errors import SpecError
@@ -316,6 +316,48 @@ class Survey:
     nudge_after: timedelta | None
 
 
+DEFAULT_EXPECTATIONS: Mapping[str, Mapping[str, Any]] = {
+    "en": {
+        "cadence": "one hour every two weeks, by video or in person",
+        "topics": (
+            "What you hope to get out of this cycle",
+            "One concrete first step",
+            "How you keep in touch between meetings",
+        ),
+        "success": "a goal you both agree on in your first meeting, reached by the end",
+    },
+    "de": {
+        "cadence": "alle zwei Wochen eine Stunde, per Video oder persönlich",
+        "topics": (
+            "Was Ihr Euch von diesem Durchgang erhofft",
+            "Ein konkreter erster Schritt",
+            "Wie Ihr Euch zwischen den Treffen austauscht",
+        ),
+        "success": "ein Ziel, auf das Ihr Euch im ersten Treffen einigt, bis zum Ende erreicht",
+    },
+}
+"""What the introduction mail says about the first meeting when the spec says nothing."""
+
+
+@dataclass(frozen=True)
+class Expectations:
+    """Clear expectations for both sides: cadence, first topics, what success looks like."""
+
+    cadence: Mapping[str, str] | None = None
+    first_topics: tuple[Mapping[str, str], ...] = ()
+    success: Mapping[str, str] | None = None
+
+    def in_language(self, language: str) -> dict[str, Any]:
+        """`{cadence, topics, success}` in `language`; what the spec leaves out is the default."""
+        default = DEFAULT_EXPECTATIONS.get(language, DEFAULT_EXPECTATIONS["en"])
+        topics = [in_language(t, language) for t in self.first_topics] or list(default["topics"])
+        return {
+            "cadence": in_language(self.cadence, language) if self.cadence else default["cadence"],
+            "topics": topics,
+            "success": in_language(self.success, language) if self.success else default["success"],
+        }
+
+
 @dataclass(frozen=True)
 class Closure:
     recognition: bool
@@ -349,6 +391,7 @@ class ProgramSpec:
     closure: Closure
     retention: Retention
     templates: Mapping[str, Path]  # overrides: name -> absolute folder
+    expectations: Expectations = Expectations()
 
     @property
     def template_names(self) -> frozenset[str]:

@@ -161,3 +161,16 @@ def test_invalid_spec_error_lists_every_problem() -> None:
 @pytest.mark.parametrize(("text", "days"), [("0d", 0), ("90d", 90), ("12w", 84), ("1w", 7)])
 def test_parse_duration(text: str, days: int) -> None:
     assert parse_duration(text) == timedelta(days=days)
+
+
+def test_expectations_come_from_the_spec_in_the_members_language() -> None:
+    expected = load_spec(DEMO).expectations.in_language("de")
+    assert expected["cadence"] == "alle zwei Wochen eine Stunde, per Video oder im Café"
+    assert expected["topics"][2] == "Ein erster Beitrag, den Ihr gemeinsam angeht"
+    assert expected["success"].startswith("ein erster eigener Beitrag")
+
+
+def test_expectations_left_out_fall_back_to_the_defaults_per_language() -> None:
+    minimal = load_spec(MINIMAL).expectations
+    assert len(minimal.in_language("en")["topics"]) == 3
+    assert minimal.in_language("de")["cadence"].startswith("alle zwei Wochen")
