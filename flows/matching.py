@@ -124,14 +124,15 @@ def _next_cycle(spec: ProgramSpec) -> date | None:
 
 
 @task(cache_policy=NO_CACHE)
-def export_matches(engine: Engine, spec: ProgramSpec, proposal: Proposal) -> list[list[str]]:
+def export_matches(engine: Engine, spec: ProgramSpec, proposal: Proposal) -> int:
+    """The organizer's CSV (names and e-mails stay in this file; the task returns a count)."""
     rows = handover.export_rows(engine, proposal.result, proposal.match_ids)
     handover.export_csv(rows, spec.program.id, spec.cycle.label)
-    return rows
+    return len(rows) - 1
 
 
 @task(retries=3, retry_delay_seconds=[10, 60, 300], cache_policy=NO_CACHE)
-def export_sheet(spec: ProgramSpec, rows: list[list[str]], client: Any = None) -> None:
+def export_sheet(engine: Engine, spec: ProgramSpec, proposal: Proposal, client: Any = None) -> None:
     """A "Matches" worksheet beside the form answers, when the intake reads a Google Sheet."""
     from mentorflow.intake import sources
 
@@ -142,11 +143,11 @@ def export_sheet(spec: ProgramSpec, rows: list[list[str]], client: Any = None) -
             from prefect.blocks.system import Secret
 
             secret: Any = Secret.load(source.credentials_block)
-            raw = secret.get()
-            client = sources.client_from_info(sources.parse_credentials(raw, "block"))
+            client = sources.client_from_info(sources.parse_credentials(secret.get(), "block"))
         else:
             info = sources.credentials_from_env(source.credentials_env or "")
             client = sources.client_from_info(info)
+    rows = handover.export_rows(engine, proposal.result, proposal.match_ids)
     handover.export_sheet(client, source.key, rows)
 
 
@@ -178,8 +179,8 @@ def matching(spec_path: str, round_no: int = 1, approval_timeout_seconds: int = 
         publish_proposal(proposal, spec.program.id)
     approved = approve_matches(engine, spec, cycle.id, round_no)
     queue_introductions(engine, spec, cycle.id, proposal)
-    rows = export_matches(engine, spec, proposal)
+    export_matches(engine, spec, proposal)
     if isinstance(intake_settings(spec).source, SheetSource):
-        export_sheet(spec, rows)
+        export_sheet(engine, spec, proposal)
     deliver_mail(engine, mail_settings_from_spec(spec))
     return {"approved": approved, "unmatched": len(proposal.result.unmatched)}

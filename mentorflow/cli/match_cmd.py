@@ -56,6 +56,9 @@ def match(
             return
         if weights:
             raise typer.BadParameter("--weights only works with --dry-run; change the spec instead")
+        from mentorflow.spec import load_spec
+
+        load_spec(spec)  # a bad spec stops here, before Prefect starts and logs a traceback
         from flows.matching import matching
 
         outcome = matching(str(spec), round_no)

@@ -6,6 +6,7 @@ Prefect is imported inside the command bodies, so `mentorflow --help` stays fast
 
 from __future__ import annotations
 
+import logging
 from pathlib import Path
 
 import typer
@@ -27,6 +28,15 @@ def register(app: typer.Typer) -> None:
     app.add_typer(run_app, name="run")
 
 
+class _NoTracebackForOurErrors(logging.Filter):
+    """Our errors say what to fix in their message; Prefect need not print a traceback for them."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if record.exc_info and isinstance(record.exc_info[1], MentorflowError):
+            record.exc_info, record.exc_text = None, None
+        return True
+
+
 def _fail(error: MentorflowError) -> None:
     typer.secho(str(error), err=True, fg=typer.colors.RED)
     raise typer.Exit(1)
@@ -35,9 +45,13 @@ def _fail(error: MentorflowError) -> None:
 @run_app.command("intake")
 def run_intake(spec: Path = SpecArgument) -> None:
     """Read the sign-up form, enrol new rows, quarantine bad ones, queue and send intake mails."""
-    from flows.intake import intake
+    from mentorflow.spec import load_spec
 
     try:
+        load_spec(spec)  # a bad spec stops here, before Prefect starts and logs a traceback
+        from flows.intake import intake
+
+        logging.getLogger("prefect.flow_runs").addFilter(_NoTracebackForOurErrors())
         counts = intake(str(spec))
     except MentorflowError as error:
         _fail(error)

@@ -11,6 +11,11 @@ from email.headerregistry import Address
 from email.message import EmailMessage
 from email.utils import format_datetime
 
+# Headers set raw (below) are written as given, not refolded: Python folds a long URL into an
+# RFC 2047 encoded-word, which RFC 2369/8058 clients do not read as a List-Unsubscribe URL.
+_POLICY = policy.SMTP.clone(refold_source="none")
+_RAW_HEADERS = frozenset({"list-unsubscribe", "list-unsubscribe-post"})
+
 
 @dataclass(frozen=True)
 class OutgoingMail:
@@ -42,7 +47,7 @@ def _address(name: str | None, addr: str) -> Address:
 
 def build_message(mail: OutgoingMail) -> EmailMessage:
     """The EmailMessage for `mail`: text/plain, text/html alternative, text/calendar REQUEST."""
-    msg = EmailMessage(policy=policy.SMTP)
+    msg = EmailMessage(policy=_POLICY)
     msg["From"] = _address(mail.from_name, mail.from_address)
     msg["To"] = _address(mail.to_name, mail.to_address)
     msg["Subject"] = mail.subject
@@ -50,7 +55,10 @@ def build_message(mail: OutgoingMail) -> EmailMessage:
     if mail.date is not None:
         msg["Date"] = format_datetime(mail.date)
     for name, value in mail.headers.items():
-        msg[name] = value
+        if name.lower() in _RAW_HEADERS:
+            msg.set_raw(name, value)  # ASCII by construction (signed token URL)
+        else:
+            msg[name] = value
     # quoted-printable keeps every line 7-bit: no reliance on the server's 8BITMIME.
     msg.set_content(mail.text, subtype="plain", charset="utf-8", cte="quoted-printable")
     msg.add_alternative(mail.html, subtype="html", charset="utf-8", cte="quoted-printable")
@@ -70,5 +78,5 @@ _LEADING_DOT = re.compile(rb"(?m)^\.")
 
 def wire_bytes(msg: EmailMessage) -> bytes:
     """The message as SMTP DATA content: CRLF lines, leading dots doubled, no terminator."""
-    data = _LEADING_DOT.sub(b"..", msg.as_bytes(policy=policy.SMTP))
+    data = _LEADING_DOT.sub(b"..", msg.as_bytes(policy=_POLICY))
     return data if data.endswith(b"\r\n") else data + b"\r\n"

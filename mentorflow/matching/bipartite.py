@@ -14,14 +14,16 @@ from __future__ import annotations
 
 import os
 from collections import deque
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
+from functools import partial
 
 import numpy as np
 from ortools.graph.python import min_cost_flow
 
 from mentorflow.errors import MatchingError
+from mentorflow.matching import scoring
 from mentorflow.matching.scoring import Scorer
 
 INF = np.int64(1) << np.int64(60)
@@ -119,23 +121,16 @@ def candidate_graph(profits: Profits, k: int, col_k: int = 0) -> Graph:
     nr, m = profits.scorer.shape
     parts: list[tuple[np.ndarray, np.ndarray, np.ndarray]] = []
     left = np.zeros(nr, dtype=np.int64)
-    col_vals = np.zeros((0, m), np.int32)
-    col_rows = np.zeros((0, m), np.int64)
     col_any = np.zeros(m, dtype=bool)
-    for pos, p in profits.chunks():
-        col_any |= (p > 0).any(axis=0)
-        if m <= k:
-            idx = np.broadcast_to(np.arange(m), p.shape)
-        else:
-            part = np.argpartition(p, m - k - 1, axis=1)
-            idx = part[:, m - k :]
-            left[pos] = np.take_along_axis(p, part[:, m - k - 1 : m - k], 1)[:, 0]
-        prof = np.take_along_axis(p, idx, 1)
-        parts.append((np.broadcast_to(pos[:, None], idx.shape).ravel(), idx.ravel(), prof.ravel()))
-        if col_k:
-            col_vals, col_rows = _merge_columns(col_vals, col_rows, p, pos, col_k)
     if col_k:
+        col_vals, col_rows = np.zeros((0, m), np.int32), np.zeros((0, m), np.int64)
+        for pos, p in profits.chunks():
+            col_vals, col_rows = _merge_columns(col_vals, col_rows, p, pos, col_k)
         parts.append((col_rows.ravel(), np.tile(np.arange(m), len(col_rows)), col_vals.ravel()))
+    for pos, idx, prof, best_left, any_row in _map_chunks(profits, partial(_top_k, k=k)):
+        col_any |= any_row
+        left[pos] = best_left
+        parts.append((np.broadcast_to(pos[:, None], idx.shape).ravel(), idx.ravel(), prof.ravel()))
     if not parts:
         empty = np.zeros(0, np.int64)
         return Graph(empty, empty, empty, left, col_any)
@@ -145,6 +140,35 @@ def candidate_graph(profits: Profits, k: int, col_k: int = 0) -> Graph:
     keep = prof > 0
     key, first = np.unique(rows[keep] * m + cols[keep], return_index=True)
     return Graph(key // m, key % m, prof[keep][first], left, col_any)
+
+
+def _top_k(pos: np.ndarray, p: np.ndarray, k: int) -> tuple[np.ndarray, ...]:
+    """One chunk's best k columns per row, the best profit left out, feasible columns."""
+    m = p.shape[1]
+    left = np.zeros(len(pos), dtype=np.int64)
+    if m <= k:
+        idx = np.broadcast_to(np.arange(m), p.shape)
+    else:
+        part = np.argpartition(p, m - k - 1, axis=1)
+        idx = part[:, m - k :]
+        left = np.take_along_axis(p, part[:, m - k - 1 : m - k], 1)[:, 0]
+    return pos, idx, np.take_along_axis(p, idx, 1), left, np.asarray((p > 0).any(axis=0))
+
+
+def _map_chunks(profits: Profits, work: Callable[..., tuple]) -> Iterator[tuple]:
+    """`work(pos, profits)` for every chunk, on WORKERS threads, results in chunk order."""
+    chunks = list(profits.scorer.chunks())
+
+    def run(pos: np.ndarray) -> tuple:
+        if profits.matrix is not None:
+            return work(pos, profits.matrix[pos[0] : pos[-1] + 1])
+        return work(pos, profits.scorer.profit(pos))
+
+    if WORKERS <= 1 or len(chunks) < 4:
+        yield from map(run, chunks)
+        return
+    with ThreadPoolExecutor(max_workers=WORKERS) as pool:
+        yield from pool.map(run, chunks)  # results are small: top-k only
 
 
 def _merge_columns(
@@ -316,36 +340,63 @@ def _price_out(
 ) -> tuple[tuple[np.ndarray, np.ndarray, np.ndarray] | None, int]:
     """Pairs left out of the graph that would improve the dual objective, and the dual bound.
 
-    A row whose best left-out profit is at most its u cannot violate (prices are >= 0); only the
-    other rows are scored again.
+    A left-out pair has profit at most `left_out_i`, so it can only violate when
+    ``v_j < left_out_i + bonus - u_i``: rows with no such column are skipped, and when rows are
+    scored again only those columns are (prices >= 0 keep this sound).
     """
-    suspects = np.flatnonzero(np.where(left_out > 0, left_out + bonus, 0) > u)
+    reach = np.where(left_out > 0, left_out + bonus, 0) - u
+    suspects = np.flatnonzero(reach > 0)
+    suspects = suspects[np.argsort(-reach[suspects], kind="stable")]
     best = u.copy()
-    found_r, found_c, found_p = [], [], []
+    found: list[tuple[np.ndarray, np.ndarray, np.ndarray]] = []
     wide = bonus > 0 or int(v.max(initial=0)) >= 2**30
-    v_row = (v if wide else v.astype(np.int32))[None, :]
-    for pos, p in profits.chunks(suspects):
+    for pos, colsel, p in _suspect_profits(profits, suspects, reach, v):
+        vs = v[colsel]
         # an infeasible pair (profit 0) has gain -v <= 0 <= u: it never violates
-        gain = (p.astype(np.int64) + np.where(p > 0, bonus, 0)) if wide else p.copy()
-        gain -= v_row
+        gain = (p.astype(np.int64) + np.where(p > 0, bonus, 0)) if wide else p.astype(np.int32)
+        gain -= (vs if wide else vs.astype(np.int32))[None, :]
         row_best = gain.max(axis=1)
         best[pos] = np.maximum(best[pos], row_best)
         bad = np.flatnonzero(row_best > u[pos])
-        if len(bad) == 0:
-            continue
-        sub = gain[bad] - u[pos[bad]][:, None]
-        take = min(ADD_PER_ROW, sub.shape[1])
-        idx = np.argpartition(-sub, take - 1, axis=1)[:, :take]
-        ok = np.take_along_axis(sub, idx, 1) > 0
-        found_r.append(np.broadcast_to(pos[bad][:, None], idx.shape)[ok])
-        found_c.append(idx[ok])
-        found_p.append(np.take_along_axis(p[bad], idx, 1)[ok])
+        if len(bad):
+            found.append(
+                _best_violations(gain[bad] - u[pos[bad]][:, None], p[bad], pos[bad], colsel)
+            )
     bound = int(best.sum()) + int((np.where(capacity > 0, v, 0) * capacity).sum())
-    if not found_r:
+    if not found:
         return None, bound
-    extra = (
-        np.concatenate(found_r).astype(np.int64),
-        np.concatenate(found_c).astype(np.int64),
-        np.concatenate(found_p).astype(np.int64),
+    extra = tuple(np.concatenate([f[k] for f in found]).astype(np.int64) for k in range(3))
+    return extra, bound  # type: ignore[return-value]
+
+
+def _suspect_profits(
+    profits: Profits, suspects: np.ndarray, reach: np.ndarray, v: np.ndarray
+) -> Iterator[tuple[np.ndarray, np.ndarray, np.ndarray]]:
+    """(rows, column positions, profits) to price: all columns from a stored matrix, else only
+    the columns cheap enough to matter for the chunk (rows come sorted by reach)."""
+    everything = np.arange(len(v))
+    if profits.matrix is not None:
+        for pos, p in profits.chunks(suspects):
+            yield pos, everything, p
+        return
+    start = 0
+    while start < len(suspects):
+        colsel = np.flatnonzero(v < reach[suspects[start]])  # the chunk's largest reach
+        step = max(8, scoring.CHUNK_ELEMENTS // max(1, len(colsel)))  # fewer columns: more rows
+        pos = suspects[start : start + step]
+        start += step
+        if len(colsel):
+            yield pos, colsel, profits.scorer.restricted(colsel).profit(pos)
+
+
+def _best_violations(
+    sub: np.ndarray, p: np.ndarray, rows: np.ndarray, colsel: np.ndarray
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    take = min(ADD_PER_ROW, sub.shape[1])
+    idx = np.argpartition(-sub, take - 1, axis=1)[:, :take]
+    ok = np.take_along_axis(sub, idx, 1) > 0
+    return (
+        np.broadcast_to(rows[:, None], idx.shape)[ok],
+        colsel[idx[ok]],
+        np.take_along_axis(p, idx, 1)[ok],
     )
-    return extra, bound

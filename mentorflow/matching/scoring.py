@@ -72,11 +72,19 @@ class Scorer:
     def shape(self) -> tuple[int, int]:
         return len(self.rows), len(self.cols)
 
-    def with_closed(self, closed_cols: np.ndarray) -> Scorer:
-        """The same scorer with some columns closed (a group that will not open)."""
+    def restricted(self, colsel: np.ndarray) -> Scorer:
+        """The same scorer against the columns at positions `colsel` only (pricing screens)."""
         clone = object.__new__(Scorer)
         clone.__dict__.update(self.__dict__)
-        clone.closed = closed_cols
+        clone.cols = self.cols[colsel]
+        clone._col_sets = {f: (m[:, colsel], z[colsel]) for f, (m, z) in self._col_sets.items()}
+        clone._col_hours = {f: h[:, colsel] for f, h in self._col_hours.items()}
+        clone._col_numbers = {f: v[colsel] for f, v in self._col_numbers.items()}
+        clone.closed = self.closed[colsel]
+        inverse = np.full(len(self.cols), -1, dtype=np.int64)
+        inverse[colsel] = np.arange(len(colsel))
+        blocked = {r: inverse[c] for r, c in self._blocked.items()}
+        clone._blocked = {r: c[c >= 0] for r, c in blocked.items() if (c >= 0).any()}
         return clone
 
     def _earlier(self, pairs: Iterable[tuple[str, str]]) -> dict[int, np.ndarray]:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import zoneinfo
 from collections.abc import Iterator
-from datetime import date
+from datetime import date, timedelta
 from functools import cache
 from pathlib import Path
 from typing import Any
@@ -74,6 +74,12 @@ def _dates(doc: Document, data: dict[str, Any]) -> Problems:
     if closes is not None and date.fromisoformat(closes) > date.fromisoformat(start):
         message = f"intake closes {closes}, after the cycle starts ({start})"
         yield doc.problem(("intake", "closes"), message)
+    try:  # erase_on(cycle) must be a date the calendar can hold
+        keep = timedelta(days=data.get("retention", {}).get("days_after_cycle_end", 0))
+        date.fromisoformat(start) + m.parse_duration(data["cycle"]["duration"]) + keep
+    except OverflowError:
+        message = "the cycle and its data retention would end after the year 9999"
+        yield doc.problem(("cycle", "start"), message)
 
 
 def _model(doc: Document, data: dict[str, Any]) -> Problems:

@@ -21,8 +21,10 @@ from prefect.client.schemas.filters import (
 from prefect.client.schemas.objects import StateType
 from prefect.flow_runs import resume_flow_run
 from sqlalchemy import insert, select
+from typer.testing import CliRunner
 
 from flows.matching import matching
+from mentorflow.cli.main import app
 from mentorflow.matching.synthetic import synthetic_records
 from mentorflow.store.db import open_store
 from mentorflow.store.repo import ensure_cycle, ensure_program
@@ -125,9 +127,8 @@ def _wait_paused(after=None, deadline: float = 60.0):
 def test_organizer_drops_a_pair_then_approves(tmp_path, monkeypatch):
     engine, _cycle = _seed(tmp_path, monkeypatch)
     outcome: dict = {}
-    runner = threading.Thread(
-        target=lambda: outcome.update(matching(str(_spec(tmp_path, "organizer")), 1, 120))
-    )
+    spec = _spec(tmp_path, "organizer")
+    runner = threading.Thread(target=lambda: outcome.update(matching(str(spec), 1, 120)))
     runner.start()
     run_id, paused_at = _wait_paused()
     proposal = _stored(engine, "proposed")
@@ -137,7 +138,10 @@ def test_organizer_drops_a_pair_then_approves(tmp_path, monkeypatch):
     shown = _stored(engine, "proposed")
     assert shown and dropped_members not in shown.values()
     assert not set(shown) & set(proposal)  # a new proposal replaced the old one
-    resume_flow_run(run_id, run_input={"approve_all": True})
+    # the organizer approves from a terminal: `mentorflow approve SPEC --all`
+    answered = CliRunner().invoke(app, ["approve", str(spec), "--all"])
+    assert answered.exit_code == 0, answered.output
+    assert str(run_id) in answered.output
     runner.join(timeout=120)
     assert not runner.is_alive()
     approved = _stored(engine, "approved")
