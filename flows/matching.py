@@ -112,8 +112,7 @@ def queue_introductions(
     queued, waiting = handover.queue_mails(
         engine, mail=mail, program_id=spec.program.id, cycle_id=cycle_id,
         cycle_label=spec.cycle.label, result=proposal.result, match_ids=proposal.match_ids,
-        clock=SystemClock(),
-        next_cycle_starts=_next_cycle(spec),
+        clock=SystemClock(), next_cycle_starts=_next_cycle(spec), expectations=spec.expectations,
     )  # fmt: skip
     get_run_logger().info("queued %d introductions and %d waitlist mails", queued, waiting)
     return queued

@@ -15,28 +15,10 @@ from mentorflow.mail.settings import MailSettings
 from mentorflow.matching import store_io
 from mentorflow.matching.result import Match, MatchResult
 from mentorflow.paths import home
+from mentorflow.spec.model import Expectations
 
-# Kick-off expectations in the introduction mail, per language.
-MEETING = {
-    "en": {
-        "cadence": "one hour every two weeks, by video or in person",
-        "topics": [
-            "What you hope to get out of this cycle",
-            "One concrete first step",
-            "How you keep in touch between meetings",
-        ],
-        "success": "a goal you both agree on in your first meeting, reached by the end",
-    },
-    "de": {
-        "cadence": "alle zwei Wochen eine Stunde, per Video oder persönlich",
-        "topics": [
-            "Was Ihr Euch von diesem Durchgang erhofft",
-            "Ein konkreter erster Schritt",
-            "Wie Ihr Euch zwischen den Treffen austauscht",
-        ],
-        "success": "ein Ziel, auf das Ihr Euch im ersten Treffen einigt, bis zum Ende erreicht",
-    },
-}
+DEFAULT = Expectations()  # the spec says nothing: mentorflow's default kick-off expectations
+
 EXPORT_HEADER = ["match", "round", "score", "member_id", "side", "name", "email", "explanation"]
 
 
@@ -47,8 +29,13 @@ class Handover:
     export: Path
 
 
-def introduction_context(match: Match, member_id: str, people: dict[str, tuple[str, str, str]],
-                         language: str) -> dict[str, Any]:  # fmt: skip
+def introduction_context(
+    match: Match,
+    member_id: str,
+    people: dict[str, tuple[str, str, str]],
+    language: str,
+    expectations: Expectations = DEFAULT,
+) -> dict[str, Any]:
     """Template context for one member's introduction: partners, why, kickoff expectations."""
     lang = "de" if language == "de" else "en"
     side = dict(match.members)[member_id]
@@ -62,13 +49,20 @@ def introduction_context(match: Match, member_id: str, people: dict[str, tuple[s
         for e in match.explanation if member_id in (e.a, e.b)
         for c in e.contributions if c.score > 0
     ]  # fmt: skip
-    return {"role": side, "partners": partners, "why": why, "meeting": MEETING[lang],
-            "score": match.score}  # fmt: skip
+    meeting = expectations.in_language(lang)
+    return {
+        "role": side,
+        "partners": partners,
+        "why": why,
+        "meeting": meeting,
+        "score": match.score,
+    }
 
 
 def queue_mails(engine: Engine, *, mail: MailSettings, program_id: str, cycle_id: int,
                 cycle_label: str, result: MatchResult, match_ids: dict[str, str], clock: Clock,
-                next_cycle_starts: Any = None) -> tuple[int, int]:  # fmt: skip
+                next_cycle_starts: Any = None,
+                expectations: Expectations = DEFAULT) -> tuple[int, int]:  # fmt: skip
     """Introductions to everyone matched, waitlist mails to the unmatched; (queued, waitlisted).
 
     An introduction's occurrence is its match id, so a member matched again after a rematch
@@ -85,7 +79,7 @@ def queue_mails(engine: Engine, *, mail: MailSettings, program_id: str, cycle_id
                 engine, settings=mail, cycle_id=cycle_id, cycle_label=cycle_label,
                 member_id=member_id, purpose="introduction", template="introduction",
                 clock=clock, occurrence=match_ids.get(match.key, match.key),
-                context=introduction_context(match, member_id, people, language),
+                context=introduction_context(match, member_id, people, language, expectations),
             )  # fmt: skip
     waiting = [u.member_id for u in result.unmatched if u.reason != "held_back"]
     for member_id in waiting:

@@ -103,6 +103,9 @@ def test_automatic_approval_writes_matches_mails_and_export(tmp_path, monkeypatc
     assert len(waitlisted) == outcome["unmatched"] and not waitlisted & introduced
     some_intro = next(m.text_body for m in mails if m.purpose == "introduction")
     assert "Person Nummer" in some_intro  # the partner's name is in the mail, from the outbox
+    # the spec's expectations for the first meeting, not the defaults
+    assert "Rhythmus: alle zwei Wochen eine Stunde, per Video oder im Café" in some_intro
+    assert "3. Ein erster Beitrag, den Ihr gemeinsam angeht" in some_intro
     export = tmp_path / "home" / "exports" / PROGRAM / "2027-02-01-matches.csv"
     rows = list(csv.DictReader(export.open(encoding="utf-8")))
     assert {r["match"] for r in rows} == set(approved)
