@@ -13,24 +13,10 @@ import jinja2
 
 from mentorflow.errors import TemplateError
 from mentorflow.paths import NOTIFICATIONS_DIR
+from mentorflow.spec.model import BUILTIN_TEMPLATES
 
 LANGUAGES = ("de", "en")
-TEMPLATE_NAMES = (
-    "welcome",
-    "not_enrolled",
-    "fix_signup",
-    "introduction",
-    "waitlist",
-    "kickoff",
-    "check_in",
-    "reminder",
-    "survey_invitation",
-    "survey_nudge",
-    "rematch_offer",
-    "closure",
-    "alumni_invitation",
-    "organizer_digest",
-)
+TEMPLATE_NAMES = tuple(sorted(BUILTIN_TEMPLATES))  # the spec's list is the one list
 _MONTHS = {
     "de": "Januar Februar März April Mai Juni Juli August September Oktober November Dezember",
     "en": "January February March April May June July August September October November December",

@@ -10,6 +10,7 @@ from mentorflow.errors import TemplateError
 from mentorflow.mail.outbox import standard_context
 from mentorflow.mail.samples import sample_context
 from mentorflow.mail.templates import TEMPLATE_NAMES, format_date, render
+from mentorflow.paths import NOTIFICATIONS_DIR
 from mentorflow.spec import BUILTIN_TEMPLATES
 from tests.mail_support import settings_for
 
@@ -21,8 +22,9 @@ def _context(tmp_path, template, lang="de"):
     return {**base, **sample_context(template, language=lang)}
 
 
-def test_every_builtin_template_the_spec_knows_exists():
-    assert set(TEMPLATE_NAMES) == set(BUILTIN_TEMPLATES)
+def test_notifications_holds_exactly_the_templates_the_spec_knows():
+    folders = {p.name for p in NOTIFICATIONS_DIR.iterdir() if p.is_dir() and p.name != "_layout"}
+    assert folders == set(BUILTIN_TEMPLATES)
 
 
 @pytest.mark.parametrize("lang", ["de", "en"])
