@@ -27,7 +27,7 @@ from mentorflow.matching import scoring
 from mentorflow.matching.scoring import Scorer
 
 INF = np.int64(1) << np.int64(60)
-CLOSED_PRICE = np.int64(1) << np.int64(50)
+CLOSED_PRICE = np.int64(1) << np.int64(61)  # above any profit with its bonuses
 ADD_PER_ROW = 8  # columns a violating row brings into the graph per pricing round
 LOWEST = True  # lowest prices leave rows the most surplus: fewer rows to price again
 STORE_BYTES = 200 * 2**20
@@ -192,10 +192,13 @@ def solve_bipartite(
     gap_tolerance: float = 0.0,
     profits: Profits | None = None,
     col_candidates: int | None = None,
+    priority: np.ndarray | None = None,
 ) -> BipartiteSolution:
     """The optimum of the declared objective for rows x columns with column capacities.
 
-    Stops when certified optimal, when the proven relative gap is at most `gap_tolerance`, or
+    Rows with `priority` > 0 (waitlisted before) are matched first: the solution maximises the
+    sum of matched rows' priorities, then the objective (see `row_bonus`). Stops when certified
+    optimal, when the proven relative gap is at most `gap_tolerance`, or
     after `max_rounds` pricing rounds (the proven gap is then in the result).
     """
     nr, m = scorer.shape
@@ -204,16 +207,17 @@ def solve_bipartite(
     col_k = 0 if col_candidates is None else col_candidates
     graph = candidate_graph(profits, candidates, col_k=min(nr, col_k))
     rows, cols, prof, left_out = graph.rows, graph.cols, graph.profit, graph.left_out
-    bonus = _bonus(nr, prof, left_out) if objective == "max_matched" else np.int64(0)
+    bonus = row_bonus(prof, left_out, m, objective, priority)
     rounds = 0
     while True:
         rounds += 1
-        row_col, row_prof = _min_cost_flow(nr, m, rows, cols, prof + bonus, capacity)
-        v = prices(nr, m, rows, cols, prof + bonus, row_col, row_prof, capacity, lowest=LOWEST)
+        gross = prof + bonus[rows]
+        row_col, row_prof = _min_cost_flow(nr, m, rows, cols, gross, capacity)
+        v = prices(nr, m, rows, cols, gross, row_col, row_prof, capacity, lowest=LOWEST)
         u = np.where(row_col >= 0, row_prof - v[np.maximum(row_col, 0)], 0)
         extra, bound = _price_out(profits, u, v, capacity, left_out, bonus)
         total_now = int(row_prof.sum())
-        close = bound - total_now <= gap_tolerance * max(1, bound - bonus * (row_col >= 0).sum())
+        close = bound - total_now <= gap_tolerance * max(1, bound - bonus[row_col >= 0].sum())
         if extra is None or rounds >= max_rounds or close:
             break
         rows, cols = np.concatenate([rows, extra[0]]), np.concatenate([cols, extra[1]])
@@ -221,7 +225,7 @@ def solve_bipartite(
     matched = row_col >= 0
     pure = np.where(matched, row_prof - bonus, 0)
     total = int(pure.sum())
-    upper = int(bound - bonus * int(matched.sum()))
+    upper = int(bound - int(bonus[matched].sum()))
     return BipartiteSolution(
         row_col=row_col,
         row_profit=pure,
@@ -235,10 +239,33 @@ def solve_bipartite(
     )
 
 
-def _bonus(nr: int, prof: np.ndarray, left_out: np.ndarray) -> np.int64:
-    # max_matched: every pair is worth more than any score sum of the others (lexicographic)
+def row_bonus(
+    prof: np.ndarray,
+    left_out: np.ndarray,
+    m: int,
+    objective: str,
+    priority: np.ndarray | None = None,
+) -> np.ndarray:
+    """Per row, what each of its feasible pairs gets on top of its profit: lexicographic tiers.
+
+    max_matched: every pair is worth more than any score sum of the others. Priority: each unit
+    of a row's priority is worth more than everything below it together (all matched pairs with
+    their max_matched bonus), so the most priority is matched first, then the objective.
+    """
+    nr = len(left_out)
     top = max(int(prof.max(initial=0)), int(left_out.max(initial=0)))
-    return np.int64((nr + 1) * (top + 1))
+    matched = (nr + 1) * (top + 1) if objective == "max_matched" else 0
+    weight = np.zeros(nr, np.int64) if priority is None else np.asarray(priority, np.int64)
+    weight = np.maximum(weight, 0)
+    if not weight.any():
+        return np.full(nr, matched, np.int64)
+    unit = (nr + 1) * (top + matched + 1)
+    if (int(weight.max()) * unit + matched + top) * (nr + m + 2) >= 2**62:
+        raise MatchingError(
+            f"waitlist priority with objective {objective} does not fit exact 64-bit costs for "
+            f"{nr} mentees; use max_score or match the pool in parts"
+        )
+    return matched + weight * unit
 
 
 def _min_cost_flow(
@@ -336,7 +363,7 @@ def _price_out(
     v: np.ndarray,
     capacity: np.ndarray,
     left_out: np.ndarray,
-    bonus: np.int64,
+    bonus: np.ndarray,
 ) -> tuple[tuple[np.ndarray, np.ndarray, np.ndarray] | None, int]:
     """Pairs left out of the graph that would improve the dual objective, and the dual bound.
 
@@ -349,11 +376,12 @@ def _price_out(
     suspects = suspects[np.argsort(-reach[suspects], kind="stable")]
     best = u.copy()
     found: list[tuple[np.ndarray, np.ndarray, np.ndarray]] = []
-    wide = bonus > 0 or int(v.max(initial=0)) >= 2**30
+    wide = bool(bonus.any()) or int(v.max(initial=0)) >= 2**30
     for pos, colsel, p in _suspect_profits(profits, suspects, reach, v):
         vs = v[colsel]
         # an infeasible pair (profit 0) has gain -v <= 0 <= u: it never violates
-        gain = (p.astype(np.int64) + np.where(p > 0, bonus, 0)) if wide else p.astype(np.int32)
+        lift = np.where(p > 0, bonus[pos][:, None], 0) if wide else 0
+        gain = (p.astype(np.int64) + lift) if wide else p.astype(np.int32)
         gain -= (vs if wide else vs.astype(np.int32))[None, :]
         row_best = gain.max(axis=1)
         best[pos] = np.maximum(best[pos], row_best)

@@ -118,10 +118,13 @@ def _solve_bipartite(
         max_rounds=settings.max_pricing_rounds,
         gap_tolerance=gap_tolerance,
         profits=profits,
+        priority=pool.priority[rows],
     )
     sol = solve_bipartite(scorer, capacity, **kwargs)  # type: ignore[arg-type]
     bound, certified, closed_members = sol.bound, sol.certified, set()
     method = "min-cost flow on a candidate graph, certified by duals"
+    if pool.priority[rows].any():
+        method += "; members waitlisted in earlier cycles first"
     if settings.model == "group" and settings.group_min > 1:
         sol, closed = _close_small_groups(scorer, capacity, sol, settings.group_min, kwargs)
         closed_members = {int(c) for c in closed}
@@ -207,9 +210,21 @@ def _bipartite_result(
         certified=certified,
         method=method,
         capacity=used,
-        stats={"pricing_rounds": sol.pricing_rounds, "candidate_edges": int(sol.edges.shape[1])},
+        stats={
+            "pricing_rounds": sol.pricing_rounds,
+            "candidate_edges": int(sol.edges.shape[1]),
+            **_priority_stats(pool.priority[rows], sol.row_col),
+        },
         round=round_no,
     )
+
+
+def _priority_stats(priority: np.ndarray, row_col: np.ndarray) -> dict[str, int]:
+    """How many members waitlisted in earlier cycles were in the pool, and matched now."""
+    waiting = priority > 0
+    if not waiting.any():
+        return {}
+    return {"priority": int(waiting.sum()), "priority_matched": int((row_col[waiting] >= 0).sum())}
 
 
 def _bipartite_reasons(

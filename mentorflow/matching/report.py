@@ -31,6 +31,9 @@ def summary_markdown(result: MatchResult, title: str = "Matching proposal") -> s
     ]
     if places:
         lines.append(f"- mentor places used: {used} of {places} ({100 * used / places:.0f}%)")
+    if result.stats.get("priority"):
+        lines.append(f"- waitlisted in earlier cycles: {result.stats['priority_matched']} of "
+                     f"{result.stats['priority']} matched (they come first)")  # fmt: skip
     if reasons:
         lines += ["", "| unmatched because | people |", "|---|---|"]
         lines += [f"| {REASONS[r][0]} | {n} |" for r, n in sorted(reasons.items())]

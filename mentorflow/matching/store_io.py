@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, and_, delete, insert, select, update
+from sqlalchemy import Connection, and_, delete, func, insert, select, update
 
 from mentorflow.errors import ApprovalError
 from mentorflow.matching.result import MatchResult
@@ -30,8 +30,12 @@ class PoolInput:
 def load_pool_input(
     conn: Connection, program_id: str, cycle_id: int, round_no: int = 1
 ) -> PoolInput:
-    """Enrolled members not held by a live pair, with capacity left; the pairs never to repeat."""
+    """Enrolled members not held by a live pair, with capacity left; the pairs never to repeat.
+
+    A member's `priority` is the number of earlier cycles of the program that waitlisted them.
+    """
     taken = _live_load(conn, cycle_id, round_no)
+    waited = waitlisted_before(conn, program_id, cycle_id)
     rows = conn.execute(
         select(enrolments, members.c.timezone, members.c.language)
         .join(members, members.c.id == enrolments.c.member_id)
@@ -48,9 +52,26 @@ def load_pool_input(
         answers = dict(row.answers or {})
         answers.setdefault("timezone", row.timezone)
         record = {**answers, "id": row.member_id, "role": row.role, "capacity": left,
-                  "priority": row.priority}  # fmt: skip
+                  "priority": waited.get(row.member_id, 0)}  # fmt: skip
         records.append(record)
     return PoolInput(records, earlier_pairs(conn, program_id, cycle_id, round_no), taken)
+
+
+def waitlisted_before(conn: Connection, program_id: str, cycle_id: int) -> dict[str, int]:
+    """Member id -> earlier cycles of the program (by start date) whose matching waitlisted them.
+
+    The source of truth is `enrolments.priority` of those cycles (> 0: waitlisted at least once
+    there, see `mark_waitlisted`); the `waitlisted` events are the audit log of the same facts.
+    """
+    start = select(cycles.c.starts_on).where(cycles.c.id == cycle_id).scalar_subquery()
+    rows = conn.execute(
+        select(enrolments.c.member_id, func.count(enrolments.c.cycle_id))
+        .join(cycles, cycles.c.id == enrolments.c.cycle_id)
+        .where(cycles.c.program_id == program_id, cycles.c.starts_on < start)
+        .where(enrolments.c.priority > 0)
+        .group_by(enrolments.c.member_id)
+    ).all()
+    return {member_id: int(count) for member_id, count in rows}
 
 
 def _live_load(conn: Connection, cycle_id: int, round_no: int) -> dict[str, int]:
@@ -189,7 +210,7 @@ def end_match(
 
 def mark_waitlisted(conn: Connection, program_id: str, cycle_id: int, member_ids: Iterable[str],
                     now: datetime) -> None:  # fmt: skip
-    """Waitlisted members get priority: the next cycle's matching places them first."""
+    """Count a waitlisting on this cycle's enrolments; later cycles match these members first."""
     ids = list(member_ids)
     if not ids:
         return

@@ -1,4 +1,5 @@
-"""The matching flow on a seeded store: automatic approval, and an organizer answering from code."""
+"""The matching flow on a seeded store: automatic approval, the organizer answering from code and
+from the terminal (approve, rematch), and the "Matches" worksheet of a Google Sheets intake."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ import threading
 import time
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import pytest
 from prefect.client.orchestration import get_client
@@ -25,10 +27,12 @@ from typer.testing import CliRunner
 
 from flows.matching import matching
 from mentorflow.cli.main import app
+from mentorflow.matching.handover import EXPORT_HEADER
 from mentorflow.matching.synthetic import synthetic_records
 from mentorflow.store.db import open_store
 from mentorflow.store.repo import ensure_cycle, ensure_program
-from mentorflow.store.tables import enrolments, match_members, matches, members, outbox
+from mentorflow.store.tables import enrolments, events, match_members, matches, members, outbox
+from tests.fakes.sheets import FakeSheets
 
 pytestmark = pytest.mark.flow
 ROOT = Path(__file__).resolve().parents[2]
@@ -36,9 +40,15 @@ NOW = datetime(2027, 1, 26, 9, 0, tzinfo=UTC)
 PROGRAM = "demo-mentoring"
 
 
-def _spec(tmp_path: Path, approval: str) -> Path:
+def _spec(tmp_path: Path, approval: str, sheet: str | None = None) -> Path:
     text = (ROOT / "program_specs" / "one_to_one.yaml").read_text(encoding="utf-8")
     text = text.replace("path: intake/", f"path: {ROOT / 'program_specs' / 'intake'}/")
+    if sheet:
+        source = (f"source: {{type: google_sheet, key: {sheet}, worksheet: Formularantworten 1, "
+                  "credentials: {env: MENTORFLOW_TEST_SHEETS_JSON}}")  # fmt: skip
+        text = text.replace(f"source: {{type: csv, path: {ROOT / 'program_specs' / 'intake'}/"
+                            "one_to_one.csv}", source)  # fmt: skip
+        assert source in text
     text = text.replace("approval: automatic", f"approval: {approval}")
     path = tmp_path / "spec.yaml"
     path.write_text(text, encoding="utf-8")
@@ -80,7 +90,7 @@ def _stored(engine, status: str) -> dict[str, set[str]]:
     return out
 
 
-def _artifact(key: str) -> list[dict]:
+def _artifact(key: str) -> Any:
     with get_client(sync_client=True) as client:
         found = client.read_artifacts(
             artifact_filter=ArtifactFilter(key=ArtifactFilterKey(any_=[key])), limit=1
@@ -121,7 +131,7 @@ def _wait_paused(after=None, deadline: float = 60.0):
         began = time.monotonic()
         while time.monotonic() - began < deadline:
             for run in client.read_flow_runs(flow_run_filter=FlowRunFilter(state=state_filter)):
-                if after is None or run.state.timestamp > after:
+                if run.state and (after is None or run.state.timestamp > after):
                     return run.id, run.state.timestamp
             time.sleep(0.2)
     raise AssertionError("the matching flow never paused for approval")
@@ -150,3 +160,84 @@ def test_organizer_drops_a_pair_then_approves(tmp_path, monkeypatch):
     approved = _stored(engine, "approved")
     assert outcome["approved"] == len(approved) and dropped_members not in approved.values()
     assert _stored(engine, "dropped") == {dropped_id: dropped_members}
+
+
+def _mails(engine) -> dict[str, set[str]]:
+    """Purpose -> member ids with a mail of that purpose in the outbox."""
+    with engine.connect() as conn:
+        rows = conn.execute(select(outbox.c.purpose, outbox.c.member_id)).all()
+    out: dict[str, set[str]] = {}
+    for purpose, member_id in rows:
+        out.setdefault(purpose, set()).add(member_id)
+    return out
+
+
+def _cli(*args: str):
+    answered = CliRunner().invoke(app, list(args))
+    return answered.exit_code, answered.output
+
+
+def test_organizer_drops_and_holds_back_from_the_terminal_then_a_member_asks_to_rematch(
+    tmp_path, monkeypatch
+):
+    engine, _cycle = _seed(tmp_path, monkeypatch)
+    outcome: dict = {}
+    spec = str(_spec(tmp_path, "organizer"))
+    runner = threading.Thread(target=lambda: outcome.update(matching(spec, 1, 120)))
+    runner.start()
+    run_id, paused_at = _wait_paused()
+    first, second = sorted(_stored(engine, "proposed").items())[:2]
+    dropped_id, dropped_members = first
+    held = sorted(second[1])[0]
+    # `mentorflow approve SPEC --drop MATCH_ID --hold-back MEMBER_ID`
+    code, output = _cli("approve", spec, "--drop", dropped_id, "--hold-back", held)
+    assert code == 0 and str(run_id) in output, output
+    _wait_paused(after=paused_at)  # re-solved and shown again
+    shown = _stored(engine, "proposed")
+    assert shown and dropped_members not in shown.values()
+    assert held not in set().union(*shown.values())
+    code, output = _cli("approve", spec, "--all")
+    assert code == 0, output
+    runner.join(timeout=120)
+    assert not runner.is_alive() and outcome["approved"] == len(_stored(engine, "approved"))
+    assert _stored(engine, "dropped") == {dropped_id: dropped_members}
+    mails = _mails(engine)
+    assert held not in mails["introduction"] | mails.get("waitlist", set())  # held back: no mail
+    # a member of an approved pair asks for a rematch: `mentorflow rematch SPEC MATCH_ID --by ID`
+    ended_id, ended_members = sorted(_stored(engine, "approved").items())[0]
+    asker = sorted(ended_members)[0]
+    code, output = _cli("rematch", spec, ended_id, "--by", asker)
+    assert code == 0 and f"ended {ended_id}" in output, output
+    assert _stored(engine, "ended") == {ended_id: ended_members}
+    with engine.connect() as conn:
+        logged = conn.execute(select(events.c.data).where(events.c.kind == "rematch_requested"))
+        (data,) = logged.scalars().all()
+    assert data["by"] == asker and set(data["members"]) == ended_members
+    code, output = _cli("rematch", spec, ended_id)
+    assert code == 1 and "is not approved or active" in output
+    assert "Traceback" not in output
+
+
+def test_approved_matches_go_to_a_matches_worksheet_of_the_intake_sheet(tmp_path, monkeypatch):
+    from mentorflow.intake import sources
+
+    engine, _cycle = _seed(tmp_path, monkeypatch)
+    fake = FakeSheets()
+    form = [["Zeitstempel", "E-Mail-Adresse"], ["26.01.2027 09:00:00", "person0@example.org"]]
+    fake.add_spreadsheet("1SheetKey", {"Formularantworten 1": form})
+    monkeypatch.setenv("MENTORFLOW_TEST_SHEETS_JSON", '{"client_email": "bot@example.org"}')
+    monkeypatch.setattr(sources, "client_from_info", lambda info: fake.client())
+    outcome = matching(str(_spec(tmp_path, "automatic", sheet="1SheetKey")))
+    approved = _stored(engine, "approved")
+    assert outcome["approved"] == len(approved) > 0
+    written = fake.values("1SheetKey", "Matches")
+    assert written[0] == EXPORT_HEADER
+    rows = [dict(zip(EXPORT_HEADER, r, strict=True)) for r in written[1:]]
+    assert {r["match"] for r in rows} == set(approved)
+    assert {(r["match"], r["member_id"]) for r in rows} == {
+        (match_id, member) for match_id, ids in approved.items() for member in ids
+    }
+    assert all(r["email"].endswith("@example.org") and r["name"] for r in rows)  # organizer's
+    assert fake.values("1SheetKey", "Formularantworten 1") == form  # the answers stay as they were
+    table = json.dumps(_artifact("demo-mentoring-matching"))
+    assert "m_" in table and "@example.org" not in table and "Person Nummer" not in table

@@ -136,6 +136,7 @@ def test_every_example_spec_becomes_matching_settings():
 @pytest.mark.parametrize("name", ["one_to_one", "group", "peer", "reverse", "rotational"])
 def test_example_programs_match_their_sample_intake(tmp_path, name):
     from mentorflow.intake import service, sources
+    from mentorflow.intake.settings import CsvSource
     from mentorflow.intake.settings import settings_from_spec as intake_settings
     from mentorflow.matching.settings import settings_from_spec
     from mentorflow.spec import load_spec
@@ -144,9 +145,11 @@ def test_example_programs_match_their_sample_intake(tmp_path, name):
     engine = open_store(f"sqlite:///{tmp_path / 'store.db'}")
     spec = load_spec(ROOT / "program_specs" / f"{name}.yaml")
     intake = intake_settings(spec)
+    assert isinstance(intake.source, CsvSource)
     service.ingest(engine, sources.read_csv(intake.source), intake, FixedClock(NOW), "test")
     with engine.begin() as conn:
         cycle = repo.get_cycle(conn, spec.program.id, spec.cycle.label)
+        assert cycle is not None
         conn.execute(update(enrolments).where(enrolments.c.status == "pending_approval")
                      .values(status="enrolled"))  # fmt: skip
         found = store_io.load_pool_input(conn, spec.program.id, cycle.id)
@@ -161,3 +164,61 @@ def test_example_programs_match_their_sample_intake(tmp_path, name):
         assert all(s.group_min <= len(m.members) - 1 <= s.group_max for m in result.matches)
     elif s.model != "peer":
         assert result.certified
+
+
+def _enrol(conn, cycle, records):
+    for r in records:
+        conn.execute(insert(enrolments).values(
+            cycle_id=cycle.id, member_id=r["id"], role=r["role"], status="enrolled",
+            answers={k: v for k, v in r.items() if k not in ("id", "role")}, capacity=1,
+            created_at=NOW, updated_at=NOW))  # fmt: skip
+
+
+def test_waitlisted_in_one_cycle_is_matched_first_in_the_next(tmp_path):
+    from datetime import date
+
+    from mentorflow.mail.settings import MailSettings
+
+    base = {"languages": ["en"], "seniority": 0, "employer": "x"}
+    mentor = {**base, "id": "m_t", "role": "mentor", "goals": ["python", "data"],
+              "utc_offset": 0, "seniority": 3, "employer": "y"}  # fmt: skip
+    best = {**base, "id": "m_a", "role": "mentee", "goals": ["python", "data"], "utc_offset": 0}
+    waits = {**base, "id": "m_b", "role": "mentee", "goals": ["career"], "utc_offset": 6}
+    newcomer = {**base, "id": "m_c", "role": "mentee", "goals": ["python"], "utc_offset": 0}
+    engine = open_store(f"sqlite:///{tmp_path / 'store.db'}")
+    with engine.begin() as conn:
+        ensure_program(conn, PROGRAM, "P", NOW)
+        for r in (mentor, best, waits, newcomer):
+            conn.execute(insert(members).values(
+                id=r["id"], program_id=PROGRAM, language="en", email=f"{r['id']}@example.org",
+                created_at=NOW, updated_at=NOW))  # fmt: skip
+        first = ensure_cycle(conn, PROGRAM, "2027-02", date(2027, 2, 1), date(2027, 4, 1), NOW)
+        _enrol(conn, first, [mentor, best, waits])
+    result, ids = _run(engine, first)
+    assert [m.key for m in result.matches] == ["m_t+m_a"]
+    mail = MailSettings(program_id=PROGRAM, outbox_dir=tmp_path / "outbox")
+    handover.queue_mails(engine, mail=mail, program_id=PROGRAM, cycle_id=first.id,
+                         cycle_label=first.label, result=result, match_ids=ids,
+                         clock=FixedClock(NOW))  # fmt: skip
+    with engine.begin() as conn:
+        store_io.approve(conn, PROGRAM, first.id, NOW)
+        second = ensure_cycle(conn, PROGRAM, "2027-05", date(2027, 5, 1), date(2027, 7, 1), NOW)
+        _enrol(conn, second, [mentor, waits, newcomer])
+        again = {
+            r["id"]: r["priority"]
+            for r in store_io.load_pool_input(conn, PROGRAM, first.id).records
+        }
+        found = {
+            r["id"]: r["priority"]
+            for r in store_io.load_pool_input(conn, PROGRAM, second.id).records
+        }
+    assert again == {"m_b": 0}  # a cycle's own waitlist counts from the next cycle on
+    assert found == {"m_t": 0, "m_b": 1, "m_c": 0}
+    # without the priority the newcomer fits the mentor better; with it, m_b comes first
+    s = synthetic_settings()
+    with engine.connect() as conn:
+        records = store_io.load_pool_input(conn, PROGRAM, second.id).records
+    plain = solve(build_pool([{**r, "priority": 0} for r in records], s), s)
+    assert [m.key for m in plain.matches] == ["m_t+m_c"]
+    later, _ = _run(engine, second)
+    assert [m.key for m in later.matches] == ["m_t+m_b"]
