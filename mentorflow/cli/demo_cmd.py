@@ -9,9 +9,11 @@ from typing import Annotated
 
 import typer
 
+from mentorflow.errors import MentorflowError
 from mentorflow.paths import PROGRAM_SPECS_DIR
 
 DEMO_SPEC = PROGRAM_SPECS_DIR / "one_to_one.yaml"
+_MARKER = ".mentorflow-demo"
 
 
 def register(app: typer.Typer) -> None:
@@ -26,19 +28,41 @@ KeepOption = Annotated[
 
 def demo(home: HomeOption = Path(".mentorflow/demo"), keep: KeepOption = False) -> None:
     """Run intake, matching and introductions on the embedded example; mails land as .eml files."""
+    from mentorflow.cli._flows import fail, run_flow_quietly
+
     home = home.resolve()
-    if home.exists() and not keep:
-        shutil.rmtree(home)
+    try:
+        _prepare(home, keep)
+    except MentorflowError as error:
+        fail(error)
     os.environ["MENTORFLOW_HOME"] = str(home)
     os.environ.pop("MENTORFLOW_DB_URL", None)  # the demo never touches a configured database
     os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
     os.environ.setdefault("DO_NOT_TRACK", "1")
     typer.echo(f"mentorflow demo: {DEMO_SPEC}")
     typer.echo(f"working folder: {home}  (starting a local Prefect engine, a few seconds)")
+    result = run_flow_quietly(DEMO_SPEC, _run_cycle)
+    _print_summary(result, home)
+
+
+def _prepare(home: Path, keep: bool) -> None:
+    """Empty the demo's working folder, but only one the demo made: --home could name any folder."""
+    marker = home / _MARKER
+    if home.exists():
+        if not home.is_dir() or (any(home.iterdir()) and not marker.is_file()):
+            raise MentorflowError(
+                f"{home} is not a folder the demo made; give --home an empty or new folder"
+            )
+        if not keep:
+            shutil.rmtree(home)
+    home.mkdir(parents=True, exist_ok=True)
+    marker.write_text("made by `mentorflow demo`; the next demo run empties this folder\n")
+
+
+def _run_cycle() -> dict[str, dict]:
     from flows.cycle import run_cycle
 
-    result = run_cycle(str(DEMO_SPEC))
-    _print_summary(result, home)
+    return run_cycle(str(DEMO_SPEC))
 
 
 def _print_summary(result: dict[str, dict], home: Path) -> None:

@@ -4,6 +4,7 @@ deliver the outbox, and serve the pages behind links in mails (unsubscribe).
 
 from __future__ import annotations
 
+from enum import StrEnum
 from pathlib import Path
 from typing import Annotated
 
@@ -15,6 +16,11 @@ SpecArg = Annotated[
     Path,
     typer.Argument(exists=True, dir_okay=False, readable=True, help="The program spec (YAML)."),
 ]
+
+
+class Language(StrEnum):  # mentorflow.mail.templates.LANGUAGES; importing it here costs jinja2
+    de = "de"
+    en = "en"
 
 
 def register(app: typer.Typer) -> None:
@@ -40,12 +46,27 @@ def _member_context(member_id: str) -> tuple[str, str | None]:
     return name or "", language
 
 
+def _check_template(name: str, overrides: dict[str, Path]) -> None:
+    """Raise TemplateError for a name that is neither built in nor in the spec's `templates`."""
+    import difflib
+
+    from mentorflow.errors import TemplateError
+    from mentorflow.mail.templates import TEMPLATE_NAMES
+
+    known = sorted({*TEMPLATE_NAMES, *overrides})
+    if name in known:
+        return
+    close = difflib.get_close_matches(name, known, n=1)
+    hint = f"did you mean `{close[0]}`? " if close else ""
+    raise TemplateError(f"unknown template `{name}`: {hint}(one of {', '.join(known)})")
+
+
 def preview(
     spec: SpecArg,
     template: Annotated[str, typer.Argument(help="Template name, e.g. introduction.")],
     member: Annotated[str | None, typer.Option(help="Render for this member id.")] = None,
     lang: Annotated[
-        str | None, typer.Option(help="Language (de|en); default: member/program.")
+        Language | None, typer.Option(help="Language; default: member/program.")
     ] = None,
 ) -> None:
     """Render a template with realistic sample data (or a real member) and show it."""
@@ -58,18 +79,21 @@ def preview(
 
     try:
         settings = mail_settings_from_spec(load_spec(spec), with_smtp=False)
+        _check_template(template, settings.template_overrides)
         member_id, name, language = SAMPLE_MEMBER["id"], SAMPLE_MEMBER["name"], None
         if member:
             member_id, (name, language) = member, _member_context(member)
-        sample_lang = lang or language or settings.default_language
+        if lang is not None:
+            language = lang.value
+        sample_lang = language or settings.default_language
         context = {
             **standard_context(settings, member_id=member_id, name=name, cycle_label="preview"),
-            **sample_context(template, settings.base_url, sample_lang),
+            **sample_context(template, settings.base_url, sample_lang, settings.timezone),
         }
         mail = render(
             template,
             context,
-            language=lang or language,
+            language=language,
             default_language=settings.default_language,
             overrides=settings.template_overrides,
         )

@@ -6,12 +6,9 @@ Prefect is imported inside the command bodies, so `mentorflow --help` stays fast
 
 from __future__ import annotations
 
-import logging
 from pathlib import Path
 
 import typer
-
-from mentorflow.errors import MentorflowError
 
 run_app = typer.Typer(
     name="run",
@@ -28,36 +25,20 @@ def register(app: typer.Typer) -> None:
     app.add_typer(run_app, name="run")
 
 
-class _NoTracebackForOurErrors(logging.Filter):
-    """Our errors say what to fix in their message; Prefect need not print a traceback for them."""
-
-    def filter(self, record: logging.LogRecord) -> bool:
-        if record.exc_info and isinstance(record.exc_info[1], MentorflowError):
-            record.exc_info, record.exc_text = None, None
-        return True
-
-
-def _fail(error: MentorflowError) -> None:
-    typer.secho(str(error), err=True, fg=typer.colors.RED)
-    raise typer.Exit(1)
-
-
 @run_app.command("intake")
 def run_intake(spec: Path = SpecArgument) -> None:
     """Read the sign-up form, enrol new rows, quarantine bad ones, queue and send intake mails."""
-    from mentorflow.spec import load_spec
+    from mentorflow.cli._flows import run_flow_quietly
 
-    try:
-        load_spec(spec)  # a bad spec stops here, before Prefect starts and logs a traceback
-        from flows.intake import intake
-
-        logging.getLogger("prefect.flow_runs").addFilter(_NoTracebackForOurErrors())
-        counts = intake(str(spec))
-    except MentorflowError as error:
-        _fail(error)
-        return
+    counts = run_flow_quietly(spec, lambda: _intake(spec))
     typer.echo(
         "intake: {rows_read} rows read ({new_rows} new): {accepted} accepted, "
         "{quarantined} quarantined, {not_consented} not consented, "
         "{duplicates} duplicates".format(**counts)
     )
+
+
+def _intake(spec: Path) -> dict[str, int]:
+    from flows.intake import intake
+
+    return intake(str(spec))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 from datetime import date
 from enum import StrEnum
 from pathlib import Path
@@ -54,20 +55,44 @@ def _schema_reference(output: Path) -> str:
         return SCHEMA_PATH.as_uri()
 
 
+def _spec_file(name: str) -> Path:
+    """NAME.yaml when NAME is a plain file name (`x_group` stays `x_group`), else the slug."""
+    from mentorflow.spec.starter import slugify
+
+    plain = re.fullmatch(r"[A-Za-z0-9_-][A-Za-z0-9_.-]*", name) is not None
+    return Path(f"{name if plain else slugify(name)}.yaml")
+
+
+def _write_form(path: Path, model: str) -> str:
+    """Write the starter form export (header row only) unless a file is already there."""
+    from mentorflow.spec.starter import starter_form
+
+    if path.exists():
+        return f"kept {path} (it exists; its header must match intake.columns)"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(starter_form(model), encoding="utf-8")
+    return f"wrote {path}: the form's header row, no answers yet"
+
+
 def init(
-    name: Annotated[str, typer.Argument(help="Program name; also the file name unless --output.")],
+    name: Annotated[
+        str,
+        typer.Argument(help="Program name; also the file name (NAME.yaml) unless --output."),
+    ],
     model: Annotated[
         ModelChoice, typer.Option("--model", "-m", help="Mentoring model.")
     ] = ModelChoice.one_to_one,
     output: Annotated[
         Path | None, typer.Option("--output", "-o", help="Where to write (default NAME.yaml).")
     ] = None,
-    force: Annotated[bool, typer.Option("--force", help="Overwrite an existing file.")] = False,
+    force: Annotated[
+        bool, typer.Option("--force", help="Overwrite an existing spec (never the form export).")
+    ] = False,
 ) -> None:
-    """Write a commented starter spec for a mentoring model; it validates clean."""
-    from mentorflow.spec.starter import default_start, slugify, starter_spec
+    """Write a commented starter spec and an empty form export for it; the spec validates clean."""
+    from mentorflow.spec.starter import default_start, form_path, slugify, starter_spec
 
-    target = output or Path(f"{slugify(name)}.yaml")
+    target = output or _spec_file(name)
     if target.exists() and not force:
         typer.echo(f"{target} exists; choose another --output or add --force", err=True)
         raise typer.Exit(1)
@@ -76,4 +101,11 @@ def init(
     )
     target.parent.mkdir(parents=True, exist_ok=True)
     target.write_text(text, encoding="utf-8")
-    typer.echo(f"wrote {target} ({model.value}); check it with: mentorflow validate {target}")
+    form = target.parent / form_path(name)
+    typer.echo(f"wrote {target} ({model.value}, program id {slugify(name)})")
+    typer.echo(_write_form(form, model.value))
+    typer.echo(
+        f"next: fill the form export into {form} (same header row), "
+        f"then mentorflow run intake {target}"
+    )
+    typer.echo(f"after each edit of the spec: mentorflow validate {target}")

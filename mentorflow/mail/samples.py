@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from datetime import UTC, date, datetime
 from typing import Any
+from zoneinfo import ZoneInfo
 
 _PARTNER = {"name": "Jürgen Müller", "email": "juergen@example.org", "role": "mentor"}
 
@@ -49,9 +50,15 @@ _ENGLISH: dict[str, dict[str, Any]] = {
 
 
 def sample_context(
-    template: str, base_url: str = "http://127.0.0.1:8000", language: str = "de"
+    template: str,
+    base_url: str = "http://127.0.0.1:8000",
+    language: str = "de",
+    timezone: str = "UTC",
 ) -> dict[str, Any]:
-    """Template-specific sample variables (an empty dict for unknown templates)."""
+    """Template-specific sample variables (an empty dict for unknown templates).
+
+    The check-in time is shown in `timezone`, the program's time zone.
+    """
     samples: dict[str, dict[str, Any]] = {
         "welcome": {
             "role": "mentee",
@@ -93,7 +100,7 @@ def sample_context(
         },
         "check_in": {
             "partners": [_PARTNER],
-            "checkin_at": datetime(2027, 2, 16, 17, 0, tzinfo=UTC),
+            "checkin_at": datetime(2027, 2, 16, 17, 0, tzinfo=UTC).astimezone(ZoneInfo(timezone)),
             "checkin_url": f"{base_url}/checkin/SAMPLE",
         },
         "reminder": {

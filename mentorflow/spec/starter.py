@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import csv
+import io
 import re
 from datetime import date, timedelta
 
@@ -26,8 +28,21 @@ _MODEL_BLOCKS = {
     ),
 }
 
-_ROLE_COLUMN = "    Role: role                   # values mapped below\n"
-_SENIORITY_COLUMN = "    Years of experience: seniority\n"
+# The starter's form, in column order: (form header, member field, comment in the spec).
+_COLUMNS: tuple[tuple[str, str, str], ...] = (
+    ("Timestamp", "submitted_at", ""),
+    ("Email Address", "email", ""),
+    ("Name", "name", ""),
+    ("Role", "role", "values mapped below"),
+    ("Years of experience", "seniority", ""),
+    ("Time zone", "timezone", ""),
+    ("Goals", "goals", ""),
+    ("I can help with", "offers", ""),
+    ("I would like help with", "seeks", ""),
+    ("Languages", "languages", ""),
+    ("When are you free?", "availability", ""),
+)
+CONSENT_COLUMN = "Consent"
 _ROLE_VALUES = "  values:\n    role: {Mentor: mentor, Mentee: mentee, Both: both}\n"
 
 _CRITERIA = {
@@ -72,23 +87,13 @@ cycle:
   duration: 12w                  # <n>d or <n>w
 
 intake:
-  source: {{type: csv, path: intake/{slug}.csv}}   # relative to this file
+  source: {{type: csv, path: {form_path}}}   # relative to this file
   closes: {closes}
   columns:                       # form column header -> member field
-    Timestamp: submitted_at
-    Email Address: email
-    Name: name
-{role_column}\
-{seniority_column}\
-    Time zone: timezone
-    Goals: goals
-    I can help with: offers
-    I would like help with: seeks
-    Languages: languages
-    When are you free?: availability
+{columns}\
 {role_values}\
   consent:
-    column: Consent
+    column: {consent}
     accept: ["I agree"]
     text_version: "1"
 
@@ -134,6 +139,38 @@ def default_start(today: date) -> date:
     return start + timedelta(days=(7 - start.weekday()) % 7)
 
 
+def form_path(name: str) -> str:
+    """Where the starter spec for `name` expects the form export, relative to the spec file."""
+    return f"intake/{slugify(name)}.csv"
+
+
+def _columns(model: str) -> list[tuple[str, str, str]]:
+    skipped = {"role"} if model == "peer" else set()
+    if model != "reverse":
+        skipped.add("seniority")
+    return [column for column in _COLUMNS if column[1] not in skipped]
+
+
+def form_header(model: str) -> list[str]:
+    """The header row of a form export that the starter spec for `model` reads as it is."""
+    return [header for header, _, _ in _columns(model)] + [CONSENT_COLUMN]
+
+
+def starter_form(model: str) -> str:
+    """A CSV export with the header row only: where the organizer pastes the form's answers."""
+    out = io.StringIO()
+    csv.writer(out, lineterminator="\n").writerow(form_header(model))
+    return out.getvalue()
+
+
+def _columns_block(model: str) -> str:
+    lines = []
+    for header, field, comment in _columns(model):
+        line = f"    {header}: {field}"
+        lines.append(f"{line.ljust(33)}# {comment}" if comment else line)
+    return "".join(f"{line}\n" for line in lines)
+
+
 def starter_spec(name: str, model: str, start: date, schema: str, filename: str) -> str:
     """The text of a starter spec for `model` (one of MODEL_TYPES)."""
     has_roles = model != "peer"
@@ -145,8 +182,9 @@ def starter_spec(name: str, model: str, start: date, schema: str, filename: str)
         model=_MODEL_BLOCKS[model],
         start=start.isoformat(),
         closes=(start - timedelta(days=7)).isoformat(),
-        role_column=_ROLE_COLUMN if has_roles else "",
-        seniority_column=_SENIORITY_COLUMN if model == "reverse" else "",
+        form_path=form_path(name),
+        columns=_columns_block(model),
+        consent=CONSENT_COLUMN,
         role_values=_ROLE_VALUES if has_roles else "",
         criteria=_CRITERIA[model],
     )

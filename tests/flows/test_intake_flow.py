@@ -97,9 +97,10 @@ def test_new_rows_since_the_last_run_are_processed_incrementally(tmp_path, store
     spec = demo_spec(tmp_path)
     intake(str(spec))
     with (tmp_path / "form.csv").open("a", encoding="utf-8", newline="") as form:
-        csv.writer(form).writerow(["24.01.2027 09:00:00", "neu.dabei@example.org", "Neu",
-                                   "Mentee", "Deutsch", "Europe/Berlin", "Karriere", "", "Python",
-                                   "Deutsch", "Mo 18-20", "", "", "Ja, ich stimme zu"])  # fmt: skip
+        csv.writer(form, delimiter=";").writerow([  # a German export, like the demo form
+            "24.01.2027 09:00:00", "neu.dabei@example.org", "Neu", "Mentee", "Deutsch",
+            "Europe/Berlin", "Karriere", "", "Python", "Deutsch", "Mo 18-20", "", "",
+            "Ja, ich stimme zu"])  # fmt: skip
     counts = intake(str(spec))
     assert (counts["rows_read"], counts["new_rows"], counts["accepted"]) == (44, 1, 36)
     assert [r.purpose for r in outbox_rows(store)].count("welcome") == 36
@@ -196,7 +197,7 @@ def test_a_renamed_question_stops_the_run_with_a_did_you_mean(tmp_path, store):
 
     spec = demo_spec(tmp_path)
     form = tmp_path / "form.csv"
-    form.write_text(form.read_text(encoding="utf-8").replace("Rolle,", "Deine Rolle,", 1),
+    form.write_text(form.read_text(encoding="utf-8").replace("Rolle;", "Deine Rolle;", 1),
                     encoding="utf-8")  # fmt: skip
     result = CliRunner().invoke(app, ["run", "intake", str(spec)])
     assert result.exit_code == 1

@@ -10,7 +10,7 @@ import pytest
 from mentorflow.clock import FixedClock
 from mentorflow.intake.service import ingest
 from mentorflow.intake.settings import SheetSource, settings_from_spec
-from mentorflow.intake.sources import read_csv
+from mentorflow.intake.sources import read_csv, sniff_delimiter
 from mentorflow.spec import load_spec
 from mentorflow.store.db import open_store
 
@@ -35,6 +35,16 @@ def test_every_example_form_is_read_and_every_row_accounted_for(name, tmp_path):
                                     "duplicates"))  # fmt: skip
     assert got == EXPECTED[name]
     assert report.unmapped_columns == ()
+
+
+def test_the_german_demo_form_is_a_semicolon_export_with_commas_inside_answers():
+    # German Excel and LibreOffice export CSV with `;`; multi-select answers keep their commas.
+    settings = settings_from_spec(load_spec(SPECS / "one_to_one.yaml"))
+    first_line = (SPECS / "intake" / "one_to_one.csv").read_text(encoding="utf-8").split("\n")[0]
+    assert sniff_delimiter(first_line) == ";"
+    table = read_csv(settings.source)  # type: ignore[arg-type]
+    assert len(table.header) == 14 and table.header[1] == "E-Mail-Adresse"
+    assert table.rows[0][1][9] == "Deutsch, Türkisch, Englisch"
 
 
 def test_peer_programs_need_no_role_question(tmp_path):

@@ -37,6 +37,28 @@ def test_preview_names_an_unknown_template(tmp_path, monkeypatch):
     assert result.exit_code == 1 and "nope" in result.output
 
 
+def test_preview_suggests_the_template_meant(tmp_path, monkeypatch):
+    monkeypatch.setenv("MENTORFLOW_HOME", str(tmp_path))
+    result = runner.invoke(app, ["preview", str(SPEC), "introdution"])
+    assert result.exit_code == 1
+    assert "unknown template `introdution`: did you mean `introduction`?" in result.stderr
+
+
+def test_preview_refuses_a_language_it_has_no_templates_for(tmp_path, monkeypatch):
+    monkeypatch.setenv("MENTORFLOW_HOME", str(tmp_path))
+    result = runner.invoke(app, ["preview", str(SPEC), "introduction", "--lang", "fr"])
+    assert result.exit_code == 2
+    assert "'fr' is not one of 'de', 'en'" in result.stderr
+    assert "Subject:" not in result.output
+
+
+def test_preview_shows_the_check_in_time_in_the_programs_time_zone(tmp_path, monkeypatch):
+    monkeypatch.setenv("MENTORFLOW_HOME", str(tmp_path))
+    result = runner.invoke(app, ["preview", str(SPEC), "check_in", "--lang", "de"])
+    assert result.exit_code == 0, result.output
+    assert "16. Februar 2027, 18:00 Uhr (CET)" in result.output  # 17:00 UTC in Europe/Berlin
+
+
 def test_send_without_smtp_writes_eml_files_once(tmp_path, monkeypatch):
     monkeypatch.setenv("MENTORFLOW_HOME", str(tmp_path))
     url = f"sqlite:///{tmp_path / 'store.db'}"

@@ -98,3 +98,38 @@ def test_validate_runs_without_prefect_in_a_fresh_process() -> None:
         [sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=ROOT
     )
     assert result.stdout.splitlines()[-1] == "0 False"
+
+
+@pytest.mark.parametrize("model", MODEL_TYPES)
+def test_init_writes_the_form_export_the_spec_reads(
+    model: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from mentorflow.intake.header import check_header
+    from mentorflow.intake.settings import settings_from_spec
+    from mentorflow.intake.sources import read_csv
+    from mentorflow.spec import load_spec
+
+    monkeypatch.chdir(tmp_path)
+    result = runner.invoke(app, ["init", "Tandem Berlin", "--model", model])
+    assert result.exit_code == 0, result.output
+    assert "fill the form export into intake/tandem-berlin.csv" in result.output
+    assert "then mentorflow run intake tandem-berlin.yaml" in result.output
+    settings = settings_from_spec(load_spec("tandem-berlin.yaml"))
+    table = read_csv(settings.source)  # type: ignore[arg-type]
+    check_header(table.header, settings)  # raises HeaderMismatchError on a mismatch
+    assert table.rows == []
+
+
+def test_init_keeps_the_file_name_asked_for_and_never_overwrites_a_form_export(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    form = tmp_path / "intake" / "x-group.csv"
+    form.parent.mkdir()
+    form.write_text("Timestamp,Email Address\n01.02.2027 10:00:00,a@example.org\n")
+    result = runner.invoke(app, ["init", "x_group", "--model", "group"])
+    assert result.exit_code == 0, result.output
+    assert "wrote x_group.yaml (group, program id x-group)" in result.output
+    assert "kept intake/x-group.csv" in result.output
+    assert "a@example.org" in form.read_text()
+    assert "id: x-group" in (tmp_path / "x_group.yaml").read_text(encoding="utf-8")

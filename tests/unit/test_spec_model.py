@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import csv
 import dataclasses
 from datetime import date, timedelta
 from pathlib import Path
@@ -10,6 +9,8 @@ from pathlib import Path
 import pytest
 
 from mentorflow.errors import SpecError, SpecInvalidError
+from mentorflow.intake.settings import CsvSource
+from mentorflow.intake.sources import read_csv
 from mentorflow.spec import BUILTIN_TEMPLATES, Problem, SecretRef, check_spec, load_spec
 from mentorflow.spec.model import parse_duration
 
@@ -37,8 +38,7 @@ def test_demo_spec_is_german_automatic_and_writes_eml_files() -> None:
 def test_demo_intake_csv_header_matches_the_mapping() -> None:
     spec = load_spec(DEMO)
     assert spec.intake.source.type == "csv"
-    with spec.intake.source.path.open(encoding="utf-8", newline="") as handle:
-        header = next(csv.reader(handle))
+    header = read_csv(CsvSource(spec.intake.source.path)).header  # a `;` export, as in Germany
     assert header == [*spec.intake.columns, "Einwilligung"]
 
 
