@@ -7,6 +7,7 @@ from typing import Annotated, Any
 
 import typer
 
+from mentorflow.cli._flows import run_flow_quietly
 from mentorflow.errors import MentorflowError
 
 SpecArgument = typer.Argument(
@@ -56,15 +57,16 @@ def match(
             return
         if weights:
             raise typer.BadParameter("--weights only works with --dry-run; change the spec instead")
-        from mentorflow.spec import load_spec
-
-        load_spec(spec)  # a bad spec stops here, before Prefect starts and logs a traceback
-        from flows.matching import matching
-
-        outcome = matching(str(spec), round_no)
+        outcome = run_flow_quietly(spec, lambda: _run_matching(spec, round_no))
         typer.echo(", ".join(f"{k}: {v}" for k, v in outcome.items()))
     except (MentorflowError, KeyError) as error:
         _fail(error)
+
+
+def _run_matching(spec: Path, round_no: int) -> dict[str, Any]:
+    from flows.matching import matching
+
+    return matching(str(spec), round_no)
 
 
 def what_if(spec_path: Path, weights: dict[str, float], round_no: int = 1) -> str:
