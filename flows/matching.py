@@ -45,11 +45,18 @@ class Proposal:
 @task(cache_policy=NO_CACHE)
 def propose_matches(
     engine: Engine, spec: ProgramSpec, cycle_id: int, round_no: int, hold_back: list[str]
-) -> Proposal:
-    """Solve the pool of enrolled members and store the result as this round's proposal."""
+) -> Proposal | None:
+    """Solve the pool of enrolled members and store the result as this round's proposal.
+
+    None when everyone enrolled is matched already: a rerun of the stage has nothing to do.
+    """
     settings = settings_from_spec(spec)
     with engine.connect() as conn:
         found = store_io.load_pool_input(conn, spec.program.id, cycle_id, round_no)
+        matched_before = bool(store_io.last_saved(conn, cycle_id, round_no))
+    if not found.records and matched_before:
+        get_run_logger().info("matching %s: everyone enrolled is matched", spec.program.id)
+        return None
     if not found.records:
         raise MatchingError("nobody is enrolled and unmatched in this cycle")
     pool = build_pool(found.records, settings, week_of=spec.cycle.start)
@@ -161,6 +168,8 @@ def matching(spec_path: str, round_no: int = 1, approval_timeout_seconds: int = 
         raise MatchingError(f"no cycle {spec.cycle.label} in the store: run the intake first")
     held: list[str] = []
     proposal = propose_matches(engine, spec, cycle.id, round_no, held)
+    if proposal is None:
+        return {"approved": 0, "unmatched": 0}
     publish_proposal(proposal, spec.program.id)
     while spec.matching.approval == "organizer":
         decision = pause_flow_run(
@@ -175,6 +184,8 @@ def matching(spec_path: str, round_no: int = 1, approval_timeout_seconds: int = 
         drop_pairs(engine, cycle.id, decision.drop_pairs, round_no)
         held += decision.hold_back
         proposal = propose_matches(engine, spec, cycle.id, round_no, held)
+        if proposal is None:
+            return {"approved": 0, "unmatched": 0}
         publish_proposal(proposal, spec.program.id)
     approved = approve_matches(engine, spec, cycle.id, round_no)
     queue_introductions(engine, spec, cycle.id, proposal)

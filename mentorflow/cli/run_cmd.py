@@ -7,6 +7,7 @@ Prefect is imported inside the command bodies, so `mentorflow --help` stays fast
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import typer
 
@@ -42,3 +43,37 @@ def _intake(spec: Path) -> dict[str, int]:
     from flows.intake import intake
 
     return intake(str(spec))
+
+
+@run_app.command("matching")
+def run_matching(spec: Path = SpecArgument) -> None:
+    """Propose matches; wait for the organizer's approval if the spec asks; send introductions."""
+    from mentorflow.cli._flows import run_flow_quietly
+
+    outcome = run_flow_quietly(spec, lambda: _stage("flows.matching", "matching", spec))
+    typer.echo("matching: " + ", ".join(f"{k} {v}" for k, v in outcome.items()))
+
+
+@run_app.command("mail")
+def run_mail(spec: Path = SpecArgument) -> None:
+    """Deliver the program's pending mail (SMTP, or .eml files when no server is configured)."""
+    from mentorflow.cli._flows import run_flow_quietly
+
+    counts = run_flow_quietly(spec, lambda: _stage("flows.deliver", "send_mail", spec))
+    typer.echo("mail: " + ", ".join(f"{k} {v}" for k, v in counts.items()))
+
+
+@run_app.command("cycle")
+def run_cycle(spec: Path = SpecArgument) -> None:
+    """Every stage built so far, in order: intake, matching with introductions, mail."""
+    from mentorflow.cli._flows import run_flow_quietly
+
+    result = run_flow_quietly(spec, lambda: _stage("flows.cycle", "run_cycle", spec))
+    for stage, counts in result.items():
+        typer.echo(f"{stage}: " + ", ".join(f"{k} {v}" for k, v in counts.items()))
+
+
+def _stage(module: str, name: str, spec: Path) -> Any:
+    from importlib import import_module
+
+    return getattr(import_module(module), name)(str(spec))
