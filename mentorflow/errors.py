@@ -4,6 +4,7 @@
     ├── SpecError                 a program spec cannot be used
     │   └── SpecInvalidError      carries every located problem (file:line:col: $.path: message)
     ├── StoreError                the database is unreachable or in an unexpected state
+    │   └── UnknownMemberError    no such member in the program (erasure by id or address)
     ├── MailError                 a mail could not be rendered or delivered
     │   ├── TemplateError         a template is missing or does not render
     │   ├── TemporaryMailError    4xx, dropped connection, server down: retry later
@@ -40,6 +41,10 @@ class SpecInvalidError(SpecError):
 
 class StoreError(MentorflowError):
     """The database is unreachable or in an unexpected state."""
+
+
+class UnknownMemberError(StoreError):
+    """No member with this id (or address) in the program."""
 
 
 class MailError(MentorflowError):

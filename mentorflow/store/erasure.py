@@ -1,0 +1,275 @@
+"""Erasure of a member's personal data, on request (GDPR art. 17) or after the retention period.
+
+What erasure keeps, and why: the member id (opaque), `consent_at` and `consent_version` (proof
+of what was agreed to and when; neither names the person), language, role, capacity, timestamps,
+and every match and match membership (ids only; the no-repeat-pairs rule and figures need them).
+What it removes: address, name, time zone and bounce reason on the member row; enrolment
+answers; form rows as read; the content and recipient of every mail to the member (pending ones
+become `suppressed`, so they are never sent); stored mails to others that name the member
+(their introductions); the member's survey responses (deleted: free-text answers identify
+people); the data of the member's events. One `member.erased` event records the id and counts.
+"""
+
+from __future__ import annotations
+
+import html
+import json
+import re
+from dataclasses import asdict, dataclass
+from datetime import date, datetime, timedelta
+from typing import Any
+
+from markupsafe import escape
+from sqlalchemy import Connection, and_, delete, func, null, or_, select, union_all, update
+
+from mentorflow.errors import UnknownMemberError
+from mentorflow.intake.values import normalise_email
+from mentorflow.store.repo import log_event
+from mentorflow.store.tables import (
+    cycles,
+    enrolments,
+    events,
+    intake_rows,
+    members,
+    outbox,
+    survey_responses,
+)
+
+ERASED_EVENT = "member.erased"
+REASONS = frozenset({"request", "retention"})  # a category, never free text (it is logged)
+_MAIL_CONTENT = ("to_addr", "to_name", "subject", "text_body", "html_body", "ics")
+
+
+@dataclass(frozen=True)
+class ErasureReport:
+    """What one erasure changed; all zero (and `already_erased`) when it had been done before."""
+
+    member_id: str
+    already_erased: bool
+    enrolments: int = 0  # answers cleared, status `erased`
+    intake_rows: int = 0  # form rows as read, cleared
+    mails_cleared: int = 0  # mails to the member: recipient and content cleared
+    mails_suppressed: int = 0  # of those, pending ones that will never be sent
+    mentions_cleared: int = 0  # mails to others that named the member (introductions)
+    survey_responses: int = 0  # deleted
+    events: int = 0  # event data cleared
+
+    def counts(self) -> dict[str, int]:
+        return {k: v for k, v in asdict(self).items() if type(v) is int}
+
+    @property
+    def changed(self) -> bool:
+        return any(self.counts().values())
+
+
+def find_member(conn: Connection, program_id: str, email: str) -> str | None:
+    """The id of the program's member with this address (trimmed, case ignored), or None."""
+    query = select(members.c.id).where(
+        members.c.program_id == program_id, members.c.email == normalise_email(email)
+    )
+    return conn.execute(query).scalar_one_or_none()
+
+
+def erase_member(
+    conn: Connection, program_id: str, member_id: str, clock_now: datetime, reason: str
+) -> ErasureReport:
+    """Erase one member's personal data within the caller's transaction (use `engine.begin()`).
+
+    Running it again is harmless: it finds nothing left and logs nothing new.
+    Raises UnknownMemberError for an id that is not a member of the program.
+    """
+    if reason not in REASONS:
+        raise ValueError(f"reason must be one of {sorted(REASONS)}")
+    member = conn.execute(
+        select(members).where(members.c.id == member_id, members.c.program_id == program_id)
+    ).first()
+    if member is None:
+        raise UnknownMemberError(f"no member {member_id} in program {program_id}")
+    suppressed = _suppress_pending(conn, member_id, clock_now)
+    report = ErasureReport(
+        member_id=member_id,
+        already_erased=member.erased_at is not None,
+        enrolments=_erase_enrolments(conn, member_id, clock_now),
+        intake_rows=_erase_intake_rows(conn, program_id, member_id, member.email),
+        mails_suppressed=suppressed,
+        mails_cleared=_clear_mail(conn, outbox.c.member_id == member_id, clock_now),
+        mentions_cleared=_erase_mentions(conn, program_id, member_id, member, clock_now),
+        survey_responses=_delete_survey_responses(conn, member_id),
+        events=_erase_events(conn, member_id),
+    )
+    _erase_member_row(conn, member_id, member.erased_at or clock_now, clock_now)
+    if report.changed or not report.already_erased:
+        data: dict[str, Any] = {"reason": reason, **report.counts()}
+        log_event(
+            conn, program_id=program_id, kind=ERASED_EVENT, at=clock_now, data=data,
+            member_id=member_id,
+        )  # fmt: skip
+    return report
+
+
+def expired_members(
+    conn: Connection, program_id: str, retention_days: int, today: date
+) -> list[str]:
+    """Members (not yet erased) whose every cycle ended at least `retention_days` before today.
+
+    A member's cycles are those of their enrolments and of their form rows (a quarantined
+    sign-up has no enrolment but is personal data too). That is the spec's
+    `retention.erase_on(cycle)`: on that day the data goes.
+    """
+    cutoff = today - timedelta(days=retention_days)
+    theirs = union_all(
+        select(enrolments.c.member_id, enrolments.c.cycle_id),
+        select(intake_rows.c.member_id, intake_rows.c.cycle_id).where(
+            intake_rows.c.member_id.is_not(None)
+        ),
+    ).subquery()
+    query = (
+        select(members.c.id)
+        .join(theirs, theirs.c.member_id == members.c.id)
+        .join(cycles, cycles.c.id == theirs.c.cycle_id)
+        .where(members.c.program_id == program_id, members.c.erased_at.is_(None))
+        .group_by(members.c.id)
+        .having(func.max(cycles.c.ends_on) <= cutoff)
+        .order_by(members.c.id)
+    )
+    return list(conn.execute(query).scalars())
+
+
+def erase_expired(
+    conn: Connection, program_id: str, retention_days: int, today: date, *, now: datetime
+) -> list[str]:
+    """Erase every member `expired_members` names (reason `retention`); their ids."""
+    found = expired_members(conn, program_id, retention_days, today)
+    for member_id in found:
+        erase_member(conn, program_id, member_id, now, "retention")
+    return found
+
+
+# --- the steps ---------------------------------------------------------------------------------
+
+
+def _erase_member_row(conn: Connection, member_id: str, erased_at: datetime, now: datetime) -> None:
+    conn.execute(
+        update(members)
+        .where(members.c.id == member_id)
+        .values(
+            email=None,
+            name=None,
+            timezone=None,
+            bounce_reason=None,
+            erased_at=erased_at,
+            updated_at=now,
+        )
+    )
+
+
+def _erase_enrolments(conn: Connection, member_id: str, now: datetime) -> int:
+    result = conn.execute(
+        update(enrolments)
+        .where(enrolments.c.member_id == member_id, enrolments.c.status != "erased")
+        .values(answers={}, status="erased", updated_at=now)
+    )
+    return result.rowcount or 0
+
+
+def _erase_intake_rows(conn: Connection, program_id: str, member_id: str, email: str | None) -> int:
+    """The member's form rows, and rows read before the address had a member (quarantined)."""
+    program_cycles = select(cycles.c.id).where(cycles.c.program_id == program_id)
+    query = select(intake_rows.c.id, intake_rows.c.member_id, intake_rows.c.raw).where(
+        intake_rows.c.cycle_id.in_(program_cycles),
+        intake_rows.c.raw.is_not(None),
+        or_(intake_rows.c.member_id == member_id, intake_rows.c.member_id.is_(None)),
+    )
+    ids = [
+        row.id
+        for row in conn.execute(query)
+        if row.raw is not None  # JSON `null` from the intake counts as nothing stored
+        and (row.member_id == member_id or (email and email in _text(row.raw).lower()))
+    ]
+    if ids:  # null(): a plain None would be stored as JSON `null`, not SQL NULL
+        conn.execute(update(intake_rows).where(intake_rows.c.id.in_(ids)).values(raw=null()))
+    return len(ids)
+
+
+def _suppress_pending(conn: Connection, member_id: str, now: datetime) -> int:
+    result = conn.execute(
+        update(outbox)
+        .where(outbox.c.member_id == member_id, outbox.c.status == "pending")
+        .values(status="suppressed", last_error="suppressed: member erased", updated_at=now)
+    )
+    return result.rowcount or 0
+
+
+def _has_content() -> Any:
+    return or_(*(outbox.c[name].is_not(None) for name in _MAIL_CONTENT))
+
+
+def _clear_mail(conn: Connection, where: Any, now: datetime) -> int:
+    result = conn.execute(
+        update(outbox)
+        .where(where, _has_content())
+        .values(updated_at=now, **dict.fromkeys(_MAIL_CONTENT))
+    )
+    return result.rowcount or 0
+
+
+def _erase_mentions(
+    conn: Connection, program_id: str, member_id: str, member: Any, now: datetime
+) -> int:
+    """Mails to others (introductions) that name the member: content cleared, pending ones
+    suppressed (their pairing is gone with the member)."""
+    needles = _needles(member.email, member.name)
+    if not needles:
+        return 0
+    others = or_(outbox.c.member_id.is_(None), outbox.c.member_id != member_id)
+    like = or_(
+        *(
+            func.lower(outbox.c[name]).contains(needle.lower(), autoescape=True)
+            for name in _MAIL_CONTENT
+            for needle in needles
+        )
+    )
+    rows = conn.execute(
+        select(outbox.c.id, *(outbox.c[name] for name in _MAIL_CONTENT)).where(
+            outbox.c.program_id == program_id, others, like
+        )
+    )
+    pattern = re.compile("|".join(rf"(?<!\w){re.escape(n.lower())}(?!\w)" for n in needles))
+    ids = [row.id for row in rows if any(pattern.search((v or "").lower()) for v in row[1:])]
+    if not ids:
+        return 0
+    conn.execute(
+        update(outbox)
+        .where(outbox.c.id.in_(ids), outbox.c.status == "pending")
+        .values(status="suppressed", last_error="suppressed: names an erased member")
+    )
+    return _clear_mail(conn, outbox.c.id.in_(ids), now)
+
+
+def _needles(email: str | None, name: str | None) -> list[str]:
+    """What identifies the member in a mail: address, full name (also HTML-escaped)."""
+    found = [email] if email else []
+    if name and name.strip():
+        name = name.strip()
+        found += sorted({name, html.escape(name), str(escape(name))})
+    return found
+
+
+def _delete_survey_responses(conn: Connection, member_id: str) -> int:
+    result = conn.execute(delete(survey_responses).where(survey_responses.c.member_id == member_id))
+    return result.rowcount or 0
+
+
+def _erase_events(conn: Connection, member_id: str) -> int:
+    """Clear the data of the member's events; `member.erased` holds only counts and stays."""
+    query = select(events.c.id, events.c.data).where(
+        and_(events.c.member_id == member_id, events.c.kind != ERASED_EVENT)
+    )
+    ids = [row.id for row in conn.execute(query) if row.data]  # JSON has no `=` in PostgreSQL
+    if ids:
+        conn.execute(update(events).where(events.c.id.in_(ids)).values(data={}))
+    return len(ids)
+
+
+def _text(value: Any) -> str:
+    return value if isinstance(value, str) else json.dumps(value, ensure_ascii=False)
