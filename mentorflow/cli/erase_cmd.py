@@ -10,6 +10,7 @@ import typer
 
 from mentorflow.cli._flows import fail
 from mentorflow.errors import MentorflowError, UnknownMemberError
+from mentorflow.store import repo
 
 if TYPE_CHECKING:
     from sqlalchemy import Engine
@@ -69,8 +70,10 @@ def _erase_one(
     if not yes:
         typer.confirm(f"Erase the personal data of {member_id} for good?", abort=True)
     with engine.begin() as conn:
+        address = repo.member_contact(conn, member_id)[0]
         report = erase_member(conn, program_id, member_id, SystemClock().now(), "request")
     typer.echo(_describe(report))
+    _erase_files(program_id, member_id, address)
 
 
 def _erase_expired(engine: Engine, program_id: str, days: int, zone: tzinfo, yes: bool) -> None:
@@ -90,8 +93,19 @@ def _erase_expired(engine: Engine, program_id: str, days: int, zone: tzinfo, yes
         )
     with engine.begin() as conn:
         for member_id in found:
+            address = repo.member_contact(conn, member_id)[0]
             typer.echo(_describe(erase_member(conn, program_id, member_id, now, "retention")))
+            _erase_files(program_id, member_id, address)
     typer.echo(f"erased {len(found)} member(s) past retention ({days} days after cycle end)")
+
+
+def _erase_files(program_id: str, member_id: str, address: str | None) -> None:
+    from mentorflow.paths import home
+    from mentorflow.store.erasure import erase_mail_files
+
+    removed = erase_mail_files(home() / "outbox" / program_id, member_id, address)
+    if removed:
+        typer.echo(f"deleted {removed} .eml file(s) of or naming {member_id}")
 
 
 def _describe(report: ErasureReport) -> str:

@@ -17,6 +17,7 @@ import json
 import re
 from dataclasses import asdict, dataclass
 from datetime import date, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 from markupsafe import escape
@@ -273,3 +274,16 @@ def _erase_events(conn: Connection, member_id: str) -> int:
 
 def _text(value: Any) -> str:
     return value if isinstance(value, str) else json.dumps(value, ensure_ascii=False)
+
+
+def erase_mail_files(folder: Path, member_id: str, email: str | None) -> int:
+    """Delete the `.eml` copies (demo mailbox, dry runs) written to or naming the member."""
+    if not folder.is_dir():
+        return 0
+    needle = email.encode("utf-8") if email else None
+    removed = 0
+    for path in folder.rglob("*.eml"):
+        if member_id in path.name or (needle and needle in path.read_bytes()):
+            path.unlink()
+            removed += 1
+    return removed

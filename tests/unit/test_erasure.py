@@ -269,6 +269,21 @@ def test_erase_by_address_with_another_case_erases_and_never_prints_the_address(
     assert _found(cli_env, ADA, ADA_NAME) == []
 
 
+def test_erase_deletes_the_eml_copies_of_and_naming_the_member(cli_env, program, tmp_path):
+    folder = tmp_path / "outbox" / PROGRAM
+    folder.mkdir(parents=True)
+    own = folder / f"{PROGRAM}_c1_{program['ada']}_welcome_1.eml"
+    naming = folder / "other_introduction.eml"
+    unrelated = folder / "unrelated.eml"
+    own.write_bytes(b"To: someone\n\nhello")
+    naming.write_bytes(f"To: bob@example.org\n\nyour partner: {ADA}".encode())
+    unrelated.write_bytes(b"To: bob@example.org\n\nhello")
+    result = runner.invoke(app, ["erase", str(SPEC), "--member", program["ada"], "--yes"])
+    assert result.exit_code == 0, result.output
+    assert "deleted 2 .eml file(s)" in result.output
+    assert not own.exists() and not naming.exists() and unrelated.exists()
+
+
 def test_erase_asks_first_and_a_no_changes_nothing(cli_env, program):
     result = runner.invoke(app, ["erase", str(SPEC), "--member", program["ada"]], input="n\n")
     assert result.exit_code == 1
