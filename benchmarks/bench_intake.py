@@ -42,14 +42,21 @@ def generate(path: Path, count: int, seed: int = 1) -> None:
             role = "Mentor:in" if person % 3 == 0 else "Mentee"
             zone = rng.choice(ZONES) if rng.random() > 0.02 else "Berlin Zeit"
             slots = ", ".join(rng.sample(SLOTS, rng.randint(1, 3)))
-            writer.writerow([
-                at.strftime("%d.%m.%Y %H:%M:%S"),
-                f"person{person}@example.org" if rng.random() > 0.01 else f"person{person}@",
-                f"Person Nummer {person} Müller", role, rng.choice(["Deutsch", "Englisch"]),
-                zone, slots, ", ".join(rng.sample(GOALS, rng.randint(1, 3))), "Deutsch, Englisch",
-                str(rng.randint(1, 3)) if role == "Mentor:in" else "",
-                YES if rng.random() > 0.02 else "Nein",
-            ])  # fmt: skip
+            writer.writerow(
+                [
+                    at.strftime("%d.%m.%Y %H:%M:%S"),
+                    f"person{person}@example.org" if rng.random() > 0.01 else f"person{person}@",
+                    f"Person Nummer {person} Müller",
+                    role,
+                    rng.choice(["Deutsch", "Englisch"]),
+                    zone,
+                    slots,
+                    ", ".join(rng.sample(GOALS, rng.randint(1, 3))),
+                    "Deutsch, Englisch",
+                    str(rng.randint(1, 3)) if role == "Mentor:in" else "",
+                    YES if rng.random() > 0.02 else "Nein",
+                ]
+            )
 
 
 def baseline(path: Path, folder: Path) -> float:

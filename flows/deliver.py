@@ -41,8 +41,12 @@ def _last_attempt() -> bool:
     return run.run_count > RETRIES
 
 
-@task(retries=RETRIES, retry_delay_seconds=[10, 60, 300], retry_condition_fn=_temporary,
-      cache_policy=NO_CACHE)  # fmt: skip
+@task(
+    retries=RETRIES,
+    retry_delay_seconds=[10, 60, 300],
+    retry_condition_fn=_temporary,
+    cache_policy=NO_CACHE,
+)
 def deliver_mail(engine: Engine, settings: MailSettings) -> DeliveryReport:
     """Deliver pending mail; temporary failures retry the task, then mail waits for the next run."""
     logger = get_run_logger()

@@ -35,8 +35,12 @@ def _transient(_task: Any, _run: Any, state: Any) -> bool:
     return isinstance(state.result(raise_on_failure=False), SourceUnavailableError | OSError)
 
 
-@task(retries=3, retry_delay_seconds=[5, 30, 120], retry_condition_fn=_transient,
-      cache_policy=NO_CACHE)  # fmt: skip
+@task(
+    retries=3,
+    retry_delay_seconds=[5, 30, 120],
+    retry_condition_fn=_transient,
+    cache_policy=NO_CACHE,
+)
 def read_source(settings: IntakeSettings, client: Any = None) -> sources.SourceTable:
     if isinstance(settings.source, CsvSource):
         return sources.read_csv(settings.source)
@@ -69,11 +73,17 @@ def ingest_rows(
 @task(cache_policy=NO_CACHE)
 def decide_applicants(engine: Engine, settings: IntakeSettings, decision: Any) -> None:
     outcome = screening.apply_decision(
-        engine, settings, SystemClock(), approve=decision.approve, decline=decision.decline,
+        engine,
+        settings,
+        SystemClock(),
+        approve=decision.approve,
+        decline=decision.decline,
         approve_all=decision.approve_all,
-    )  # fmt: skip
-    get_run_logger().info("screening: approved %s, declined %s, not pending %s", *map(
-        list, (outcome.approved, outcome.declined, outcome.unknown)))  # fmt: skip
+    )
+    get_run_logger().info(
+        "screening: approved %s, declined %s, not pending %s",
+        *map(list, (outcome.approved, outcome.declined, outcome.unknown)),
+    )
 
 
 @task(cache_policy=NO_CACHE)
@@ -103,9 +113,10 @@ def intake(
     if pending:
         form = ScreeningDecision.with_initial_data(description=screening.describe_pending(pending))
         decision = pause_flow_run(
-            wait_for_input=form, timeout=screening_timeout_seconds,
+            wait_for_input=form,
+            timeout=screening_timeout_seconds,
             poll_interval=screening_poll_seconds,
-        )  # fmt: skip
+        )
         decide_applicants(engine, settings, decision)
     queued = queue_mails(engine, settings, mail)
     deliver_mail(engine, mail)

@@ -60,30 +60,41 @@ def propose_matches(
     if not found.records:
         raise MatchingError("nobody is enrolled and unmatched in this cycle")
     pool = build_pool(found.records, settings, week_of=spec.cycle.start)
-    result = solve(pool, settings, earlier_pairs=found.earlier_pairs, hold_back=hold_back,
-                   round_no=round_no)  # fmt: skip
+    result = solve(
+        pool, settings, earlier_pairs=found.earlier_pairs, hold_back=hold_back, round_no=round_no
+    )
     with engine.begin() as conn:
         ids = store_io.save_proposal(conn, cycle_id, result, SystemClock().now())
     get_run_logger().info(
         "matching %s: %d matches, %d unmatched, certified=%s, gap=%.5f",
-        spec.program.id, len(result.matches), len(result.unmatched), result.certified, result.gap,
-    )  # fmt: skip
+        spec.program.id,
+        len(result.matches),
+        len(result.unmatched),
+        result.certified,
+        result.gap,
+    )
     return Proposal(result, ids)
 
 
 @task(cache_policy=NO_CACHE)
 def publish_proposal(proposal: Proposal, program_id: str) -> None:
     """Table (member ids, score, explanation) and summary: no names or addresses."""
-    rows = [{"match_id": proposal.match_ids.get(r["match"], ""), **r}
-            for r in proposal.result.table_rows()]  # fmt: skip
+    rows = [
+        {"match_id": proposal.match_ids.get(r["match"], ""), **r}
+        for r in proposal.result.table_rows()
+    ]
     key = f"{program_id}-matching".replace("_", "-")
-    create_table_artifact(table=rows or [{"match_id": "", "members": "", "score": ""}], key=key,
-                          description=report.summary_markdown(proposal.result))  # fmt: skip
+    create_table_artifact(
+        table=rows or [{"match_id": "", "members": "", "score": ""}],
+        key=key,
+        description=report.summary_markdown(proposal.result),
+    )
     create_markdown_artifact(
         markdown=report.summary_markdown(proposal.result)
-        + "\n\n" + _unmatched_table(proposal.result),
+        + "\n\n"
+        + _unmatched_table(proposal.result),
         key=f"{key}-summary",
-    )  # fmt: skip
+    )
 
 
 def _unmatched_table(result: MatchResult) -> str:
@@ -117,10 +128,17 @@ def queue_introductions(
 ) -> int:
     mail = mail_settings_from_spec(spec, with_smtp=False)
     queued, waiting = handover.queue_mails(
-        engine, mail=mail, program_id=spec.program.id, cycle_id=cycle_id,
-        cycle_label=spec.cycle.label, result=proposal.result, match_ids=proposal.match_ids,
-        clock=SystemClock(), next_cycle_starts=_next_cycle(spec), expectations=spec.expectations,
-    )  # fmt: skip
+        engine,
+        mail=mail,
+        program_id=spec.program.id,
+        cycle_id=cycle_id,
+        cycle_label=spec.cycle.label,
+        result=proposal.result,
+        match_ids=proposal.match_ids,
+        clock=SystemClock(),
+        next_cycle_starts=_next_cycle(spec),
+        expectations=spec.expectations,
+    )
     get_run_logger().info("queued %d introductions and %d waitlist mails", queued, waiting)
     return queued
 
@@ -174,9 +192,10 @@ def matching(spec_path: str, round_no: int = 1, approval_timeout_seconds: int = 
     while spec.matching.approval == "organizer":
         decision = pause_flow_run(
             wait_for_input=MatchApproval.with_initial_data(
-                description=report.summary_markdown(proposal.result, "Approve the matches")),
+                description=report.summary_markdown(proposal.result, "Approve the matches")
+            ),
             timeout=approval_timeout_seconds,
-        )  # fmt: skip
+        )
         if not (decision.drop_pairs or decision.hold_back):
             if not decision.approve_all:
                 return {"approved": 0, "matches": len(proposal.result.matches)}

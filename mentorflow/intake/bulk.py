@@ -23,8 +23,9 @@ def insert_many(conn: Connection, table: Table, rows: list[dict[str, Any]]) -> N
     dialect = conn.dialect
     compiled = insert(table).compile(dialect=dialect, column_keys=list(rows[0]))
     keys = list(compiled.positiontup or rows[0])  # the order the statement wants
-    convert = [_converter(table.c[k].type.dialect_impl(dialect).bind_processor(dialect))
-               for k in keys]  # fmt: skip
+    convert = [
+        _converter(table.c[k].type.dialect_impl(dialect).bind_processor(dialect)) for k in keys
+    ]
     for chunk in chunks(rows, BATCH):
         values = [tuple(f(row[k]) for k, f in zip(keys, convert, strict=True)) for row in chunk]
         if compiled.positiontup is None:  # named parameters (psycopg)

@@ -87,22 +87,38 @@ def _enqueue(
     context: dict[str, Any],
 ) -> bool:
     return enqueue(
-        engine, settings=mail, cycle_id=cycle_id, cycle_label=settings.cycle_label,
-        member_id=member_id, purpose=purpose, template=purpose, context=context, clock=clock,
-    )  # fmt: skip
+        engine,
+        settings=mail,
+        cycle_id=cycle_id,
+        cycle_label=settings.cycle_label,
+        member_id=member_id,
+        purpose=purpose,
+        template=purpose,
+        context=context,
+        clock=clock,
+    )
 
 
 def _queue_fix_mails(
     engine: Engine, settings: IntakeSettings, mail: MailSettings, clock: Clock, cycle_id: int
 ) -> int:
     """One `fix_signup` per person (occurrence 1): a second broken row gets no second mail."""
-    query = select(
-        intake_rows.c.id, intake_rows.c.member_id, intake_rows.c.reasons, intake_rows.c.raw,
-        members.c.language,
-    ).join(members, members.c.id == intake_rows.c.member_id).where(
-        intake_rows.c.cycle_id == cycle_id, intake_rows.c.outcome == QUARANTINED,
-        intake_rows.c.member_id.is_not(None), intake_rows.c.fix_mail_sent.is_(False),
-    )  # fmt: skip
+    query = (
+        select(
+            intake_rows.c.id,
+            intake_rows.c.member_id,
+            intake_rows.c.reasons,
+            intake_rows.c.raw,
+            members.c.language,
+        )
+        .join(members, members.c.id == intake_rows.c.member_id)
+        .where(
+            intake_rows.c.cycle_id == cycle_id,
+            intake_rows.c.outcome == QUARANTINED,
+            intake_rows.c.member_id.is_not(None),
+            intake_rows.c.fix_mail_sent.is_(False),
+        )
+    )
     with engine.connect() as conn:
         rows = [r for r in conn.execute(query) if (r.raw or {}).get("fixable")]
     queued = 0

@@ -56,9 +56,10 @@ def describe_pending(applicants: list[Applicant]) -> str:
     ]
     for applicant in applicants:
         shown = "; ".join(
-            f"{key}: {_text(applicant.answers[key])}" for key in _SHOWN
+            f"{key}: {_text(applicant.answers[key])}"
+            for key in _SHOWN
             if key in applicant.answers and key != "role"
-        )  # fmt: skip
+        )
         lines.append(f"| `{applicant.member_id}` | {applicant.role} | {shown} |")
     return "\n".join(lines)
 
@@ -96,7 +97,11 @@ def apply_decision(
                     .values(status=status, updated_at=now)
                 )
                 repo.log_event(
-                    conn, program_id=settings.program_id, cycle_id=cycle.id, member_id=member_id,
-                    kind=f"intake.{'approved' if status == 'enrolled' else 'declined'}", at=now,
-                )  # fmt: skip
+                    conn,
+                    program_id=settings.program_id,
+                    cycle_id=cycle.id,
+                    member_id=member_id,
+                    kind=f"intake.{'approved' if status == 'enrolled' else 'declined'}",
+                    at=now,
+                )
     return ScreeningOutcome(tuple(approved), tuple(declined), tuple(unknown))

@@ -185,9 +185,15 @@ class _Writer:
     """Plans and writes one run's changes for one cycle and source."""
 
     def __init__(
-        self, conn: Connection, settings: IntakeSettings, cycle_id: int, table: SourceTable,
-        now: datetime, run_id: str, emails: set[str],
-    ) -> None:  # fmt: skip
+        self,
+        conn: Connection,
+        settings: IntakeSettings,
+        cycle_id: int,
+        table: SourceTable,
+        now: datetime,
+        run_id: str,
+        emails: set[str],
+    ) -> None:
         self.conn, self.settings, self.cycle_id = conn, settings, cycle_id
         self.source, self.header, self.now, self.run_id = table.label, table.header, now, run_id
         self.member_ids = self._load_members(sorted(emails))
@@ -222,13 +228,16 @@ class _Writer:
         found: dict[str, list[Any]] = defaultdict(list)
         for chunk in chunks(member_ids, LOOKUP):
             query = select(
-                intake_rows.c.id, intake_rows.c.member_id, intake_rows.c.outcome,
+                intake_rows.c.id,
+                intake_rows.c.member_id,
+                intake_rows.c.outcome,
                 intake_rows.c.row_number,
             ).where(
-                intake_rows.c.cycle_id == self.cycle_id, intake_rows.c.source == self.source,
+                intake_rows.c.cycle_id == self.cycle_id,
+                intake_rows.c.source == self.source,
                 intake_rows.c.member_id.in_(chunk),
                 intake_rows.c.outcome.in_((ACCEPTED, NOT_CONSENTED, QUARANTINED)),
-            )  # fmt: skip
+            )
             for row in self.conn.execute(query):
                 found[row.member_id].append(row)
         return found
@@ -285,10 +294,15 @@ class _Writer:
             self._ids = repo.new_member_ids(1024)
         member_id = self._ids.pop()
         self.member_ids[email] = member_id
-        plan.new_members.append({
-            "id": member_id, "program_id": self.settings.program_id, "email": email,
-            "created_at": self.now, **self._member_values(mapped),
-        })  # fmt: skip
+        plan.new_members.append(
+            {
+                "id": member_id,
+                "program_id": self.settings.program_id,
+                "email": email,
+                "created_at": self.now,
+                **self._member_values(mapped),
+            }
+        )
         return member_id
 
     def _member_values(self, mapped: MappedRow) -> dict[str, Any]:
@@ -311,21 +325,37 @@ class _Writer:
         status = self._status(consented, existing)
         answers = {k: v for k, v in record.items() if k not in _PRIVATE} if consented else {}
         values = {
-            "role": record.get("role", "none") if consented else "none", "status": status,
-            "answers": answers, "capacity": self._capacity(record), "submitted_at":
-            mapped.submitted_at, "source_row": mapped.row_number, "updated_at": self.now,
-        }  # fmt: skip
+            "role": record.get("role", "none") if consented else "none",
+            "status": status,
+            "answers": answers,
+            "capacity": self._capacity(record),
+            "submitted_at": mapped.submitted_at,
+            "source_row": mapped.row_number,
+            "updated_at": self.now,
+        }
         if existing is None:
-            plan.new_enrolments.append({
-                "cycle_id": self.cycle_id, "member_id": member_id, "priority": 0,
-                "created_at": self.now, **values,
-            })  # fmt: skip
+            plan.new_enrolments.append(
+                {
+                    "cycle_id": self.cycle_id,
+                    "member_id": member_id,
+                    "priority": 0,
+                    "created_at": self.now,
+                    **values,
+                }
+            )
         else:
             plan.enrolment_updates.append({"m_id": member_id, **values})
-            self._event(plan, member_id, "intake.superseded", {
-                "source_row": existing.source_row, "status": existing.status,
-                "submitted_at": _iso(existing.submitted_at), "answers": self._answers(member_id),
-            })  # fmt: skip
+            self._event(
+                plan,
+                member_id,
+                "intake.superseded",
+                {
+                    "source_row": existing.source_row,
+                    "status": existing.status,
+                    "submitted_at": _iso(existing.submitted_at),
+                    "answers": self._answers(member_id),
+                },
+            )
         for row in self.winning_rows.get(member_id, []):
             if row.outcome != QUARANTINED or consented:
                 plan.superseded_rows.append(row.id)
@@ -380,19 +410,33 @@ class _Writer:
         raw = None
         if outcome == QUARANTINED:  # kept so the organizer can fix it; erased with the member
             raw = {"cells": dict(zip(self.header, cells, strict=False)), "fixable": mapped.fixable}
-        plan.rows.append({
-            "cycle_id": self.cycle_id, "source": self.source, "row_number": mapped.row_number,
-            "row_hash": digest, "outcome": outcome, "member_id": member_id,
-            "reasons": mapped.reasons if outcome == QUARANTINED else [], "raw": raw,
-            "fix_mail_sent": False, "run_id": self.run_id, "created_at": self.now,
-        })  # fmt: skip
+        plan.rows.append(
+            {
+                "cycle_id": self.cycle_id,
+                "source": self.source,
+                "row_number": mapped.row_number,
+                "row_hash": digest,
+                "outcome": outcome,
+                "member_id": member_id,
+                "reasons": mapped.reasons if outcome == QUARANTINED else [],
+                "raw": raw,
+                "fix_mail_sent": False,
+                "run_id": self.run_id,
+                "created_at": self.now,
+            }
+        )
 
     def _event(self, plan: _Plan, member_id: str, kind: str, data: dict[str, Any]) -> None:
-        plan.events.append({
-            "program_id": self.settings.program_id, "cycle_id": self.cycle_id,
-            "member_id": member_id, "kind": kind, "data": {"source": self.source, **data},
-            "at": self.now,
-        })  # fmt: skip
+        plan.events.append(
+            {
+                "program_id": self.settings.program_id,
+                "cycle_id": self.cycle_id,
+                "member_id": member_id,
+                "kind": kind,
+                "data": {"source": self.source, **data},
+                "at": self.now,
+            }
+        )
 
     # --- writing ----------------------------------------------------------------------------
 
@@ -447,9 +491,11 @@ def _iso(value: datetime | None) -> str | None:
 def _event_data(mapped: MappedRow) -> dict[str, Any]:
     answers = {k: v for k, v in mapped.record.items() if k not in _PRIVATE}
     return {
-        "source_row": mapped.row_number, "outcome": mapped.outcome,
-        "submitted_at": _iso(mapped.submitted_at), "answers": answers,
-    }  # fmt: skip
+        "source_row": mapped.row_number,
+        "outcome": mapped.outcome,
+        "submitted_at": _iso(mapped.submitted_at),
+        "answers": answers,
+    }
 
 
 def _report(
@@ -465,21 +511,30 @@ def _report(
     mine = (intake_rows.c.cycle_id == cycle_id, intake_rows.c.source == table.label)
     current = set(hashes)
     query = (
-        select(intake_rows.c.row_hash, intake_rows.c.row_number, intake_rows.c.reasons,
-               intake_rows.c.member_id)
+        select(
+            intake_rows.c.row_hash,
+            intake_rows.c.row_number,
+            intake_rows.c.reasons,
+            intake_rows.c.member_id,
+        )
         .where(*mine, intake_rows.c.outcome == QUARANTINED)
         .order_by(intake_rows.c.row_number)
-    )  # fmt: skip
+    )
     quarantine = tuple(
         QuarantinedRow(row.row_number, tuple(row.reasons), row.member_id)
         for row in conn.execute(query)
         if row.row_hash in current
     )
     return IntakeReport(
-        source=table.label, cycle_label=settings.cycle_label, rows_read=len(hashes),
-        new_rows=new_rows, accepted=outcomes[ACCEPTED], quarantined=outcomes[QUARANTINED],
+        source=table.label,
+        cycle_label=settings.cycle_label,
+        rows_read=len(hashes),
+        new_rows=new_rows,
+        accepted=outcomes[ACCEPTED],
+        quarantined=outcomes[QUARANTINED],
         not_consented=outcomes[NOT_CONSENTED],
         duplicates=outcomes[DUPLICATE] + outcomes[SUPERSEDED],
-        newly_enrolled=tuple(plan.newly_enrolled), quarantine=quarantine,
+        newly_enrolled=tuple(plan.newly_enrolled),
+        quarantine=quarantine,
         unmapped_columns=tuple(unmapped_columns(table.header, settings)),
-    )  # fmt: skip
+    )

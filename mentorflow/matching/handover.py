@@ -40,15 +40,22 @@ def introduction_context(
     lang = "de" if language == "de" else "en"
     side = dict(match.members)[member_id]
     partners = [
-        {"id": other, "name": people.get(other, ("", "", ""))[0],
-         "email": people.get(other, ("", "", ""))[1], "role": other_side}
-        for other, other_side in match.members if other != member_id
-    ]  # fmt: skip
+        {
+            "id": other,
+            "name": people.get(other, ("", "", ""))[0],
+            "email": people.get(other, ("", "", ""))[1],
+            "role": other_side,
+        }
+        for other, other_side in match.members
+        if other != member_id
+    ]
     why = [
         c.detail_de if lang == "de" else c.detail_en
-        for e in match.explanation if member_id in (e.a, e.b)
-        for c in e.contributions if c.score > 0
-    ]  # fmt: skip
+        for e in match.explanation
+        if member_id in (e.a, e.b)
+        for c in e.contributions
+        if c.score > 0
+    ]
     meeting = expectations.in_language(lang)
     return {
         "role": side,
@@ -59,10 +66,19 @@ def introduction_context(
     }
 
 
-def queue_mails(engine: Engine, *, mail: MailSettings, program_id: str, cycle_id: int,
-                cycle_label: str, result: MatchResult, match_ids: dict[str, str], clock: Clock,
-                next_cycle_starts: Any = None,
-                expectations: Expectations = DEFAULT) -> tuple[int, int]:  # fmt: skip
+def queue_mails(
+    engine: Engine,
+    *,
+    mail: MailSettings,
+    program_id: str,
+    cycle_id: int,
+    cycle_label: str,
+    result: MatchResult,
+    match_ids: dict[str, str],
+    clock: Clock,
+    next_cycle_starts: Any = None,
+    expectations: Expectations = DEFAULT,
+) -> tuple[int, int]:
     """Introductions to everyone matched, waitlist mails to the unmatched; (queued, waitlisted).
 
     An introduction's occurrence is its match id, so a member matched again after a rematch
@@ -76,18 +92,31 @@ def queue_mails(engine: Engine, *, mail: MailSettings, program_id: str, cycle_id
         for member_id in match.member_ids:
             language = people.get(member_id, ("", "", ""))[2] or mail.default_language
             queued += enqueue(
-                engine, settings=mail, cycle_id=cycle_id, cycle_label=cycle_label,
-                member_id=member_id, purpose="introduction", template="introduction",
-                clock=clock, occurrence=match_ids.get(match.key, match.key),
+                engine,
+                settings=mail,
+                cycle_id=cycle_id,
+                cycle_label=cycle_label,
+                member_id=member_id,
+                purpose="introduction",
+                template="introduction",
+                clock=clock,
+                occurrence=match_ids.get(match.key, match.key),
                 context=introduction_context(match, member_id, people, language, expectations),
-            )  # fmt: skip
+            )
     waiting = [u.member_id for u in result.unmatched if u.reason != "held_back"]
     for member_id in waiting:
         enqueue(
-            engine, settings=mail, cycle_id=cycle_id, cycle_label=cycle_label,
-            member_id=member_id, purpose="waitlist", template="waitlist", clock=clock,
-            occurrence=f"r{result.round}", context={"next_cycle_starts": next_cycle_starts},
-        )  # fmt: skip
+            engine,
+            settings=mail,
+            cycle_id=cycle_id,
+            cycle_label=cycle_label,
+            member_id=member_id,
+            purpose="waitlist",
+            template="waitlist",
+            clock=clock,
+            occurrence=f"r{result.round}",
+            context={"next_cycle_starts": next_cycle_starts},
+        )
     with engine.begin() as conn:
         store_io.mark_waitlisted(conn, program_id, cycle_id, waiting, clock.now())
     return queued, len(waiting)
@@ -101,8 +130,18 @@ def export_rows(engine: Engine, result: MatchResult, match_ids: dict[str, str]) 
     for m in result.matches:
         for member_id, side in m.members:
             name, email, _ = people.get(member_id, ("", "", ""))
-            rows.append([match_ids.get(m.key, m.key), str(m.round), f"{m.score:.3f}", member_id,
-                         side, name, email, m.text("en")])  # fmt: skip
+            rows.append(
+                [
+                    match_ids.get(m.key, m.key),
+                    str(m.round),
+                    f"{m.score:.3f}",
+                    member_id,
+                    side,
+                    name,
+                    email,
+                    m.text("en"),
+                ]
+            )
     return rows
 
 

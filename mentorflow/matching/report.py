@@ -16,9 +16,10 @@ def summary_markdown(result: MatchResult, title: str = "Matching proposal") -> s
     places = sum(c for _, c in result.capacity.values())
     reasons = Counter(u.reason for u in result.unmatched)
     quality = (
-        "optimal (certified)" if result.certified
+        "optimal (certified)"
+        if result.certified
         else f"within {100 * result.gap:.3f}% of the optimum (proven bound {result.upper_bound})"
-    )  # fmt: skip
+    )
     lines = [
         f"## {title} (round {result.round})",
         "",
@@ -32,8 +33,10 @@ def summary_markdown(result: MatchResult, title: str = "Matching proposal") -> s
     if places:
         lines.append(f"- mentor places used: {used} of {places} ({100 * used / places:.0f}%)")
     if result.stats.get("priority"):
-        lines.append(f"- waitlisted in earlier cycles: {result.stats['priority_matched']} of "
-                     f"{result.stats['priority']} matched (they come first)")  # fmt: skip
+        lines.append(
+            f"- waitlisted in earlier cycles: {result.stats['priority_matched']} of "
+            f"{result.stats['priority']} matched (they come first)"
+        )
     if reasons:
         lines += ["", "| unmatched because | people |", "|---|---|"]
         lines += [f"| {REASONS[r][0]} | {n} |" for r, n in sorted(reasons.items())]

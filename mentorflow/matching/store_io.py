@@ -51,8 +51,13 @@ def load_pool_input(
             continue
         answers = dict(row.answers or {})
         answers.setdefault("timezone", row.timezone)
-        record = {**answers, "id": row.member_id, "role": row.role, "capacity": left,
-                  "priority": waited.get(row.member_id, 0)}  # fmt: skip
+        record = {
+            **answers,
+            "id": row.member_id,
+            "role": row.role,
+            "capacity": left,
+            "priority": waited.get(row.member_id, 0),
+        }
         records.append(record)
     return PoolInput(records, earlier_pairs(conn, program_id, cycle_id, round_no), taken)
 
@@ -90,12 +95,17 @@ def _live_load(conn: Connection, cycle_id: int, round_no: int) -> dict[str, int]
 def earlier_pairs(conn: Connection, program_id: str, cycle_id: int, round_no: int) -> list[Pair]:
     """Pairs from earlier cycles and rounds, and pairs of this round that ended or were dropped."""
     rows = conn.execute(
-        select(matches.c.id, matches.c.cycle_id, matches.c.round, matches.c.status,
-               match_members.c.member_id)
+        select(
+            matches.c.id,
+            matches.c.cycle_id,
+            matches.c.round,
+            matches.c.status,
+            match_members.c.member_id,
+        )
         .join(match_members, match_members.c.match_id == matches.c.id)
         .join(cycles, cycles.c.id == matches.c.cycle_id)
         .where(cycles.c.program_id == program_id)
-    ).all()  # fmt: skip
+    ).all()
     groups: dict[str, list[str]] = {}
     for row in rows:
         this_round = row.cycle_id == cycle_id and row.round == round_no
@@ -114,23 +124,34 @@ def save_proposal(
 ) -> dict[str, str]:
     """Replace this round's proposal with `result`; returns match key -> match id."""
     old = select(matches.c.id).where(
-        matches.c.cycle_id == cycle_id, matches.c.round == result.round,
+        matches.c.cycle_id == cycle_id,
+        matches.c.round == result.round,
         matches.c.status == "proposed",
-    )  # fmt: skip
+    )
     conn.execute(delete(match_members).where(match_members.c.match_id.in_(old)))
     conn.execute(delete(matches).where(matches.c.id.in_(old.scalar_subquery())))
     ids = {}
     for m in result.matches:
         match_id = new_match_id()
         ids[m.key] = match_id
-        conn.execute(insert(matches).values(
-            id=match_id, cycle_id=cycle_id, round=m.round, status="proposed", score=m.score,
-            explanation=m.explanation_json(), created_at=now,
-        ))  # fmt: skip
-        conn.execute(insert(match_members), [
-            {"match_id": match_id, "member_id": member_id, "side": side}
-            for member_id, side in m.members
-        ])  # fmt: skip
+        conn.execute(
+            insert(matches).values(
+                id=match_id,
+                cycle_id=cycle_id,
+                round=m.round,
+                status="proposed",
+                score=m.score,
+                explanation=m.explanation_json(),
+                created_at=now,
+            )
+        )
+        conn.execute(
+            insert(match_members),
+            [
+                {"match_id": match_id, "member_id": member_id, "side": side}
+                for member_id, side in m.members
+            ],
+        )
     return ids
 
 
@@ -176,8 +197,11 @@ def drop(conn: Connection, match_ids: Iterable[str], now: datetime, by: str = "o
     """Mark proposed matches dropped: they join the pairs never to propose again this cycle."""
     ids = list(match_ids)
     if ids:
-        conn.execute(update(matches).where(matches.c.id.in_(ids)).values(
-            status="dropped", ended_at=now, end_reason=f"dropped by {by}"))  # fmt: skip
+        conn.execute(
+            update(matches)
+            .where(matches.c.id.in_(ids))
+            .values(status="dropped", ended_at=now, end_reason=f"dropped by {by}")
+        )
 
 
 def approve(
@@ -185,10 +209,17 @@ def approve(
 ) -> list[str]:
     """Approve this round's proposal; returns the approved match ids."""
     ids = list(proposed(conn, cycle_id, round_no))
-    conn.execute(update(matches).where(matches.c.id.in_(ids)).values(
-        status="approved", approved_at=now))  # fmt: skip
-    log_event(conn, program_id=program_id, cycle_id=cycle_id, kind="matches_approved", at=now,
-              data={"matches": len(ids), "round": round_no})  # fmt: skip
+    conn.execute(
+        update(matches).where(matches.c.id.in_(ids)).values(status="approved", approved_at=now)
+    )
+    log_event(
+        conn,
+        program_id=program_id,
+        cycle_id=cycle_id,
+        kind="matches_approved",
+        at=now,
+        data={"matches": len(ids), "round": round_no},
+    )
     return ids
 
 
@@ -199,24 +230,40 @@ def end_match(
     row = conn.execute(select(matches).where(matches.c.id == match_id)).first()
     if row is None or row.status not in LIVE:
         raise ApprovalError(f"match {match_id} is not approved or active")
-    conn.execute(update(matches).where(matches.c.id == match_id).values(
-        status="ended", ended_at=now, end_reason=f"rematch requested by {by}"))  # fmt: skip
-    people = [r.member_id for r in conn.execute(
-        select(match_members.c.member_id).where(match_members.c.match_id == match_id))]  # fmt: skip
-    log_event(conn, program_id=program_id, cycle_id=row.cycle_id, kind="rematch_requested",
-              at=now, data={"match": match_id, "by": by, "members": people})  # fmt: skip
+    conn.execute(
+        update(matches)
+        .where(matches.c.id == match_id)
+        .values(status="ended", ended_at=now, end_reason=f"rematch requested by {by}")
+    )
+    people = [
+        r.member_id
+        for r in conn.execute(
+            select(match_members.c.member_id).where(match_members.c.match_id == match_id)
+        )
+    ]
+    log_event(
+        conn,
+        program_id=program_id,
+        cycle_id=row.cycle_id,
+        kind="rematch_requested",
+        at=now,
+        data={"match": match_id, "by": by, "members": people},
+    )
     return people
 
 
-def mark_waitlisted(conn: Connection, program_id: str, cycle_id: int, member_ids: Iterable[str],
-                    now: datetime) -> None:  # fmt: skip
+def mark_waitlisted(
+    conn: Connection, program_id: str, cycle_id: int, member_ids: Iterable[str], now: datetime
+) -> None:
     """Count a waitlisting on this cycle's enrolments; later cycles match these members first."""
     ids = list(member_ids)
     if not ids:
         return
-    conn.execute(update(enrolments).where(and_(
-        enrolments.c.cycle_id == cycle_id, enrolments.c.member_id.in_(ids))).values(
-        priority=enrolments.c.priority + 1, updated_at=now))  # fmt: skip
+    conn.execute(
+        update(enrolments)
+        .where(and_(enrolments.c.cycle_id == cycle_id, enrolments.c.member_id.in_(ids)))
+        .values(priority=enrolments.c.priority + 1, updated_at=now)
+    )
     log_event(
         conn,
         program_id=program_id,

@@ -102,9 +102,13 @@ def erase_member(
     if report.changed or not report.already_erased:
         data: dict[str, Any] = {"reason": reason, **report.counts()}
         log_event(
-            conn, program_id=program_id, kind=ERASED_EVENT, at=clock_now, data=data,
+            conn,
+            program_id=program_id,
+            kind=ERASED_EVENT,
+            at=clock_now,
+            data=data,
             member_id=member_id,
-        )  # fmt: skip
+        )
     return report
 
 

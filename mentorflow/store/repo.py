@@ -27,8 +27,10 @@ def new_member_id() -> str:
 def new_member_ids(count: int) -> list[str]:
     """`count` member ids from one draw of randomness (bulk intake creates thousands at once)."""
     pool = secrets.token_bytes(12 * count)
-    return ["m_" + "".join(_ID_ALPHABET[b & 31] for b in pool[i : i + 12])
-            for i in range(0, 12 * count, 12)]  # fmt: skip
+    return [
+        "m_" + "".join(_ID_ALPHABET[b & 31] for b in pool[i : i + 12])
+        for i in range(0, 12 * count, 12)
+    ]
 
 
 def new_match_id() -> str:

@@ -94,8 +94,15 @@ def test_deploy_all_and_run_a_cycle_on_a_worker(prefect_server, tmp_path):
         stderr=subprocess.DEVNULL,
     )
     try:
-        out = _prefect(env, "deployment", "run", "run_cycle/demo-mentoring-cycle", "--watch",
-                       "--watch-timeout", "200")  # fmt: skip
+        out = _prefect(
+            env,
+            "deployment",
+            "run",
+            "run_cycle/demo-mentoring-cycle",
+            "--watch",
+            "--watch-timeout",
+            "200",
+        )
     finally:
         worker.terminate()  # the worker goes before the server (NOTES.md)
         try:

@@ -178,6 +178,7 @@ def test_login_with_credentials_and_a_refused_login_is_a_clear_error(smtp_server
     with pytest.raises(MailError, match="refused the login") as caught:
         _deliver(engine, settings)
     assert not isinstance(caught.value, TemporaryMailError)  # configuration: no blind retries
-    right = settings_for(tmp_path, smtp=smtp_settings(smtp_server, username="mentoring",
-                                                      password="s3cret"))  # fmt: skip
+    right = settings_for(
+        tmp_path, smtp=smtp_settings(smtp_server, username="mentoring", password="s3cret")
+    )
     assert _deliver(engine, right).sent == 1 and len(smtp_server.messages) == 1

@@ -11,27 +11,52 @@ from typing import Any
 from mentorflow.intake.settings import ConsentSettings, CsvSource, IntakeSettings
 
 HEADER = [
-    "Zeitstempel", "E-Mail-Adresse", "Name", "Rolle", "Sprache", "Zeitzone", "Wann hast du Zeit?",
-    "Ziele", "Sprachen", "Kapazität", "Einwilligung",
-]  # fmt: skip
+    "Zeitstempel",
+    "E-Mail-Adresse",
+    "Name",
+    "Rolle",
+    "Sprache",
+    "Zeitzone",
+    "Wann hast du Zeit?",
+    "Ziele",
+    "Sprachen",
+    "Kapazität",
+    "Einwilligung",
+]
 COLUMNS = {
-    "Zeitstempel": "submitted_at", "E-Mail-Adresse": "email", "Name": "name", "Rolle": "role",
-    "Sprache": "language", "Zeitzone": "timezone", "Wann hast du Zeit?": "availability",
-    "Ziele": "goals", "Sprachen": "languages", "Kapazität": "capacity",
-}  # fmt: skip
+    "Zeitstempel": "submitted_at",
+    "E-Mail-Adresse": "email",
+    "Name": "name",
+    "Rolle": "role",
+    "Sprache": "language",
+    "Zeitzone": "timezone",
+    "Wann hast du Zeit?": "availability",
+    "Ziele": "goals",
+    "Sprachen": "languages",
+    "Kapazität": "capacity",
+}
 YES = "Ja, ich stimme zu (Stand Januar 2027)"
 
 
 def intake_settings(csv_path: Path, **changes: Any) -> IntakeSettings:
     base = IntakeSettings(
-        program_id="demo", program_name="Demo-Mentoring", language="de",
-        timezone="Europe/Berlin", cycle_label="2027-02-01", cycle_start=date(2027, 2, 1),
-        cycle_end=date(2027, 4, 26), source=CsvSource(csv_path), columns=COLUMNS,
-        values={"role": {"Mentor:in": "mentor", "Mentee": "mentee", "beides": "both"},
-                "language": {"Deutsch": "de", "Englisch": "en"}},
+        program_id="demo",
+        program_name="Demo-Mentoring",
+        language="de",
+        timezone="Europe/Berlin",
+        cycle_label="2027-02-01",
+        cycle_start=date(2027, 2, 1),
+        cycle_end=date(2027, 4, 26),
+        source=CsvSource(csv_path),
+        columns=COLUMNS,
+        values={
+            "role": {"Mentor:in": "mentor", "Mentee": "mentee", "beides": "both"},
+            "language": {"Deutsch": "de", "Englisch": "en"},
+        },
         consent=ConsentSettings("Einwilligung", ("Ja, ich stimme zu",), "2027-01"),
-        closes=date(2027, 1, 25), timestamp_format="%d.%m.%Y %H:%M:%S",
-    )  # fmt: skip
+        closes=date(2027, 1, 25),
+        timestamp_format="%d.%m.%Y %H:%M:%S",
+    )
     return replace(base, **changes)
 
 
@@ -50,8 +75,19 @@ def answer(
     consent: str = YES,
 ) -> list[str]:
     """One form row in HEADER order; every answer can be changed by keyword."""
-    return [at, email, name, role, language, timezone, availability, goals, languages, capacity,
-            consent]  # fmt: skip
+    return [
+        at,
+        email,
+        name,
+        role,
+        language,
+        timezone,
+        availability,
+        goals,
+        languages,
+        capacity,
+        consent,
+    ]
 
 
 def write_csv(path: Path, rows: list[list[str]], delimiter: str = ",", bom: bool = False) -> Path:

@@ -64,11 +64,15 @@ class Worksheet:
 
     def properties(self) -> dict[str, Any]:
         return {
-            "sheetId": self.sheet_id, "title": self.title, "index": self.index,
+            "sheetId": self.sheet_id,
+            "title": self.title,
+            "index": self.index,
             "sheetType": "GRID",
-            "gridProperties": {"rowCount": max(self.rows, len(self.values)),
-                               "columnCount": max(self.cols, *map(len, self.values or [[]]))},
-        }  # fmt: skip
+            "gridProperties": {
+                "rowCount": max(self.rows, len(self.values)),
+                "columnCount": max(self.cols, *map(len, self.values or [[]])),
+            },
+        }
 
 
 @dataclass
@@ -142,15 +146,20 @@ class FakeSheets:
         if rest == "" and method == "GET":
             return self._metadata(book)
         if rest == ":batchUpdate" and method == "POST":
-            return {"spreadsheetId": book.key, "replies": [self._request(book, r)
-                                                            for r in body["requests"]]}  # fmt: skip
+            return {
+                "spreadsheetId": book.key,
+                "replies": [self._request(book, r) for r in body["requests"]],
+            }
         if rest == "/values:batchGet" and method == "GET":
             ranges = [self._get(book, r) for r in query.get("ranges", [])]
             return {"spreadsheetId": book.key, "valueRanges": ranges}
         if rest == "/values:batchUpdate" and method == "POST":
             answers = [self._put(book, d["range"], d["values"]) for d in body.get("data", [])]
-            return {"spreadsheetId": book.key, "responses": answers,
-                    "totalUpdatedCells": sum(a["updatedCells"] for a in answers)}  # fmt: skip
+            return {
+                "spreadsheetId": book.key,
+                "responses": answers,
+                "totalUpdatedCells": sum(a["updatedCells"] for a in answers),
+            }
         if rest.startswith("/values/"):
             return self._values(book, method, unquote(rest[len("/values/") :]), body)
         raise FakeSheetsError(404, f"no fake for {method} {rest}")
@@ -181,9 +190,14 @@ class FakeSheets:
             if any(ws.title == props["title"] for ws in book.sheets):
                 raise FakeSheetsError(400, f'A sheet with the name "{props["title"]}" exists')
             grid = props.get("gridProperties", {})
-            ws = Worksheet(props["title"], 1 + max((w.sheet_id for w in book.sheets), default=0),
-                           len(book.sheets), [], grid.get("rowCount", 1000),
-                           grid.get("columnCount", 26))  # fmt: skip
+            ws = Worksheet(
+                props["title"],
+                1 + max((w.sheet_id for w in book.sheets), default=0),
+                len(book.sheets),
+                [],
+                grid.get("rowCount", 1000),
+                grid.get("columnCount", 26),
+            )
             book.sheets.append(ws)
             return {"addSheet": {"properties": ws.properties()}}
         if "deleteSheet" in request:
@@ -217,8 +231,12 @@ class FakeSheets:
                 line[c0 + j] = "" if value is None else str(value)
         cells = sum(len(row) for row in values)
         width = max(map(len, values), default=0)
-        return {"updatedRange": target, "updatedRows": len(values), "updatedColumns": width,
-                "updatedCells": cells}  # fmt: skip
+        return {
+            "updatedRange": target,
+            "updatedRows": len(values),
+            "updatedColumns": width,
+            "updatedCells": cells,
+        }
 
     def _append(self, book: Spreadsheet, target: str, values: list[list[Any]]) -> dict[str, Any]:
         title, _ = _split_range(target)
@@ -244,8 +262,11 @@ class _Adapter(BaseAdapter):
             payload = self.fake.handle(request.method or "GET", url.path, parse_qs(url.query), body)
             return _response(request, 200, payload)
         except FakeSheetsError as error:
-            status = {"code": error.status, "message": error.message,
-                      "status": _STATUS.get(error.status, "UNKNOWN")}  # fmt: skip
+            status = {
+                "code": error.status,
+                "message": error.message,
+                "status": _STATUS.get(error.status, "UNKNOWN"),
+            }
             return _response(request, error.status, {"error": status})
 
     def close(self) -> None:

@@ -51,8 +51,9 @@ def demo_spec(tmp_path: Path, port: int | None = None, screening: bool = False) 
     text = text.replace("path: intake/one_to_one.csv", f"path: {tmp_path / 'form.csv'}")
     if port is not None:
         smtp = f"  smtp: {{host: 127.0.0.1, port: {port}, security: none, timeout_seconds: 5}}\n"
-        text = text.replace("  base_url: http://127.0.0.1:8000\n",
-                            "  base_url: http://127.0.0.1:8000\n" + smtp)  # fmt: skip
+        text = text.replace(
+            "  base_url: http://127.0.0.1:8000\n", "  base_url: http://127.0.0.1:8000\n" + smtp
+        )
     if screening:
         text = text.replace("  consent:\n", "  screening: true\n  consent:\n", 1)
     (tmp_path / "form.csv").write_bytes(DEMO_CSV.read_bytes())
@@ -72,8 +73,14 @@ def outbox_rows(url: str) -> list[Any]:
 def test_demo_form_enrols_people_and_mails_them_once(tmp_path, store, smtp_server):
     spec = demo_spec(tmp_path, port=smtp_server.port)
     counts = intake(str(spec))
-    assert counts == {"rows_read": 43, "new_rows": 43, "accepted": 35, "quarantined": 5,
-                      "not_consented": 1, "duplicates": 2}  # fmt: skip
+    assert counts == {
+        "rows_read": 43,
+        "new_rows": 43,
+        "accepted": 35,
+        "quarantined": 5,
+        "not_consented": 1,
+        "duplicates": 2,
+    }
     received = [addr for _, rcpts in smtp_server.envelopes for addr in rcpts]
     assert len(received) == 35 + 1 + 2  # welcome, not_enrolled (no consent), fix_signup
     assert "tim.berger@example.com" in received  # no consent: told, not enrolled
@@ -97,10 +104,24 @@ def test_new_rows_since_the_last_run_are_processed_incrementally(tmp_path, store
     spec = demo_spec(tmp_path)
     intake(str(spec))
     with (tmp_path / "form.csv").open("a", encoding="utf-8", newline="") as form:
-        csv.writer(form, delimiter=";").writerow([  # a German export, like the demo form
-            "24.01.2027 09:00:00", "neu.dabei@example.org", "Neu", "Mentee", "Deutsch",
-            "Europe/Berlin", "Karriere", "", "Python", "Deutsch", "Mo 18-20", "", "",
-            "Ja, ich stimme zu"])  # fmt: skip
+        csv.writer(form, delimiter=";").writerow(
+            [  # a German export, like the demo form
+                "24.01.2027 09:00:00",
+                "neu.dabei@example.org",
+                "Neu",
+                "Mentee",
+                "Deutsch",
+                "Europe/Berlin",
+                "Karriere",
+                "",
+                "Python",
+                "Deutsch",
+                "Mo 18-20",
+                "",
+                "",
+                "Ja, ich stimme zu",
+            ]
+        )
     counts = intake(str(spec))
     assert (counts["rows_read"], counts["new_rows"], counts["accepted"]) == (44, 1, 36)
     assert [r.purpose for r in outbox_rows(store)].count("welcome") == 36
@@ -111,8 +132,9 @@ def _paused_run_id(timeout: float = 60) -> Any:
     state = FlowRunFilterStateType(any_=[StateType.PAUSED])
     with get_client(sync_client=True) as client:
         while time.monotonic() < deadline:
-            runs = client.read_flow_runs(flow_run_filter=FlowRunFilter(
-                state=FlowRunFilterState(type=state)))  # fmt: skip
+            runs = client.read_flow_runs(
+                flow_run_filter=FlowRunFilter(state=FlowRunFilterState(type=state))
+            )
             if runs:
                 return runs[0].id
             time.sleep(0.2)
@@ -197,8 +219,9 @@ def test_a_renamed_question_stops_the_run_with_a_did_you_mean(tmp_path, store):
 
     spec = demo_spec(tmp_path)
     form = tmp_path / "form.csv"
-    form.write_text(form.read_text(encoding="utf-8").replace("Rolle;", "Deine Rolle;", 1),
-                    encoding="utf-8")  # fmt: skip
+    form.write_text(
+        form.read_text(encoding="utf-8").replace("Rolle;", "Deine Rolle;", 1), encoding="utf-8"
+    )
     result = CliRunner().invoke(app, ["run", "intake", str(spec)])
     assert result.exit_code == 1
     assert "expected column 'Rolle' is missing (did you mean 'Deine Rolle'?)" in result.output

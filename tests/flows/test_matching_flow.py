@@ -44,10 +44,14 @@ def _spec(tmp_path: Path, approval: str, sheet: str | None = None) -> Path:
     text = (ROOT / "program_specs" / "one_to_one.yaml").read_text(encoding="utf-8")
     text = text.replace("path: intake/", f"path: {ROOT / 'program_specs' / 'intake'}/")
     if sheet:
-        source = (f"source: {{type: google_sheet, key: {sheet}, worksheet: Formularantworten 1, "
-                  "credentials: {env: MENTORFLOW_TEST_SHEETS_JSON}}")  # fmt: skip
-        text = text.replace(f"source: {{type: csv, path: {ROOT / 'program_specs' / 'intake'}/"
-                            "one_to_one.csv}", source)  # fmt: skip
+        source = (
+            f"source: {{type: google_sheet, key: {sheet}, worksheet: Formularantworten 1, "
+            "credentials: {env: MENTORFLOW_TEST_SHEETS_JSON}}"
+        )
+        text = text.replace(
+            f"source: {{type: csv, path: {ROOT / 'program_specs' / 'intake'}/one_to_one.csv}}",
+            source,
+        )
         assert source in text
     text = text.replace("approval: automatic", f"approval: {approval}")
     path = tmp_path / "spec.yaml"
@@ -65,15 +69,32 @@ def _seed(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, mentees: int = 9, men
         ensure_program(conn, PROGRAM, "Demo", NOW)
         cycle = ensure_cycle(conn, PROGRAM, "2027-02-01", NOW.date(), NOW.date(), NOW)
         for i, r in enumerate(records):
-            conn.execute(insert(members).values(
-                id=r["id"], program_id=PROGRAM, email=f"person{i}@example.org",
-                name=f"Person Nummer{i}", language="de", timezone="Europe/Berlin",
-                created_at=NOW, updated_at=NOW))  # fmt: skip
+            conn.execute(
+                insert(members).values(
+                    id=r["id"],
+                    program_id=PROGRAM,
+                    email=f"person{i}@example.org",
+                    name=f"Person Nummer{i}",
+                    language="de",
+                    timezone="Europe/Berlin",
+                    created_at=NOW,
+                    updated_at=NOW,
+                )
+            )
             answers = {k: v for k, v in r.items() if k not in ("id", "role", "capacity")}
-            conn.execute(insert(enrolments).values(
-                cycle_id=cycle.id, member_id=r["id"], role=r["role"], status="enrolled",
-                answers=answers, capacity=r["capacity"], priority=0, created_at=NOW,
-                updated_at=NOW))  # fmt: skip
+            conn.execute(
+                insert(enrolments).values(
+                    cycle_id=cycle.id,
+                    member_id=r["id"],
+                    role=r["role"],
+                    status="enrolled",
+                    answers=answers,
+                    capacity=r["capacity"],
+                    priority=0,
+                    created_at=NOW,
+                    updated_at=NOW,
+                )
+            )
     return engine, cycle
 
 

@@ -17,8 +17,13 @@ def _mentorflow(tmp_path: Path, *args: str) -> tuple[int, str]:
     env = {**os.environ, "MENTORFLOW_HOME": str(tmp_path), "PREFECT_HOME": str(tmp_path / "p")}
     result = subprocess.run(
         [str(Path(sys.executable).parent / "mentorflow"), *args],
-        cwd=ROOT, capture_output=True, text=True, env=env, timeout=120, check=False,
-    )  # fmt: skip
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=120,
+        check=False,
+    )
     return result.returncode, result.stdout + result.stderr
 
 
@@ -63,8 +68,13 @@ def test_an_error_inside_the_demo_cycle_is_one_line_without_a_traceback(tmp_path
     env = {**os.environ, "PREFECT_HOME": str(tmp_path / "p")}
     result = subprocess.run(
         [sys.executable, "-c", code, str(spec), str(tmp_path / "demo")],
-        cwd=ROOT, capture_output=True, text=True, env=env, timeout=120, check=False,
-    )  # fmt: skip
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=120,
+        check=False,
+    )
     output = result.stdout + result.stderr
     assert result.returncode == 1, output
     assert result.stderr.strip().splitlines()[-1] == "csv:intake.csv: file not found"

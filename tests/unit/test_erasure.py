@@ -76,10 +76,17 @@ def _cycle(engine: Engine) -> CycleRef:
 def _mail(engine: Engine, tmp_path: Path, member_id: str, template: str, context: dict) -> None:
     cycle = _cycle(engine)
     enqueue(
-        engine, settings=settings_for(tmp_path, program_id=PROGRAM), cycle_id=cycle.id,
-        cycle_label=cycle.label, member_id=member_id, purpose=template, template=template,
-        context=context, clock=CLOCK, occurrence="1",
-    )  # fmt: skip
+        engine,
+        settings=settings_for(tmp_path, program_id=PROGRAM),
+        cycle_id=cycle.id,
+        cycle_label=cycle.label,
+        member_id=member_id,
+        purpose=template,
+        template=template,
+        context=context,
+        clock=CLOCK,
+        occurrence="1",
+    )
 
 
 def _introduction(partner_name: str, partner_email: str) -> dict[str, Any]:
@@ -105,12 +112,16 @@ def program(engine, tmp_path) -> dict[str, str]:
     """
     broken = answer(" Ada@Example.org ", at="05.01.2027 10:00:00", timezone="Berlin Zeit")
     _intake(engine, tmp_path, [broken])
-    _intake(engine, tmp_path, [
-        broken,
-        answer(ADA, at="08.01.2027 10:00:00", name=ADA_NAME, goals="Alt"),
-        answer(ADA, at="10.01.2027 10:00:00", name=ADA_NAME, goals="Neu"),
-        answer(BOB, at="09.01.2027 10:00:00", name=BOB_NAME, role="Mentee"),
-    ])  # fmt: skip
+    _intake(
+        engine,
+        tmp_path,
+        [
+            broken,
+            answer(ADA, at="08.01.2027 10:00:00", name=ADA_NAME, goals="Alt"),
+            answer(ADA, at="10.01.2027 10:00:00", name=ADA_NAME, goals="Neu"),
+            answer(BOB, at="09.01.2027 10:00:00", name=BOB_NAME, role="Mentee"),
+        ],
+    )
     with engine.connect() as conn:
         ids = {"ada": find_member(conn, PROGRAM, ADA), "bob": find_member(conn, PROGRAM, BOB)}
     ada, bob = ids["ada"], ids["bob"]
@@ -124,19 +135,36 @@ def program(engine, tmp_path) -> dict[str, str]:
     _mail(engine, tmp_path, bob, "reminder", {"topic": "Treffen planen"})
     cycle = _cycle(engine)
     with engine.begin() as conn:
-        conn.execute(insert(matches).values(
-            id="p_test", cycle_id=cycle.id, round=1, status="active", score=0.8,
-            explanation=[], created_at=NOW,
-        ))  # fmt: skip
-        conn.execute(insert(match_members), [
-            {"match_id": "p_test", "member_id": ada, "side": "mentor"},
-            {"match_id": "p_test", "member_id": bob, "side": "mentee"},
-        ])  # fmt: skip
+        conn.execute(
+            insert(matches).values(
+                id="p_test",
+                cycle_id=cycle.id,
+                round=1,
+                status="active",
+                score=0.8,
+                explanation=[],
+                created_at=NOW,
+            )
+        )
+        conn.execute(
+            insert(match_members),
+            [
+                {"match_id": "p_test", "member_id": ada, "side": "mentor"},
+                {"match_id": "p_test", "member_id": bob, "side": "mentee"},
+            ],
+        )
         for member_id, story in ((ada, f"{ADA_NAME} erzählt"), (bob, "Bob erzählt")):
-            conn.execute(insert(survey_responses).values(
-                cycle_id=cycle.id, member_id=member_id, survey_id="exit", occurrence="1",
-                answers={"satisfaction": 5, "story": story}, channel="web", submitted_at=NOW,
-            ))  # fmt: skip
+            conn.execute(
+                insert(survey_responses).values(
+                    cycle_id=cycle.id,
+                    member_id=member_id,
+                    survey_id="exit",
+                    occurrence="1",
+                    answers={"satisfaction": 5, "story": story},
+                    channel="web",
+                    submitted_at=NOW,
+                )
+            )
     return {"ada": ada, "bob": bob}
 
 
@@ -323,22 +351,43 @@ def _member_in(
     engine: Engine, member_id: str, cycles: list[CycleRef], enrolled: bool = True
 ) -> None:
     with engine.begin() as conn:
-        conn.execute(insert(members).values(
-            id=member_id, program_id=PROGRAM, email=f"{member_id}@example.org", name=member_id,
-            created_at=NOW, updated_at=NOW,
-        ))  # fmt: skip
+        conn.execute(
+            insert(members).values(
+                id=member_id,
+                program_id=PROGRAM,
+                email=f"{member_id}@example.org",
+                name=member_id,
+                created_at=NOW,
+                updated_at=NOW,
+            )
+        )
         for cycle in cycles:
             if enrolled:
-                conn.execute(insert(enrolments).values(
-                    cycle_id=cycle.id, member_id=member_id, role="mentee", status="enrolled",
-                    answers={"goals": ["x"]}, created_at=NOW, updated_at=NOW,
-                ))  # fmt: skip
+                conn.execute(
+                    insert(enrolments).values(
+                        cycle_id=cycle.id,
+                        member_id=member_id,
+                        role="mentee",
+                        status="enrolled",
+                        answers={"goals": ["x"]},
+                        created_at=NOW,
+                        updated_at=NOW,
+                    )
+                )
             else:  # a quarantined sign-up: a form row, no enrolment
-                conn.execute(insert(intake_rows).values(
-                    cycle_id=cycle.id, source="csv:form.csv", row_number=2, row_hash=member_id,
-                    outcome="quarantined", member_id=member_id, reasons=["timezone: ?"],
-                    raw={"cells": {"E-Mail-Adresse": f"{member_id}@example.org"}}, created_at=NOW,
-                ))  # fmt: skip
+                conn.execute(
+                    insert(intake_rows).values(
+                        cycle_id=cycle.id,
+                        source="csv:form.csv",
+                        row_number=2,
+                        row_hash=member_id,
+                        outcome="quarantined",
+                        member_id=member_id,
+                        reasons=["timezone: ?"],
+                        raw={"cells": {"E-Mail-Adresse": f"{member_id}@example.org"}},
+                        created_at=NOW,
+                    )
+                )
 
 
 def _cycles(engine: Engine, *ends: date) -> list[CycleRef]:

@@ -31,8 +31,9 @@ def test_every_example_form_is_read_and_every_row_accounted_for(name, tmp_path):
     report = ingest(engine, read_csv(settings.source), settings, FixedClock(datetime.now(UTC)))
     engine.dispose()
     counts = report.counts()
-    got = tuple(counts[k] for k in ("rows_read", "accepted", "quarantined", "not_consented",
-                                    "duplicates"))  # fmt: skip
+    got = tuple(
+        counts[k] for k in ("rows_read", "accepted", "quarantined", "not_consented", "duplicates")
+    )
     assert got == EXPECTED[name]
     assert report.unmapped_columns == ()
 

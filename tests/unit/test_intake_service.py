@@ -86,8 +86,11 @@ def test_bad_rows_are_quarantined_with_their_row_number_and_every_reason(engine,
 def test_missing_required_answers_are_named(engine, tmp_path):
     report = run(engine, tmp_path, [answer(timezone="", availability="", role="")])
     (row,) = report.quarantine
-    assert row.reasons == ("role: missing answer", "timezone: missing answer",
-                           "availability: missing answer")  # fmt: skip
+    assert row.reasons == (
+        "role: missing answer",
+        "timezone: missing answer",
+        "availability: missing answer",
+    )
 
 
 def test_rows_after_the_closing_date_are_quarantined_as_late(engine, tmp_path):
@@ -147,8 +150,11 @@ def test_a_fixed_row_replaces_the_quarantined_one(engine, tmp_path):
 
 
 def test_rerun_on_the_same_source_changes_nothing(engine, tmp_path):
-    rows = [answer("a@example.org"), answer("b@example.org", role="??"), answer("c@example.org",
-            consent="Nein")]  # fmt: skip
+    rows = [
+        answer("a@example.org"),
+        answer("b@example.org", role="??"),
+        answer("c@example.org", consent="Nein"),
+    ]
     first = run(engine, tmp_path, rows)
     before = {t.name: table(engine, t) for t in (members, enrolments, intake_rows, events)}
     again = run(engine, tmp_path, rows)
@@ -164,8 +170,11 @@ def test_identical_rows_are_kept_apart_and_counted(engine, tmp_path):
 
 
 def test_blank_rows_are_not_sign_ups_and_row_numbers_stay_as_in_the_sheet(engine, tmp_path):
-    report = run(engine, tmp_path, [answer("a@example.org"), [""] * len(HEADER),
-                                    answer("b@example.org", role="??")])  # fmt: skip
+    report = run(
+        engine,
+        tmp_path,
+        [answer("a@example.org"), [""] * len(HEADER), answer("b@example.org", role="??")],
+    )
     assert report.rows_read == 2
     assert report.quarantine[0].row_number == 4
 
@@ -183,8 +192,12 @@ def test_header_mismatch_names_the_missing_column_and_suggests_the_close_one(eng
 
 
 def test_screening_keeps_applicants_pending_until_the_organizer_decides(engine, tmp_path):
-    run(engine, tmp_path, [answer("a@example.org"), answer("b@example.org"),
-                           answer("c@example.org")], screening=True)  # fmt: skip
+    run(
+        engine,
+        tmp_path,
+        [answer("a@example.org"), answer("b@example.org"), answer("c@example.org")],
+        screening=True,
+    )
     settings = intake_settings(tmp_path / "form.csv", screening=True)
     pending = screening.pending_applicants(engine, settings)
     assert len(pending) == 3
@@ -207,8 +220,12 @@ def test_a_resubmission_keeps_an_approved_or_declined_decision(engine, tmp_path)
     run(engine, tmp_path, [answer(at="08.01.2027 10:00:00")], screening=True)
     settings = intake_settings(tmp_path / "form.csv", screening=True)
     screening.apply_decision(engine, settings, CLOCK, approve=[], decline=[], approve_all=True)
-    run(engine, tmp_path, [answer(at="08.01.2027 10:00:00"), answer(at="09.01.2027 10:00:00")],
-        screening=True)  # fmt: skip
+    run(
+        engine,
+        tmp_path,
+        [answer(at="08.01.2027 10:00:00"), answer(at="09.01.2027 10:00:00")],
+        screening=True,
+    )
     assert [r.status for r in table(engine, enrolments)] == ["enrolled"]
 
 
@@ -216,8 +233,12 @@ def test_a_resubmission_keeps_an_approved_or_declined_decision(engine, tmp_path)
 
 
 def mail_settings(tmp_path: Any) -> MailSettings:
-    return MailSettings(program_id="demo", default_language="de", program_name="Demo-Mentoring",
-                        outbox_dir=tmp_path / "outbox")  # fmt: skip
+    return MailSettings(
+        program_id="demo",
+        default_language="de",
+        program_name="Demo-Mentoring",
+        outbox_dir=tmp_path / "outbox",
+    )
 
 
 def queue(engine: Any, tmp_path: Any, **changes: Any) -> mails.QueuedMails:

@@ -21,8 +21,12 @@ SHEET = SheetSource(KEY, "Formularantworten 1", credentials_env="GOOGLE_SERVICE_
     ("delimiter", "bom"), [(",", False), (";", True), (";", False), ("\t", True)]
 )
 def test_csv_exports_with_bom_and_german_semicolons_read_the_same(tmp_path, delimiter, bom):
-    path = write_csv(tmp_path / "f.csv", [answer("jürgen@example.org", name="Jürgen Groß, Dr.")],
-                     delimiter=delimiter, bom=bom)  # fmt: skip
+    path = write_csv(
+        tmp_path / "f.csv",
+        [answer("jürgen@example.org", name="Jürgen Groß, Dr.")],
+        delimiter=delimiter,
+        bom=bom,
+    )
     table = read_csv(CsvSource(path))
     assert table.header == HEADER
     assert table.rows == [(2, answer("jürgen@example.org", name="Jürgen Groß, Dr."))]
@@ -70,8 +74,10 @@ def test_extra_columns_alone_are_fine_and_case_does_not_matter(tmp_path):
 @pytest.fixture
 def sheets() -> FakeSheets:
     fake = FakeSheets()
-    fake.add_spreadsheet(KEY, {"Formularantworten 1": [HEADER, answer(capacity="01067"), [],
-                                                       answer("b@example.org")]})  # fmt: skip
+    fake.add_spreadsheet(
+        KEY,
+        {"Formularantworten 1": [HEADER, answer(capacity="01067"), [], answer("b@example.org")]},
+    )
     return fake
 
 
@@ -127,5 +133,7 @@ def test_the_fake_supports_what_the_matching_export_writes(sheets):
     matches.append_rows([["match", "mentor", "mentee"], ["p_1", "m_a", "m_b"]])
     matches.update([["p_1", "m_a", "m_c"]], "A2")
     matches.batch_update([{"range": "D1:D2", "values": [["score"], ["0.8"]]}])
-    assert sheets.values(KEY, "Matches") == [["match", "mentor", "mentee", "score"],
-                                             ["p_1", "m_a", "m_c", "0.8"]]  # fmt: skip
+    assert sheets.values(KEY, "Matches") == [
+        ["match", "mentor", "mentee", "score"],
+        ["p_1", "m_a", "m_c", "0.8"],
+    ]

@@ -119,8 +119,10 @@ def test_unreadable_timestamp_is_none():
 
 def test_multi_select_answers_split_trim_and_drop_repeats():
     assert split_list(" Karriere ,Python,, Python , Netzwerk ", ",") == [
-        "Karriere", "Python", "Netzwerk",
-    ]  # fmt: skip
+        "Karriere",
+        "Python",
+        "Netzwerk",
+    ]
 
 
 @pytest.mark.parametrize(("text", "number"), [("3", 3.0), ("2,5", 2.5), (" 1.0 ", 1.0)])

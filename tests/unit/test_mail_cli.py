@@ -73,10 +73,16 @@ def test_send_without_smtp_writes_eml_files_once(tmp_path, monkeypatch):
         )
     add_member(engine, "m_zoe", "zoe@example.org", "Zoë Schäfer", "de")
     enqueue(
-        engine, settings=settings, cycle_id=cycle.id, cycle_label="2027-1", member_id="m_zoe",
-        purpose="welcome", template="welcome", clock=FixedClock(NOW),
+        engine,
+        settings=settings,
+        cycle_id=cycle.id,
+        cycle_label="2027-1",
+        member_id="m_zoe",
+        purpose="welcome",
+        template="welcome",
+        clock=FixedClock(NOW),
         context={"role": "mentor", "intake_closes": "2027-01-25", "cycle_starts": "2027-02-01"},
-    )  # fmt: skip
+    )
     dry = runner.invoke(app, ["send", str(SPEC), "--dry-run"])
     assert dry.exit_code == 0 and "1 due mail(s) written" in dry.output
     first = runner.invoke(app, ["send", str(SPEC)])

@@ -53,11 +53,16 @@ def test_checkin_invite_is_a_request_in_the_members_zone_with_a_stable_uid():
     uid = stable_uid("p:c:p_1:checkin-1", "example.org")
     assert uid == stable_uid("p:c:p_1:checkin-1", "example.org")
     text = checkin_invite(
-        uid=uid, summary="Check-in", description="Wie läuft es?",
-        start=datetime(2027, 7, 1, 16, 0, tzinfo=UTC), duration=timedelta(minutes=45),
-        timezone="America/New_York", organizer="m@example.org", attendees=["a@example.org"],
+        uid=uid,
+        summary="Check-in",
+        description="Wie läuft es?",
+        start=datetime(2027, 7, 1, 16, 0, tzinfo=UTC),
+        duration=timedelta(minutes=45),
+        timezone="America/New_York",
+        organizer="m@example.org",
+        attendees=["a@example.org"],
         stamp=datetime(2027, 6, 1, tzinfo=UTC),
-    )  # fmt: skip
+    )
     calendar = icalendar.Calendar.from_ical(text)
     assert calendar["METHOD"] == "REQUEST"
     (event,) = calendar.walk("VEVENT")

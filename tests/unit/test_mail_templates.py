@@ -39,8 +39,9 @@ def test_each_template_renders_subject_text_and_html(tmp_path, name, lang):
 
 
 def test_introduction_explains_the_match_and_the_first_meeting(tmp_path):
-    mail = render("introduction", _context(tmp_path, "introduction"), language="de",
-                  default_language="de")  # fmt: skip
+    mail = render(
+        "introduction", _context(tmp_path, "introduction"), language="de", default_language="de"
+    )
     assert "Warum Ihr zusammenpasst" in mail.text
     assert "1. Was Ihr Euch von den zwölf Wochen erhofft" in mail.text
     assert "Rhythmus: alle zwei Wochen" in mail.text and "Erfolg heißt" in mail.text
@@ -73,8 +74,13 @@ def test_spec_override_folder_wins_and_can_use_the_shared_layout(tmp_path):
     (folder / "de.html").write_text(
         '{% extends "_layout/base.html" %}{% block content %}<p>Eigen</p>{% endblock %}'
     )
-    mail = render("welcome", _context(tmp_path, "welcome"), language="en", default_language="de",
-                  overrides={"welcome": folder})  # fmt: skip
+    mail = render(
+        "welcome",
+        _context(tmp_path, "welcome"),
+        language="en",
+        default_language="de",
+        overrides={"welcome": folder},
+    )
     assert mail.subject == "Hallo Zoë!" and mail.language == "de"  # the override has only German
     assert "Eigener Text für PyLadies Berlin Mentoring" in mail.text
     assert "<p>Eigen</p>" in mail.html and "Abmelden" in mail.html

@@ -150,9 +150,16 @@ def test_capacity_exhausted_and_lost_on_score_are_told_apart():
     records = [
         {**common, "id": "m_e1", "role": "mentee", "goals": ["python"], "employer": "a"},
         {**common, "id": "m_e2", "role": "mentee", "goals": ["python"], "employer": "b"},
-        {**common, "id": "m_t1", "role": "mentor", "goals": ["python"], "employer": "c",
-         "seniority": 3, "capacity": 1},
-    ]  # fmt: skip
+        {
+            **common,
+            "id": "m_t1",
+            "role": "mentor",
+            "goals": ["python"],
+            "employer": "c",
+            "seniority": 3,
+            "capacity": 1,
+        },
+    ]
     s = settings()
     result = solve(build_pool(records, s), s)
     assert len(result.matches) == 1
@@ -164,15 +171,30 @@ def test_lost_on_score_when_a_rearrangement_could_add_the_person():
     # Both could be matched (e1-t2, e2-t1), but e1-t1 alone scores more.
     base = {"languages": ["en"], "seniority": 0}
     records = [
-        {**base, "id": "m_e1", "role": "mentee", "goals": ["python", "data"], "seeks": ["python"],
-         "utc_offset": 0, "availability_utc": [40, 41], "employer": "a"},
+        {
+            **base,
+            "id": "m_e1",
+            "role": "mentee",
+            "goals": ["python", "data"],
+            "seeks": ["python"],
+            "utc_offset": 0,
+            "availability_utc": [40, 41],
+            "employer": "a",
+        },
         {**base, "id": "m_e2", "role": "mentee", "utc_offset": -8, "employer": "b"},
-        {**base, "id": "m_t1", "role": "mentor", "goals": ["python", "data"],
-         "offers": ["python"], "utc_offset": 0, "availability_utc": [40, 41], "seniority": 1,
-         "employer": "c"},
-        {**base, "id": "m_t2", "role": "mentor", "utc_offset": 8, "seniority": 5,
-         "employer": "b"},
-    ]  # fmt: skip
+        {
+            **base,
+            "id": "m_t1",
+            "role": "mentor",
+            "goals": ["python", "data"],
+            "offers": ["python"],
+            "utc_offset": 0,
+            "availability_utc": [40, 41],
+            "seniority": 1,
+            "employer": "c",
+        },
+        {**base, "id": "m_t2", "role": "mentor", "utc_offset": 8, "seniority": 5, "employer": "b"},
+    ]
     s = settings()
     result = solve(build_pool(records, s), s)
     assert [m.key for m in result.matches] == ["m_t1+m_e1"]

@@ -16,14 +16,36 @@ from tests.unit.matching_strategies import bipartite_records, profit_matrix, set
 from tests.unit.test_matching_bipartite import FAST
 
 BASE = {"languages": ["en"], "seniority": 0}
-MENTOR = {**BASE, "id": "m_t1", "role": "mentor", "goals": ["python", "data"],
-          "offers": ["python"], "utc_offset": 0, "availability_utc": [40, 41], "seniority": 3,
-          "employer": "c", "capacity": 1}  # fmt: skip
-GOOD_FIT = {**BASE, "id": "m_e1", "role": "mentee", "goals": ["python", "data"],
-            "seeks": ["python"], "utc_offset": 0, "availability_utc": [40, 41],
-            "employer": "a"}  # fmt: skip
-WAITED = {**BASE, "id": "m_e2", "role": "mentee", "goals": ["career"], "utc_offset": 5,
-          "employer": "b"}  # fmt: skip
+MENTOR = {
+    **BASE,
+    "id": "m_t1",
+    "role": "mentor",
+    "goals": ["python", "data"],
+    "offers": ["python"],
+    "utc_offset": 0,
+    "availability_utc": [40, 41],
+    "seniority": 3,
+    "employer": "c",
+    "capacity": 1,
+}
+GOOD_FIT = {
+    **BASE,
+    "id": "m_e1",
+    "role": "mentee",
+    "goals": ["python", "data"],
+    "seeks": ["python"],
+    "utc_offset": 0,
+    "availability_utc": [40, 41],
+    "employer": "a",
+}
+WAITED = {
+    **BASE,
+    "id": "m_e2",
+    "role": "mentee",
+    "goals": ["career"],
+    "utc_offset": 5,
+    "employer": "b",
+}
 
 
 @pytest.mark.parametrize("objective", ["max_score", "max_matched"])

@@ -28,14 +28,30 @@ def _seed(tmp_path, mentees=8, mentors=4):
         ensure_program(conn, PROGRAM, "P", NOW)
         cycle = ensure_cycle(conn, PROGRAM, "2027-02-01", NOW.date(), NOW.date(), NOW)
         for i, r in enumerate(records):
-            conn.execute(insert(members).values(
-                id=r["id"], program_id=PROGRAM, email=f"p{i}@example.org", name=f"Name {i}",
-                language="en", created_at=NOW, updated_at=NOW))  # fmt: skip
+            conn.execute(
+                insert(members).values(
+                    id=r["id"],
+                    program_id=PROGRAM,
+                    email=f"p{i}@example.org",
+                    name=f"Name {i}",
+                    language="en",
+                    created_at=NOW,
+                    updated_at=NOW,
+                )
+            )
             answers = {k: v for k, v in r.items() if k not in ("id", "role", "capacity")}
-            conn.execute(insert(enrolments).values(
-                cycle_id=cycle.id, member_id=r["id"], role=r["role"], status="enrolled",
-                answers=answers, capacity=r["capacity"], created_at=NOW,
-                updated_at=NOW))  # fmt: skip
+            conn.execute(
+                insert(enrolments).values(
+                    cycle_id=cycle.id,
+                    member_id=r["id"],
+                    role=r["role"],
+                    status="enrolled",
+                    answers=answers,
+                    capacity=r["capacity"],
+                    created_at=NOW,
+                    updated_at=NOW,
+                )
+            )
     return engine, cycle
 
 
@@ -95,9 +111,15 @@ def test_waitlisted_members_get_priority_and_a_mail_key_per_round(tmp_path):
 
     mail = MailSettings(program_id=PROGRAM, outbox_dir=tmp_path / "outbox")
     queued, waiting = handover.queue_mails(
-        engine, mail=mail, program_id=PROGRAM, cycle_id=cycle.id, cycle_label=cycle.label,
-        result=result, match_ids=ids, clock=FixedClock(NOW),
-    )  # fmt: skip
+        engine,
+        mail=mail,
+        program_id=PROGRAM,
+        cycle_id=cycle.id,
+        cycle_label=cycle.label,
+        result=result,
+        match_ids=ids,
+        clock=FixedClock(NOW),
+    )
     assert queued == len(result.matched_ids) and waiting == len(result.unmatched)
     with engine.connect() as conn:
         priority = dict(conn.execute(select(enrolments.c.member_id, enrolments.c.priority)).all())
@@ -150,8 +172,11 @@ def test_example_programs_match_their_sample_intake(tmp_path, name):
     with engine.begin() as conn:
         cycle = repo.get_cycle(conn, spec.program.id, spec.cycle.label)
         assert cycle is not None
-        conn.execute(update(enrolments).where(enrolments.c.status == "pending_approval")
-                     .values(status="enrolled"))  # fmt: skip
+        conn.execute(
+            update(enrolments)
+            .where(enrolments.c.status == "pending_approval")
+            .values(status="enrolled")
+        )
         found = store_io.load_pool_input(conn, spec.program.id, cycle.id)
     s = settings_from_spec(spec)
     result = solve(build_pool(found.records, s, week_of=spec.cycle.start), s)
@@ -168,10 +193,18 @@ def test_example_programs_match_their_sample_intake(tmp_path, name):
 
 def _enrol(conn, cycle, records):
     for r in records:
-        conn.execute(insert(enrolments).values(
-            cycle_id=cycle.id, member_id=r["id"], role=r["role"], status="enrolled",
-            answers={k: v for k, v in r.items() if k not in ("id", "role")}, capacity=1,
-            created_at=NOW, updated_at=NOW))  # fmt: skip
+        conn.execute(
+            insert(enrolments).values(
+                cycle_id=cycle.id,
+                member_id=r["id"],
+                role=r["role"],
+                status="enrolled",
+                answers={k: v for k, v in r.items() if k not in ("id", "role")},
+                capacity=1,
+                created_at=NOW,
+                updated_at=NOW,
+            )
+        )
 
 
 def test_waitlisted_in_one_cycle_is_matched_first_in_the_next(tmp_path):
@@ -180,8 +213,15 @@ def test_waitlisted_in_one_cycle_is_matched_first_in_the_next(tmp_path):
     from mentorflow.mail.settings import MailSettings
 
     base = {"languages": ["en"], "seniority": 0, "employer": "x"}
-    mentor = {**base, "id": "m_t", "role": "mentor", "goals": ["python", "data"],
-              "utc_offset": 0, "seniority": 3, "employer": "y"}  # fmt: skip
+    mentor = {
+        **base,
+        "id": "m_t",
+        "role": "mentor",
+        "goals": ["python", "data"],
+        "utc_offset": 0,
+        "seniority": 3,
+        "employer": "y",
+    }
     best = {**base, "id": "m_a", "role": "mentee", "goals": ["python", "data"], "utc_offset": 0}
     waits = {**base, "id": "m_b", "role": "mentee", "goals": ["career"], "utc_offset": 6}
     newcomer = {**base, "id": "m_c", "role": "mentee", "goals": ["python"], "utc_offset": 0}
@@ -189,17 +229,31 @@ def test_waitlisted_in_one_cycle_is_matched_first_in_the_next(tmp_path):
     with engine.begin() as conn:
         ensure_program(conn, PROGRAM, "P", NOW)
         for r in (mentor, best, waits, newcomer):
-            conn.execute(insert(members).values(
-                id=r["id"], program_id=PROGRAM, language="en", email=f"{r['id']}@example.org",
-                created_at=NOW, updated_at=NOW))  # fmt: skip
+            conn.execute(
+                insert(members).values(
+                    id=r["id"],
+                    program_id=PROGRAM,
+                    language="en",
+                    email=f"{r['id']}@example.org",
+                    created_at=NOW,
+                    updated_at=NOW,
+                )
+            )
         first = ensure_cycle(conn, PROGRAM, "2027-02", date(2027, 2, 1), date(2027, 4, 1), NOW)
         _enrol(conn, first, [mentor, best, waits])
     result, ids = _run(engine, first)
     assert [m.key for m in result.matches] == ["m_t+m_a"]
     mail = MailSettings(program_id=PROGRAM, outbox_dir=tmp_path / "outbox")
-    handover.queue_mails(engine, mail=mail, program_id=PROGRAM, cycle_id=first.id,
-                         cycle_label=first.label, result=result, match_ids=ids,
-                         clock=FixedClock(NOW))  # fmt: skip
+    handover.queue_mails(
+        engine,
+        mail=mail,
+        program_id=PROGRAM,
+        cycle_id=first.id,
+        cycle_label=first.label,
+        result=result,
+        match_ids=ids,
+        clock=FixedClock(NOW),
+    )
     with engine.begin() as conn:
         store_io.approve(conn, PROGRAM, first.id, NOW)
         second = ensure_cycle(conn, PROGRAM, "2027-05", date(2027, 5, 1), date(2027, 7, 1), NOW)

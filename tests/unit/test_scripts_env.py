@@ -20,9 +20,13 @@ def test_a_missing_venv_module_is_one_clear_hint_and_no_half_made_venv(tmp_path:
     python.chmod(0o755)
     result = subprocess.run(
         ["bash", "-c", "source scripts/env.sh && echo installed"],
-        cwd=tmp_path, env={"PATH": "/usr/bin:/bin", "PYTHON": str(python)},
-        capture_output=True, text=True, timeout=60, check=False,
-    )  # fmt: skip
+        cwd=tmp_path,
+        env={"PATH": "/usr/bin:/bin", "PYTHON": str(python)},
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
     assert result.returncode == 1
     assert "sudo apt-get install python3-venv" in result.stderr
     assert "installed" not in result.stdout
