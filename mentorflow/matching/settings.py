@@ -3,20 +3,13 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
-from typing import Any, Literal
+from typing import Any, Literal, get_args
 
-ModelType = Literal["one_to_one", "group", "peer", "reverse", "rotational"]
+from mentorflow.spec.model import CriterionKind, ModelType
+
 Objective = Literal["max_score", "max_matched"]
-KINDS = (
-    "overlap",
-    "coverage",
-    "distance",
-    "availability",
-    "same",
-    "different",
-    "required_common",
-    "seniority",
-)
+# The spec's vocabulary is the one list; matching reads it, never restates it.
+KINDS: tuple[str, ...] = get_args(CriterionKind)
 
 
 @dataclass(frozen=True)
