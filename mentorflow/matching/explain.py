@@ -28,6 +28,25 @@ FIELD_NAMES = {
 }
 
 
+# Language codes as a person reads them (English, German); unknown codes print as given.
+LANGUAGE_NAMES = {
+    "de": ("German", "Deutsch"), "en": ("English", "Englisch"), "fr": ("French", "Französisch"),
+    "es": ("Spanish", "Spanisch"), "it": ("Italian", "Italienisch"), "tr": ("Turkish", "Türkisch"),
+    "ar": ("Arabic", "Arabisch"), "pl": ("Polish", "Polnisch"), "ru": ("Russian", "Russisch"),
+    "uk": ("Ukrainian", "Ukrainisch"), "pt": ("Portuguese", "Portugiesisch"),
+    "nl": ("Dutch", "Niederländisch"), "zh": ("Chinese", "Chinesisch"), "hi": ("Hindi", "Hindi"),
+}  # fmt: skip
+
+
+def _items(field: str | None, values: list[str]) -> tuple[str, str]:
+    """The shared values as text in English and German (language codes become names)."""
+    if field != "languages":
+        text = ", ".join(values)
+        return text, text
+    names = [LANGUAGE_NAMES.get(v.lower(), (v, v)) for v in values]
+    return ", ".join(n[0] for n in names), ", ".join(n[1] for n in names)
+
+
 def _names(field: str | None) -> tuple[str, str]:
     return FIELD_NAMES.get(field or "", (field or "", field or ""))
 
@@ -68,8 +87,9 @@ class Explainer:
         en, de = _names(c.field)
         if not shared:
             return 0.0, f"no shared {en}", f"keine gemeinsamen {de}"
-        items = ", ".join(shared)
-        return len(shared) / max(union, 1), f"shared {en}: {items}", f"gemeinsame {de}: {items}"
+        items_en, items_de = _items(c.field, shared)
+        score = len(shared) / max(union, 1)
+        return score, f"shared {en}: {items_en}", f"gemeinsame {de}: {items_de}"
 
     def _coverage(self, c: Criterion, mentor: int, mentee: int) -> tuple[float, str, str]:
         offers, seeks = c.mentor_field or "", c.mentee_field or ""
@@ -132,9 +152,9 @@ class Explainer:
         return 1.0, f"different {en}", f"unterschiedliche(r) {de}"
 
     def _required_common(self, c: Criterion, a: int, b: int) -> tuple[float, str, str]:
-        items = ", ".join(self._shared(c.field or "", a, b))
+        items_en, items_de = _items(c.field, self._shared(c.field or "", a, b))
         en, de = _names(c.field)
-        return 1.0, f"common {en}: {items}", f"gemeinsame {de}: {items}"
+        return 1.0, f"common {en}: {items_en}", f"gemeinsame {de}: {items_de}"
 
     def _seniority(self, c: Criterion, mentor: int, mentee: int) -> tuple[float, str, str]:
         x, y = self.pool.numbers[c.field or ""][[mentor, mentee]]

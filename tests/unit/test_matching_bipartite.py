@@ -236,6 +236,7 @@ def test_explanation_names_the_shared_values_in_both_languages():
     assert "time zones 1 h apart" in en and "6 h of shared availability a week" in en
     assert "gemeinsame Ziele: Python, open-source governance" in de
     assert "6 Std. gemeinsame Verfügbarkeit pro Woche" in de
+    assert "common languages: German" in en and "gemeinsame Sprachen: Deutsch" in de
     assert abs(match.explanation[0].score - match.score) < 1e-3
 
 
