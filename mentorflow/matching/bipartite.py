@@ -4,7 +4,9 @@ The LP of b-matching (each row at most once, column j at most cap[j] times) is t
 unimodular, so a dual solution (u per row, v per column, both >= 0, u_i + v_j >= w_ij for every
 feasible pair) proves optimality when its objective equals the matching's total. We solve on the
 top-K candidates per row with OR-Tools' min-cost flow, derive the duals from the flow (shortest
-paths over the mentors: see `prices`), then price every pair left out. A left-out pair with
+paths over the mentors: see `prices`), then price every pair left out: the next SPARE columns per
+row from their kept profits, the rest by the bound `left_out` and, where that bound cannot rule a
+row out, by scoring it again (on the worker threads). A left-out pair with
 positive reduced profit joins the graph and we solve again (column generation); when none is left
 the result is the optimum of the full problem. If rounds run out, the dual bound
 ``sum(max(u_i, max_j w_ij - v_j)) + sum(cap_j v_j)`` is a proven upper bound; the gap is reported.
@@ -29,6 +31,8 @@ from mentorflow.matching.scoring import Scorer
 INF = np.int64(1) << np.int64(60)
 CLOSED_PRICE = np.int64(1) << np.int64(61)  # above any profit with its bonuses
 ADD_PER_ROW = 8  # columns a violating row brings into the graph per pricing round
+SPARE = 20  # per row, the next best columns after the graph's K, kept to price without scoring
+SAMPLE_SHARE = 4  # top-K threshold from 1/4 of the columns: a cheap bound, then exact on the rest
 LOWEST = True  # lowest prices leave rows the most surplus: fewer rows to price again
 STORE_BYTES = 200 * 2**20
 WORKERS = min(
@@ -114,45 +118,74 @@ class Graph:
     profit: np.ndarray
     left_out: np.ndarray  # per row: an upper bound on the profit of any pair left out
     col_feasible: np.ndarray  # per column: has any feasible row
+    spare_cols: np.ndarray  # (rows, SPARE) int64: the next best columns, not in the graph
+    spare_profit: np.ndarray  # (rows, SPARE) int64: their profits (0: none)
 
 
-def candidate_graph(profits: Profits, k: int, col_k: int = 0) -> Graph:
-    """Top-k columns per row (and top-col_k rows per column); left_out bounds the rest."""
+def candidate_graph(profits: Profits, k: int, col_k: int = 0, spare: int = 0) -> Graph:
+    """Top-k columns per row (and top-col_k rows per column), the next `spare` columns per row
+    kept aside; left_out bounds the rest."""
     nr, m = profits.scorer.shape
     parts: list[tuple[np.ndarray, np.ndarray, np.ndarray]] = []
     left = np.zeros(nr, dtype=np.int64)
     col_any = np.zeros(m, dtype=bool)
+    spare_cols = np.zeros((nr, spare), np.int64)
+    spare_prof = np.zeros((nr, spare), np.int64)
     if col_k:
         col_vals, col_rows = np.zeros((0, m), np.int32), np.zeros((0, m), np.int64)
         for pos, p in profits.chunks():
             col_vals, col_rows = _merge_columns(col_vals, col_rows, p, pos, col_k)
         parts.append((col_rows.ravel(), np.tile(np.arange(m), len(col_rows)), col_vals.ravel()))
-    for pos, idx, prof, best_left, any_row in _map_chunks(profits, partial(_top_k, k=k)):
+    for pos, idx, prof, best_left, any_row in _map_chunks(profits, partial(_top_k, k=k + spare)):
         col_any |= any_row
         left[pos] = best_left
+        width = min(k, idx.shape[1])
+        spare_cols[pos, : idx.shape[1] - width] = idx[:, width:]
+        spare_prof[pos, : idx.shape[1] - width] = prof[:, width:]
+        idx, prof = idx[:, :width], prof[:, :width]
         parts.append((np.broadcast_to(pos[:, None], idx.shape).ravel(), idx.ravel(), prof.ravel()))
     if not parts:
         empty = np.zeros(0, np.int64)
-        return Graph(empty, empty, empty, left, col_any)
+        return Graph(empty, empty, empty, left, col_any, spare_cols, spare_prof)
     rows = np.concatenate([x[0] for x in parts]).astype(np.int64)
     cols = np.concatenate([x[1] for x in parts]).astype(np.int64)
     prof = np.concatenate([x[2] for x in parts]).astype(np.int64)
     keep = prof > 0
     key, first = np.unique(rows[keep] * m + cols[keep], return_index=True)
-    return Graph(key // m, key % m, prof[keep][first], left, col_any)
+    return Graph(key // m, key % m, prof[keep][first], left, col_any, spare_cols, spare_prof)
 
 
 def _top_k(pos: np.ndarray, p: np.ndarray, k: int) -> tuple[np.ndarray, ...]:
-    """One chunk's best k columns per row, the best profit left out, feasible columns."""
-    m = p.shape[1]
-    left = np.zeros(len(pos), dtype=np.int64)
-    if m <= k:
-        idx = np.broadcast_to(np.arange(m), p.shape)
-    else:
-        part = np.argpartition(p, m - k - 1, axis=1)
-        idx = part[:, m - k :]
-        left = np.take_along_axis(p, part[:, m - k - 1 : m - k], 1)[:, 0]
-    return pos, idx, np.take_along_axis(p, idx, 1), left, np.asarray((p > 0).any(axis=0))
+    """One chunk's best k columns per row, best first (profit 0: none), the best profit left
+    out, feasible columns.
+
+    The (k+1)-th best of a sample of the columns is a threshold at least k+1 entries of the row
+    reach; only those few entries are sorted. Ties go to the lower column.
+    """
+    n, m = p.shape
+    width = max(4 * (k + 1), m // SAMPLE_SHARE)
+    if width >= m:
+        order = np.argsort(-p, axis=1, kind="stable")
+        idx = order[:, :k]
+        top = np.take_along_axis(p, idx, 1)
+        left = np.take_along_axis(p, order[:, k : k + 1], 1)[:, 0] if m > k else np.zeros(n)
+        return pos, idx, top, left.astype(np.int64), np.asarray((p > 0).any(axis=0))
+    sample = np.partition(p[:, :width], width - k - 1, axis=1)[:, width - k - 1]
+    flat = np.flatnonzero(p >= np.maximum(sample, 1)[:, None])  # 1-D: much faster than 2-D
+    r = flat // m
+    val = p.reshape(-1)[flat].astype(np.int64)
+    order = np.argsort(r * (1 << 32) - val, kind="stable")  # by row, best first, then column
+    r, c, val = r[order], flat[order] - r[order] * m, val[order]
+    counts = np.bincount(r, minlength=n)
+    rank = np.arange(len(r)) - (np.cumsum(counts) - counts)[r]
+    idx = np.zeros((n, k), np.int64)
+    top = np.zeros((n, k), p.dtype)
+    sel = rank < k
+    idx[r[sel], rank[sel]], top[r[sel], rank[sel]] = c[sel], val[sel]
+    left = np.zeros(n, np.int64)
+    at = rank == k
+    left[r[at]] = val[at]  # fewer than k+1 entries: all feasible ones are kept, none left out
+    return pos, idx, top, left, np.asarray((p > 0).any(axis=0))
 
 
 def _map_chunks(profits: Profits, work: Callable[..., tuple]) -> Iterator[tuple]:
@@ -205,7 +238,7 @@ def solve_bipartite(
     capacity = np.where(scorer.closed, 0, np.asarray(capacity, dtype=np.int64))
     profits = profits or Profits(scorer)
     col_k = 0 if col_candidates is None else col_candidates
-    graph = candidate_graph(profits, candidates, col_k=min(nr, col_k))
+    graph = candidate_graph(profits, candidates, col_k=min(nr, col_k), spare=SPARE)
     rows, cols, prof, left_out = graph.rows, graph.cols, graph.profit, graph.left_out
     bonus = row_bonus(prof, left_out, m, objective, priority)
     rounds = 0
@@ -215,7 +248,7 @@ def solve_bipartite(
         row_col, row_prof = _min_cost_flow(nr, m, rows, cols, gross, capacity)
         v = prices(nr, m, rows, cols, gross, row_col, row_prof, capacity, lowest=LOWEST)
         u = np.where(row_col >= 0, row_prof - v[np.maximum(row_col, 0)], 0)
-        extra, bound = _price_out(profits, u, v, capacity, left_out, bonus)
+        extra, bound = _price_out(profits, u, v, capacity, graph, bonus)
         total_now = int(row_prof.sum())
         close = bound - total_now <= gap_tolerance * max(1, bound - bonus[row_col >= 0].sum())
         if extra is None or rounds >= max_rounds or close:
@@ -362,59 +395,103 @@ def _price_out(
     u: np.ndarray,
     v: np.ndarray,
     capacity: np.ndarray,
-    left_out: np.ndarray,
+    graph: Graph,
     bonus: np.ndarray,
 ) -> tuple[tuple[np.ndarray, np.ndarray, np.ndarray] | None, int]:
     """Pairs left out of the graph that would improve the dual objective, and the dual bound.
 
-    A left-out pair has profit at most `left_out_i`, so it can only violate when
+    The spare columns kept per row are priced from their stored profits. Any other left-out
+    pair has profit at most `left_out_i`, so it can only violate when
     ``v_j < left_out_i + bonus - u_i``: rows with no such column are skipped, and when rows are
     scored again only those columns are (prices >= 0 keep this sound).
     """
-    reach = np.where(left_out > 0, left_out + bonus, 0) - u
+    m = len(v)
+    reach = np.where(graph.left_out > 0, graph.left_out + bonus, 0) - u
     suspects = np.flatnonzero(reach > 0)
     suspects = suspects[np.argsort(-reach[suspects], kind="stable")]
     best = u.copy()
     found: list[tuple[np.ndarray, np.ndarray, np.ndarray]] = []
-    wide = bool(bonus.any()) or int(v.max(initial=0)) >= 2**30
-    for pos, colsel, p in _suspect_profits(profits, suspects, reach, v):
-        vs = v[colsel]
-        # an infeasible pair (profit 0) has gain -v <= 0 <= u: it never violates
-        lift = np.where(p > 0, bonus[pos][:, None], 0) if wide else 0
-        gain = (p.astype(np.int64) + lift) if wide else p.astype(np.int32)
-        gain -= (vs if wide else vs.astype(np.int32))[None, :]
-        row_best = gain.max(axis=1)
-        best[pos] = np.maximum(best[pos], row_best)
-        bad = np.flatnonzero(row_best > u[pos])
+    if graph.spare_profit.size:
+        sp = graph.spare_profit
+        gain = np.where(sp > 0, sp + bonus[:, None] - v[graph.spare_cols], np.int64(-1))
+        best = np.maximum(best, gain.max(axis=1))
+        bad = np.flatnonzero(gain.max(axis=1) > u)
         if len(bad):
-            found.append(
-                _best_violations(gain[bad] - u[pos[bad]][:, None], p[bad], pos[bad], colsel)
-            )
+            sub = gain[bad] - u[bad][:, None]
+            ok = sub > 0
+            rows = np.broadcast_to(bad[:, None], sub.shape)[ok]
+            found.append((rows, graph.spare_cols[bad][ok], sp[bad][ok]))
+    wide = bool(bonus.any()) or int(v.max(initial=0)) >= 2**30
+    work = partial(_price_chunk, profits, u, v, bonus, wide)
+    for pos, row_best, violations in _in_threads(
+        work, _suspect_chunks(profits, suspects, reach, v)
+    ):
+        best[pos] = np.maximum(best[pos], row_best)
+        if violations is not None:
+            found.append(violations)
     bound = int(best.sum()) + int((np.where(capacity > 0, v, 0) * capacity).sum())
     if not found:
         return None, bound
-    extra = tuple(np.concatenate([f[k] for f in found]).astype(np.int64) for k in range(3))
-    return extra, bound  # type: ignore[return-value]
+    rows, cols, prof = (np.concatenate([f[k] for f in found]).astype(np.int64) for k in range(3))
+    _, first = np.unique(rows * m + cols, return_index=True)  # spare pairs are scored again too
+    return (rows[first], cols[first], prof[first]), bound
 
 
-def _suspect_profits(
+def _suspect_chunks(
     profits: Profits, suspects: np.ndarray, reach: np.ndarray, v: np.ndarray
-) -> Iterator[tuple[np.ndarray, np.ndarray, np.ndarray]]:
-    """(rows, column positions, profits) to price: all columns from a stored matrix, else only
-    the columns cheap enough to matter for the chunk (rows come sorted by reach)."""
-    everything = np.arange(len(v))
+) -> list[tuple[np.ndarray, np.ndarray]]:
+    """(rows, column positions) to price: all columns from a stored matrix, else only the
+    columns cheap enough to matter for the chunk (rows come sorted by reach)."""
     if profits.matrix is not None:
-        for pos, p in profits.chunks(suspects):
-            yield pos, everything, p
-        return
+        return [(pos, np.arange(len(v))) for pos in profits.scorer.chunks(suspects)]
+    out = []
     start = 0
     while start < len(suspects):
         colsel = np.flatnonzero(v < reach[suspects[start]])  # the chunk's largest reach
         step = max(8, scoring.CHUNK_ELEMENTS // max(1, len(colsel)))  # fewer columns: more rows
-        pos = suspects[start : start + step]
-        start += step
         if len(colsel):
-            yield pos, colsel, profits.scorer.restricted(colsel).profit(pos)
+            out.append((suspects[start : start + step], colsel))
+        start += step
+    return out
+
+
+def _price_chunk(
+    profits: Profits,
+    u: np.ndarray,
+    v: np.ndarray,
+    bonus: np.ndarray,
+    wide: bool,
+    pos: np.ndarray,
+    colsel: np.ndarray,
+) -> tuple[np.ndarray, np.ndarray, tuple[np.ndarray, np.ndarray, np.ndarray] | None]:
+    """One chunk's best gain per row and its violating pairs (the best ADD_PER_ROW per row)."""
+    if profits.matrix is not None:
+        p = profits.matrix[pos]
+    else:
+        p = profits.scorer.restricted(colsel).profit(pos)
+    vs = v[colsel]
+    # an infeasible pair (profit 0) has gain -v <= 0 <= u: it never violates
+    lift = np.where(p > 0, bonus[pos][:, None], 0) if wide else 0
+    gain = (p.astype(np.int64) + lift) if wide else p.astype(np.int32)
+    gain -= (vs if wide else vs.astype(np.int32))[None, :]
+    row_best = gain.max(axis=1)
+    bad = np.flatnonzero(row_best > u[pos])
+    if not len(bad):
+        return pos, row_best, None
+    return (
+        pos,
+        row_best,
+        _best_violations(gain[bad] - u[pos[bad]][:, None], p[bad], pos[bad], colsel),
+    )
+
+
+def _in_threads(work: Callable[..., tuple], items: list[tuple]) -> Iterator[tuple]:
+    """`work(*item)` for every item on WORKERS threads (numpy releases the GIL), in order."""
+    if WORKERS <= 1 or len(items) < 4:
+        yield from (work(*item) for item in items)
+        return
+    with ThreadPoolExecutor(max_workers=WORKERS) as pool:
+        yield from pool.map(lambda item: work(*item), items)
 
 
 def _best_violations(
