@@ -44,10 +44,11 @@ def _transient(_task: Any, _run: Any, state: Any) -> bool:
 def read_source(settings: IntakeSettings, client: Any = None) -> sources.SourceTable:
     if isinstance(settings.source, CsvSource):
         return sources.read_csv(settings.source)
-    return sources.read_sheet(client or _sheet_client(settings), settings.source)
+    return sources.read_sheet(client or sheet_client(settings), settings.source)
 
 
-def _sheet_client(settings: IntakeSettings) -> Any:
+def sheet_client(settings: IntakeSettings) -> Any:
+    """A gspread client for the spec's Google Sheet: credentials from env or a Secret block."""
     source = settings.source
     assert isinstance(source, SheetSource)
     if source.credentials_block:  # a Prefect Secret block holding the service account JSON

@@ -14,7 +14,8 @@ from prefect.input import RunInput
 from pydantic import Field
 from sqlalchemy import Engine
 
-from flows.deliver import deliver_mail
+from flows.deliver import deliver_mail, mail_settings
+from flows.intake import sheet_client
 from mentorflow.clock import SystemClock
 from mentorflow.errors import MatchingError
 from mentorflow.intake.settings import SheetSource
@@ -158,19 +159,10 @@ def export_matches(engine: Engine, spec: ProgramSpec, proposal: Proposal) -> int
 @task(retries=3, retry_delay_seconds=[10, 60, 300], cache_policy=NO_CACHE)
 def export_sheet(engine: Engine, spec: ProgramSpec, proposal: Proposal, client: Any = None) -> None:
     """A "Matches" worksheet beside the form answers, when the intake reads a Google Sheet."""
-    from mentorflow.intake import sources
-
-    source = intake_settings(spec).source
+    settings = intake_settings(spec)
+    source = settings.source
     assert isinstance(source, SheetSource)
-    if client is None:
-        if source.credentials_block:
-            from prefect.blocks.system import Secret
-
-            secret: Any = Secret.load(source.credentials_block)
-            client = sources.client_from_info(sources.parse_credentials(secret.get(), "block"))
-        else:
-            info = sources.credentials_from_env(source.credentials_env or "")
-            client = sources.client_from_info(info)
+    client = client or sheet_client(settings)
     rows = handover.export_rows(engine, proposal.result, proposal.match_ids)
     handover.export_sheet(client, source.key, rows)
 
@@ -211,5 +203,5 @@ def matching(spec_path: str, round_no: int = 1, approval_timeout_seconds: int = 
     export_matches(engine, spec, proposal)
     if isinstance(intake_settings(spec).source, SheetSource):
         export_sheet(engine, spec, proposal)
-    deliver_mail(engine, mail_settings_from_spec(spec))
+    deliver_mail(engine, mail_settings(spec))
     return {"approved": approved, "unmatched": len(proposal.result.unmatched)}
