@@ -105,3 +105,29 @@ def test_a_server_down_for_every_attempt_leaves_mail_queued_without_failing(smtp
     assert report.sent == 0 and report.temporary_failures == 1
     smtp_server.start()
     assert deliver().sent == 2
+
+
+def test_smtp_password_from_a_prefect_secret_block_is_resolved(tmp_path, monkeypatch):
+    from prefect.blocks.system import Secret
+
+    from flows.deliver import mail_settings
+
+    Secret(value="s3cret-from-block").save("mentorflow-test-smtp", overwrite=True)
+    monkeypatch.setenv("MENTORFLOW_TEST_SMTP_USER", "apikey")
+    text = (Path(__file__).resolve().parents[2] / "program_specs" / "one_to_one.yaml").read_text(
+        encoding="utf-8"
+    )
+    smtp = (
+        "  smtp: {host: 127.0.0.1, port: 2525, security: none,"
+        " username: {env: MENTORFLOW_TEST_SMTP_USER},"
+        " password: {secret_block: mentorflow-test-smtp}}\n"
+    )
+    text = text.replace(
+        "  base_url: http://127.0.0.1:8000\n", "  base_url: http://127.0.0.1:8000\n" + smtp
+    )
+    spec_path = tmp_path / "spec.yaml"
+    spec_path.write_text(text, encoding="utf-8")
+    settings = mail_settings(load_spec(spec_path))
+    assert settings.smtp is not None
+    assert settings.smtp.password == "s3cret-from-block"
+    assert settings.smtp.username == "apikey"
