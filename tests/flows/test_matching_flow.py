@@ -22,7 +22,7 @@ from prefect.client.schemas.filters import (
 )
 from prefect.client.schemas.objects import StateType
 from prefect.flow_runs import resume_flow_run
-from sqlalchemy import insert, select
+from sqlalchemy import select
 from typer.testing import CliRunner
 
 from flows.matching import matching
@@ -31,7 +31,8 @@ from mentorflow.matching.handover import EXPORT_HEADER
 from mentorflow.matching.synthetic import synthetic_records
 from mentorflow.store.db import open_store
 from mentorflow.store.repo import ensure_cycle, ensure_program
-from mentorflow.store.tables import enrolments, events, match_members, matches, members, outbox
+from mentorflow.store.tables import events, match_members, matches, outbox
+from tests.fakes.matching import enrol_records
 from tests.fakes.sheets import FakeSheets
 
 pytestmark = pytest.mark.flow
@@ -68,33 +69,15 @@ def _seed(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, mentees: int = 9, men
     with engine.begin() as conn:
         ensure_program(conn, PROGRAM, "Demo", NOW)
         cycle = ensure_cycle(conn, PROGRAM, "2027-02-01", NOW.date(), NOW.date(), NOW)
-        for i, r in enumerate(records):
-            conn.execute(
-                insert(members).values(
-                    id=r["id"],
-                    program_id=PROGRAM,
-                    email=f"person{i}@example.org",
-                    name=f"Person Nummer{i}",
-                    language="de",
-                    timezone="Europe/Berlin",
-                    created_at=NOW,
-                    updated_at=NOW,
-                )
-            )
-            answers = {k: v for k, v in r.items() if k not in ("id", "role", "capacity")}
-            conn.execute(
-                insert(enrolments).values(
-                    cycle_id=cycle.id,
-                    member_id=r["id"],
-                    role=r["role"],
-                    status="enrolled",
-                    answers=answers,
-                    capacity=r["capacity"],
-                    priority=0,
-                    created_at=NOW,
-                    updated_at=NOW,
-                )
-            )
+        enrol_records(
+            conn,
+            program_id=PROGRAM,
+            cycle_id=cycle.id,
+            records=records,
+            now=NOW,
+            contact=("person{i}@example.org", "Person Nummer{i}", "de"),
+            timezone="Europe/Berlin",
+        )
     return engine, cycle
 
 

@@ -14,6 +14,7 @@ from mentorflow.matching.synthetic import synthetic_records, synthetic_settings
 from mentorflow.store.db import open_store
 from mentorflow.store.repo import ensure_cycle, ensure_program
 from mentorflow.store.tables import enrolments, members
+from tests.fakes.matching import enrol_records
 from tests.fakes.sheets import FakeSheets
 
 NOW = datetime(2027, 1, 26, 9, 0, tzinfo=UTC)
@@ -27,31 +28,14 @@ def _seed(tmp_path, mentees=8, mentors=4):
     with engine.begin() as conn:
         ensure_program(conn, PROGRAM, "P", NOW)
         cycle = ensure_cycle(conn, PROGRAM, "2027-02-01", NOW.date(), NOW.date(), NOW)
-        for i, r in enumerate(records):
-            conn.execute(
-                insert(members).values(
-                    id=r["id"],
-                    program_id=PROGRAM,
-                    email=f"p{i}@example.org",
-                    name=f"Name {i}",
-                    language="en",
-                    created_at=NOW,
-                    updated_at=NOW,
-                )
-            )
-            answers = {k: v for k, v in r.items() if k not in ("id", "role", "capacity")}
-            conn.execute(
-                insert(enrolments).values(
-                    cycle_id=cycle.id,
-                    member_id=r["id"],
-                    role=r["role"],
-                    status="enrolled",
-                    answers=answers,
-                    capacity=r["capacity"],
-                    created_at=NOW,
-                    updated_at=NOW,
-                )
-            )
+        enrol_records(
+            conn,
+            program_id=PROGRAM,
+            cycle_id=cycle.id,
+            records=records,
+            now=NOW,
+            contact=("p{i}@example.org", "Name {i}", "en"),
+        )
     return engine, cycle
 
 
