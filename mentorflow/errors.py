@@ -7,7 +7,8 @@
     │   └── UnknownMemberError    no such member in the program (erasure by id or address)
     ├── MailError                 a mail could not be rendered or delivered
     │   ├── TemplateError         a template is missing or does not render
-    │   ├── TemporaryMailError    4xx, dropped connection, server down: retry later
+    │   ├── TemporaryMailError    4xx, dropped connection: retry later
+    │   │   └── SmtpUnreachableError  no connection to the server: mail waits for the next run
     │   └── PermanentMailError    5xx for the recipient: recorded as a bounce, never retried
     ├── TokenError                a link token is unknown, forged or expired
     ├── IntakeError               the form source cannot be read as a whole
@@ -57,6 +58,10 @@ class TemplateError(MailError):
 
 class TemporaryMailError(MailError):
     """A temporary failure (4xx, dropped connection, server down): try again later."""
+
+
+class SmtpUnreachableError(TemporaryMailError):
+    """The SMTP server refused the connection or did not answer: retrying at once is pointless."""
 
 
 class PermanentMailError(MailError):

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import socket
+import threading
+from collections.abc import Callable
 from dataclasses import replace
 from datetime import UTC, date, datetime
 from pathlib import Path
@@ -71,3 +74,88 @@ def add_member(
             )
         )
     return member_id
+
+
+class DroppingSmtpServer:
+    """A minimal SMTP server on loopback that closes the connection in the middle of DATA.
+
+    aiosmtpd offers no hook before a message is complete, so this speaks just enough SMTP by
+    hand. While `drops` > 0, each DATA gets its 354, the server reads what the client sends
+    until the client pauses (`idle` seconds), then closes cleanly without answering: the
+    message never completed. `before_354()` and `after_close()` let a test hold the client at
+    a chosen moment. Afterwards it accepts normally and keeps each message's bytes.
+    """
+
+    def __init__(self, drops: int = 0, idle: float = 0.2) -> None:
+        self.drops, self.idle = drops, idle
+        self.messages: list[bytes] = []
+        self.before_354: Callable[[], None] = lambda: None
+        self.after_close: Callable[[], None] = lambda: None
+        self._listener = socket.create_server(("127.0.0.1", 0))
+        self.host, self.port = "127.0.0.1", self._listener.getsockname()[1]
+        threading.Thread(target=self._accept, daemon=True).start()
+
+    def _accept(self) -> None:
+        while True:
+            try:
+                sock, _ = self._listener.accept()
+            except OSError:
+                return  # closed by stop()
+            threading.Thread(target=self._serve, args=(sock,), daemon=True).start()
+
+    def _serve(self, sock: socket.socket) -> None:
+        lines = _Lines(sock)
+        with sock:
+            sock.sendall(b"220 dropper ready\r\n")
+            while (line := lines.next()) is not None:
+                verb = line[:4].upper()
+                if verb == b"QUIT":
+                    sock.sendall(b"221 bye\r\n")
+                    return
+                if verb != b"DATA":
+                    sock.sendall(b"250 ok\r\n")
+                    continue
+                if self.drops > 0:
+                    self.drops -= 1
+                    self.before_354()
+                    sock.sendall(b"354 go ahead\r\n")
+                    lines.drain(self.idle)
+                    sock.close()  # all read: a clean close (FIN), and no reply ever
+                    self.after_close()
+                    return
+                sock.sendall(b"354 go ahead\r\n")
+                self.messages.append(lines.data())
+                sock.sendall(b"250 queued\r\n")
+
+    def stop(self) -> None:
+        self._listener.close()
+
+
+class _Lines:
+    """CRLF lines from a socket, with a way to swallow everything until the peer pauses."""
+
+    def __init__(self, sock: socket.socket) -> None:
+        self.sock, self.buffer = sock, b""
+
+    def next(self) -> bytes | None:
+        while b"\r\n" not in self.buffer:
+            chunk = self.sock.recv(65536)
+            if not chunk:
+                return None
+            self.buffer += chunk
+        line, _, self.buffer = self.buffer.partition(b"\r\n")
+        return line + b"\r\n"
+
+    def data(self) -> bytes:
+        body = []
+        while (line := self.next()) not in (None, b".\r\n"):
+            body.append(line[1:] if line.startswith(b"..") else line)  # type: ignore[union-attr]
+        return b"".join(body)  # type: ignore[arg-type]
+
+    def drain(self, idle: float) -> None:
+        self.sock.settimeout(idle)
+        try:
+            while self.sock.recv(65536):
+                pass
+        except TimeoutError:
+            pass

@@ -1,16 +1,24 @@
-"""`mentorflow preview`, `mentorflow send` and `mentorflow serve`: see mail before it goes out,
-deliver the outbox, and serve the pages behind links in mails (unsubscribe).
+"""`mentorflow preview`, `send`, `outbox` and `serve`: see mail before it goes out, deliver the
+outbox, settle what it could not (unconfirmed mail, mail written only as files), and serve the
+pages behind links in mails (unsubscribe).
 """
 
 from __future__ import annotations
 
 from enum import StrEnum
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from mentorflow.errors import MentorflowError, TemporaryMailError
+
+if TYPE_CHECKING:
+    from sqlalchemy import Engine
+
+    from mentorflow.mail.outbox import DeliveryReport
+    from mentorflow.mail.review import OpenMail
+    from mentorflow.mail.settings import MailSettings
 
 SpecArg = Annotated[
     Path,
@@ -26,6 +34,7 @@ class Language(StrEnum):  # mentorflow.mail.templates.LANGUAGES; importing it he
 def register(app: typer.Typer) -> None:
     app.command("preview")(preview)
     app.command("send")(send)
+    app.command("outbox")(outbox)
     app.command("serve")(serve)
 
 
@@ -128,11 +137,13 @@ def send(
         if dry_run:
             written = preview_pending(engine, settings=settings, clock=SystemClock(), limit=limit)
             typer.echo(
-                f"dry run: {written} due mail(s) written to {settings.outbox_dir / 'preview'}"
+                f"dry run: {written} due mail(s) written to {settings.outbox_dir / 'preview'}, "
+                "none sent, all still pending"
             )
             return
+        sender = sender_for(settings)
         report = deliver_pending(
-            engine, settings=settings, sender=sender_for(settings), clock=SystemClock(), limit=limit
+            engine, settings=settings, sender=sender, clock=SystemClock(), limit=limit
         )
     except TemporaryMailError as error:
         _fail(error, 75)  # EX_TEMPFAIL: run again later
@@ -140,11 +151,113 @@ def send(
     except MentorflowError as error:
         _fail(error)
         return
-    where = f" (.eml files in {settings.outbox_dir})" if report.dry_run else ""
-    typer.echo(
-        f"sent {report.sent}, written {report.dry_run}{where}, bounced {report.bounced}, "
-        f"deferred {report.deferred} by the daily limit, failed {report.failed}"
-    )
+    for line in summary_lines(report, settings, spec, files=not sender.delivers):
+        typer.echo(line)
+    if sender.delivers:
+        _hint_files(engine, settings.program_id, spec)
+
+
+def summary_lines(
+    report: DeliveryReport, settings: MailSettings, spec: Path, *, files: bool
+) -> list[str]:
+    """What `send` did, in the organizer's words; unconfirmed mail is never folded into sent."""
+    if files:
+        why = "sender.dry_run is set" if settings.dry_run else "no sender.smtp in the spec"
+        lines = [
+            f"{_mails(report.as_files)} written as files, none sent ({why}): {settings.outbox_dir}"
+        ]
+        if report.as_files:
+            lines.append(
+                f"to send them once SMTP is configured: mentorflow outbox {spec} --requeue-files"
+            )
+        return lines
+    counts = [
+        f"{report.sent} sent",
+        f"{report.unconfirmed} unconfirmed",
+        f"{report.bounced} bounced",
+        f"{report.failed} failed",
+        f"{report.deferred} deferred by the daily limit",
+    ]
+    lines = [", ".join(counts)]
+    if report.resent:
+        lines.append(
+            f"{report.resent} unconfirmed introduction(s) queued again with the same Message-ID"
+        )
+    if report.unconfirmed - report.resent > 0:
+        lines.append(
+            "unconfirmed: handed to the server without a reply, sent or lost; "
+            f"see mentorflow outbox {spec} --unconfirmed"
+        )
+    return lines
+
+
+def _mails(count: int) -> str:
+    return f"{count} mail" if count == 1 else f"{count} mails"
+
+
+def _hint_files(engine: Engine, program_id: str, spec: Path) -> None:
+    from mentorflow.mail.review import count_files
+
+    waiting = count_files(engine, program_id)
+    if waiting:
+        typer.echo(
+            f"{waiting} mail(s) were written as files earlier and never sent; "
+            f"mentorflow outbox {spec} --requeue-files queues them for sending"
+        )
+
+
+def outbox(
+    spec: SpecArg,
+    unconfirmed: Annotated[
+        bool, typer.Option("--unconfirmed", help="List mails handed over without a reply.")
+    ] = False,
+    resend: Annotated[
+        list[int] | None,
+        typer.Option("--resend", help="Queue this unconfirmed (or failed) mail again; repeatable."),
+    ] = None,
+    requeue_files: Annotated[
+        bool,
+        typer.Option("--requeue-files", help="Queue mails that were only written as files again."),
+    ] = False,
+) -> None:
+    """Look at mail the outbox could not settle alone, and decide what happens to it."""
+    from mentorflow.clock import SystemClock
+    from mentorflow.mail import review
+    from mentorflow.spec import load_spec
+    from mentorflow.store.db import open_store
+
+    try:
+        program_id = load_spec(spec).program.id
+        engine = open_store()
+    except MentorflowError as error:
+        _fail(error)
+        return
+    now = SystemClock().now()
+    if resend:
+        _resend(review.resend(engine, program_id, resend, now), spec)
+    if requeue_files:
+        count = review.requeue_files(engine, program_id, now)
+        typer.echo(f"{count} mail(s) written as files queued for sending: mentorflow send {spec}")
+    if unconfirmed or not (resend or requeue_files):
+        _list_unconfirmed(review.unconfirmed(engine, program_id))
+
+
+def _resend(outcome: dict[int, str | None], spec: Path) -> None:
+    for mail_id, problem in outcome.items():
+        if problem is not None:
+            typer.secho(f"mail {mail_id} not queued again: {problem}", err=True, fg="red")
+    queued = sum(problem is None for problem in outcome.values())
+    typer.echo(f"{queued} mail(s) queued again with their Message-ID: mentorflow send {spec}")
+    if queued < len(outcome):
+        raise typer.Exit(1)
+
+
+def _list_unconfirmed(mails: list[OpenMail]) -> None:
+    typer.echo(f"{len(mails)} unconfirmed mail(s)")
+    for mail in mails:
+        at = mail.at.isoformat(timespec="seconds") if mail.at else "-"
+        who = mail.member_id or "organizer"
+        typer.echo(f"  {mail.id:>6}  {mail.template:<18} {at}  {who}")
 
 
 def serve(

@@ -1,10 +1,13 @@
 """The outbox: every mail is rendered into the store under an idempotency key, then delivered once.
 
 Keys are `<program>:<cycle label>:<member id>:<purpose>:<occurrence>` (organizers: `org:<index>`
-in place of the member id). States: pending -> sending -> sent | bounced | failed, or pending ->
-suppressed at enqueue, or -> dry_run when the sender only writes files. `sending` is recorded
-just before the point of no return; a row still `sending` when a sender starts was handed over by
-a sender that stopped (crash): it is counted as sent, never sent again (see docs/mail.md).
+in place of the member id). States: pending -> sending -> sent | unconfirmed | bounced | failed,
+or suppressed at enqueue, or pending -> as_file when the sender only writes .eml files (back to
+pending with `requeue_files`). `sending` is recorded just before the point of no return (the
+final "."); a row still `sending` when a sender starts was handed over by a sender that stopped:
+it becomes `unconfirmed` (sent or lost, nobody can tell), like a mail whose reply was lost.
+Unconfirmed mail is never sent again by itself, except templates in
+`policy.RESEND_UNCONFIRMED` (once, same Message-ID); `resend` does it on purpose (docs/mail.md).
 """
 
 from __future__ import annotations
@@ -20,10 +23,11 @@ from sqlalchemy import Connection, Engine, func, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
 from mentorflow.clock import Clock
-from mentorflow.errors import MailError, TemporaryMailError
+from mentorflow.errors import MailError, SmtpUnreachableError, TemporaryMailError
 from mentorflow.mail import sender as outcomes
 from mentorflow.mail.addresses import check_address
 from mentorflow.mail.message import OutgoingMail, new_message_id
+from mentorflow.mail.policy import ESSENTIAL_TEMPLATES, MAX_AUTO_RESENDS, RESEND_UNCONFIRMED
 from mentorflow.mail.sender import EmlFolderSender, Sender, SendResult
 from mentorflow.mail.settings import MailSettings
 from mentorflow.mail.templates import render
@@ -31,11 +35,6 @@ from mentorflow.mail.tokens import UNSUBSCRIBE, make_token
 from mentorflow.store.repo import log_event
 from mentorflow.store.tables import members, outbox
 
-# Mail an unsubscribed member still gets: answers to their own sign-up, and the start and end of
-# a pairing they are part of (their partner relies on it). Everything else is optional.
-ESSENTIAL_TEMPLATES = frozenset(
-    {"welcome", "not_enrolled", "fix_signup", "introduction", "closure"}
-)
 MAX_ATTEMPTS = 8
 _BACKOFF_MINUTES = (5, 15, 60, 180, 360, 720, 1440)
 _CHUNK = 200
@@ -44,12 +43,15 @@ _CHUNK = 200
 @dataclass(frozen=True)
 class DeliveryReport:
     sent: int = 0
+    # handed over without a reply (lost after the ".", or left `sending` by a stopped sender)
+    unconfirmed: int = 0
+    resent: int = 0  # unconfirmed ones queued again by policy.RESEND_UNCONFIRMED (same Message-ID)
     bounced: int = 0
     temporary_failures: int = 0
     deferred: int = 0  # held back by the daily limit, not_before set to a later day
-    dry_run: int = 0
-    failed: int = 0  # gave up after MAX_ATTEMPTS temporary failures
-    reconciled: int = 0  # found `sending` from a stopped sender: counted as sent
+    as_files: int = 0  # written as .eml files, not sent (no SMTP in the spec, or dry_run)
+    failed: int = 0  # refused for its content (5xx after DATA), or MAX_ATTEMPTS 4xx in a row
+    pending: int = 0  # due, but left pending when the batch stopped early
 
     def add(self, **counts: int) -> DeliveryReport:
         return replace(self, **{k: getattr(self, k) + v for k, v in counts.items()})
@@ -271,20 +273,31 @@ def _base_row(
 # --- delivery ---------------------------------------------------------------------------------
 
 
-def reconcile(conn: Connection, program_id: str, now: datetime) -> int:
-    """Rows a stopped sender left `sending` were handed over: counted as sent, never resent."""
-    result = conn.execute(
+def reconcile(conn: Connection, program_id: str, now: datetime) -> tuple[int, int]:
+    """(unconfirmed, resent): rows a stopped sender left `sending` become `unconfirmed`; the
+    unconfirmed mails whose template is resent by policy go back to `pending`, once."""
+    found = conn.execute(
         update(outbox)
         .where(outbox.c.program_id == program_id, outbox.c.status == "sending")
         .values(
-            status="sent",
-            sent_at=now,
+            status="unconfirmed",
+            sent_at=outbox.c.updated_at,  # the moment of the handover
             updated_at=now,
             last_error="unconfirmed: the sender stopped after handing the message over",
         )
-    )
+    ).rowcount
+    resent = conn.execute(
+        update(outbox)
+        .where(
+            outbox.c.program_id == program_id,
+            outbox.c.status == "unconfirmed",
+            outbox.c.template.in_(sorted(RESEND_UNCONFIRMED)),
+            outbox.c.attempts <= MAX_AUTO_RESENDS,
+        )
+        .values(status="pending", not_before=None, updated_at=now)
+    ).rowcount
     conn.commit()
-    return result.rowcount or 0
+    return found or 0, resent or 0
 
 
 def _due_ids(conn: Connection, program_id: str, now: datetime) -> list[int]:
@@ -300,7 +313,7 @@ def _due_ids(conn: Connection, program_id: str, now: datetime) -> list[int]:
 def _sent_last_day(conn: Connection, program_id: str, now: datetime) -> int:
     query = select(func.count()).where(
         outbox.c.program_id == program_id,
-        outbox.c.status.in_(("sent", "bounced")),
+        outbox.c.status.in_(("sent", "unconfirmed", "bounced")),
         outbox.c.sent_at > now - timedelta(days=1),
     )
     return int(conn.execute(query).scalar_one())
@@ -422,18 +435,36 @@ def _record(
     status = result.status
     if status == outcomes.ABANDONED:
         return {}
-    if status in (outcomes.ACCEPTED, outcomes.UNCONFIRMED):
-        final = "sent" if sender.delivers else "dry_run"
-        note = None if status == outcomes.ACCEPTED else f"unconfirmed: {result.detail}"
-        _set(conn, row.id, status=final, sent_at=now, updated_at=now, last_error=note)
-        return {"sent": 1} if sender.delivers else {"dry_run": 1}
+    if status == outcomes.ACCEPTED:
+        final = "sent" if sender.delivers else "as_file"
+        _set(conn, row.id, status=final, sent_at=now, updated_at=now, last_error=None)
+        return {"sent": 1} if sender.delivers else {"as_files": 1}
+    if status == outcomes.UNCONFIRMED:
+        note = f"unconfirmed: {result.detail}"
+        _set(conn, row.id, status="unconfirmed", sent_at=now, updated_at=now, last_error=note)
+        return {"unconfirmed": 1}
     if status == outcomes.PERMANENT:
         _record_bounce(conn, settings, row, result, now)
         return {"bounced": 1}
+    if status == outcomes.REJECTED:  # about this message, not the address: the member keeps it
+        _set(conn, row.id, status="failed", last_error=result.detail, updated_at=now)
+        return {"failed": 1}
     handed_over = conn.execute(select(outbox.c.status).where(outbox.c.id == row.id)).scalar_one()
     detail = f"{result.code or ''} {result.detail}".strip()
     final = _record_temporary(conn, row, detail, handed_over == "sending", now)
     return {"failed": 1} if final == "failed" else {"temporary_failures": 1}
+
+
+def _release(conn: Connection, row_id: int, detail: str, now: datetime) -> None:
+    """The sender says the message was not completed: a handed-over row is pending again, with
+    no attempt counted (the connection failed, not this mail)."""
+    conn.execute(
+        update(outbox)
+        .where(outbox.c.id == row_id, outbox.c.status == "sending")
+        .values(status="pending", attempts=outbox.c.attempts - 1)
+    )
+    _set(conn, row_id, last_error=detail, updated_at=now)
+    conn.commit()
 
 
 def deliver_pending(
@@ -446,25 +477,43 @@ def deliver_pending(
 ) -> DeliveryReport:
     """Deliver the program's due pending mail over one sender session, each key at most once.
 
-    Raises TemporaryMailError (after recording everything) when a temporary failure stopped the
-    batch or left mails pending, so a retrying caller (the Prefect task) tries again later.
+    Raises TemporaryMailError (after recording everything; `.report` holds the counts) when a
+    temporary failure stopped the batch or left mails pending, so a retrying caller tries again
+    later; SmtpUnreachableError when no connection could be made (retrying soon is pointless).
     """
-    report = DeliveryReport()
     with engine.connect() as conn:
-        report = report.add(reconciled=reconcile(conn, settings.program_id, clock.now()))
+        unconfirmed, resent = reconcile(conn, settings.program_id, clock.now())
+        report = DeliveryReport(unconfirmed=unconfirmed, resent=resent)
         ids = _due_ids(conn, settings.program_id, clock.now())
         ids, deferred = _apply_daily_limit(conn, settings, ids, clock.now())
         report = report.add(deferred=deferred)
         ids = ids[:limit] if limit is not None else ids
         report, stopped = _send_all(conn, settings, sender, clock, ids, report)
+        if stopped is not None:
+            report = report.add(pending=_still_pending(conn, ids))
     if stopped is not None or report.temporary_failures:
+        raise _incomplete(report, stopped)
+    return report
+
+
+def _still_pending(conn: Connection, ids: list[int]) -> int:
+    query = select(func.count()).where(outbox.c.id.in_(ids), outbox.c.status == "pending")
+    return int(conn.execute(query).scalar_one())
+
+
+def _incomplete(report: DeliveryReport, stopped: TemporaryMailError | None) -> TemporaryMailError:
+    if isinstance(stopped, SmtpUnreachableError):
+        error: TemporaryMailError = SmtpUnreachableError(
+            f"{stopped}; {report.pending} mail(s) stay pending for the next run"
+        )
+    else:
+        reason = stopped or "some recipients deferred"
         error = TemporaryMailError(
             f"mail delivery incomplete: {report.sent} sent, {report.temporary_failures} "
-            f"temporary failure(s); {stopped or 'some recipients deferred'}"
+            f"temporary failure(s), {report.pending} left pending; {reason}"
         )
-        error.report = report  # type: ignore[attr-defined]
-        raise error
-    return report
+    error.report = report  # type: ignore[attr-defined]
+    return error
 
 
 def _send_all(
@@ -474,8 +523,8 @@ def _send_all(
     clock: Clock,
     ids: list[int],
     report: DeliveryReport,
-) -> tuple[DeliveryReport, str | None]:
-    """Send rows `ids` in order; (report, reason the batch stopped early or None)."""
+) -> tuple[DeliveryReport, TemporaryMailError | None]:
+    """Send rows `ids` in order; (report, what stopped the batch early or None)."""
     sender.open()
     try:
         for row in _rows_fresh(conn, ids):
@@ -484,10 +533,8 @@ def _send_all(
             try:
                 result = sender.send(_outgoing(row, settings, now), claim)
             except TemporaryMailError as exc:
-                # The connection failed, not this mail: no attempt counted, no backoff for it.
-                _set(conn, row.id, last_error=str(exc), updated_at=now)
-                conn.commit()
-                return report.add(temporary_failures=1), str(exc)
+                _release(conn, row.id, str(exc), now)
+                return report, exc
             except MailError as exc:
                 _set(conn, row.id, last_error=str(exc), updated_at=now)
                 conn.commit()
@@ -495,7 +542,8 @@ def _send_all(
             report = report.add(**_record(conn, settings, sender, row, result, now))
             conn.commit()
             if result.connection_closed:
-                return report, f"connection closed ({result.code or result.status})"
+                reason = f"connection closed ({result.code or result.status})"
+                return report, TemporaryMailError(reason)
         return report, None
     finally:
         sender.close()

@@ -3,8 +3,10 @@
 A sender delivers one `OutgoingMail` at a time within a session (`open` ... `close`, one SMTP
 connection per batch). Just before the point of no return (for SMTP: the final "." of DATA) it
 calls `handover()`, which lets the outbox record the mail as `sending`; if that returns False the
-sender abandons the mail. Outcomes are normalised to `SendResult`; a connection that cannot be
-used raises `TemporaryMailError`. Texts in results and errors never contain an address.
+sender abandons the mail. Outcomes are normalised to `SendResult`. `send` raises
+`TemporaryMailError` only when the message was certainly not completed (no final "." left), so
+the outbox may put a handed-over mail back to `pending`; `SmtpUnreachableError` when no
+connection could be made at all. Texts in results and errors never contain an address.
 """
 
 from __future__ import annotations
@@ -12,21 +14,26 @@ from __future__ import annotations
 import contextlib
 import os
 import re
+import select
 import socket
+import ssl
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from email.message import EmailMessage
 from pathlib import Path
 from typing import Any, Protocol
 
-from mentorflow.errors import MailError, TemporaryMailError
+from mentorflow.errors import MailError, SmtpUnreachableError, TemporaryMailError
 from mentorflow.mail.message import OutgoingMail, build_message, wire_bytes
 from mentorflow.mail.settings import MailSettings, SmtpSettings
 
-ACCEPTED, TEMPORARY, PERMANENT, UNCONFIRMED, ABANDONED = (
+# permanent: 5xx at RCPT, the address is refused (a bounce); rejected: 5xx for this message
+# (after DATA, usually a content decision), the address may be fine.
+ACCEPTED, TEMPORARY, PERMANENT, REJECTED, UNCONFIRMED, ABANDONED = (
     "accepted",
     "temporary",
     "permanent",
+    "rejected",
     "unconfirmed",
     "abandoned",
 )
@@ -40,7 +47,7 @@ def redact(text: str) -> str:
 
 @dataclass(frozen=True)
 class SendResult:
-    status: str  # accepted | temporary | permanent | unconfirmed | abandoned
+    status: str  # accepted | temporary | permanent | rejected | unconfirmed | abandoned
     code: int | None = None
     detail: str = ""
     connection_closed: bool = False  # the batch cannot go on over this connection
@@ -121,14 +128,23 @@ class SmtpSender:
             # recorded); without NODELAY, Nagle + delayed ACK stall every mail by ~40 ms.
             client.smtp.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         except OSError as exc:
-            code = getattr(exc, "smtp_code", None)
-            if code is not None and 500 <= code < 600:
-                raise MailError(f"the SMTP server refused the login (code {code})") from None
-            raise TemporaryMailError(
-                f"cannot connect to the SMTP server ({type(exc).__name__}, code {code})"
-            ) from None
+            raise self._connect_error(exc) from None
         self._client = client
         return client.smtp
+
+    def _connect_error(self, exc: OSError) -> MailError:
+        """What a failed connect or login means: configuration, busy server, or no server."""
+        code = getattr(exc, "smtp_code", None)
+        if code is not None and 500 <= code < 600:
+            return MailError(f"the SMTP server refused the login (code {code})")
+        if code is not None:
+            return TemporaryMailError(f"the SMTP server deferred the login (code {code})")
+        where = f"SMTP server {self.smtp.host}:{self.smtp.port}"
+        if isinstance(exc, ConnectionRefusedError):
+            return SmtpUnreachableError(f"{where} refused the connection")
+        if isinstance(exc, TimeoutError):
+            return SmtpUnreachableError(f"{where} did not answer within {self.smtp.timeout:g} s")
+        return SmtpUnreachableError(f"{where} cannot be reached ({type(exc).__name__})")
 
     def _drop(self) -> None:
         client, self._client = self._client, None
@@ -167,6 +183,8 @@ class SmtpSender:
 
     def _refused(self, refused: _Refused) -> SendResult:
         code, detail = refused.code, f"{refused.stage}: {refused.detail}"
+        if refused.stage == "DATA" and 500 <= code < 600:
+            detail = f"DATA: {code} {refused.detail}"
         if code == 421 or (refused.stage == "MAIL" and code < 500):
             self._drop()
             raise TemporaryMailError(f"the SMTP server deferred the batch (code {code})")
@@ -177,30 +195,64 @@ class SmtpSender:
             self._client.smtp.rset()
         except OSError:
             self._drop()
-        status = PERMANENT if 500 <= code < 600 else TEMPORARY
+        status = TEMPORARY
+        if 500 <= code < 600:  # only RCPT speaks about the address; DATA about this message
+            status = PERMANENT if refused.stage == "RCPT" else REJECTED
         return SendResult(status, code, detail, connection_closed=self._client is None)
 
+    def _not_completed(self, what: str) -> TemporaryMailError:
+        self._drop()  # mid-DATA there is no RSET: closing aborts the transaction
+        return TemporaryMailError(f"{what}; the message was not completed and stays pending")
+
     def _finish(self, conn: Any, handover: Handover) -> SendResult:
+        if _peer_gone(conn.sock):
+            raise self._not_completed("the SMTP server closed or answered before the end of DATA")
         if not handover():
-            self._drop()  # mid-DATA there is no RSET: closing aborts the transaction
+            self._drop()
             return SendResult(ABANDONED)
+        # Again after the handover: its durable commit took a while, the server may be gone now.
+        if _peer_gone(conn.sock):
+            raise self._not_completed("the SMTP server closed or answered before the end of DATA")
         try:
             conn.send(b".\r\n")
         except OSError:
-            self._drop()  # the terminator never left: the server discards the message
-            return SendResult(TEMPORARY, None, "connection lost before the end of DATA", True)
+            raise self._not_completed("connection lost before the end of DATA") from None
         try:
             code, resp = conn.getreply()
         except OSError:
             self._drop()
             return SendResult(UNCONFIRMED, None, "connection lost while awaiting the reply", True)
-        detail = f"DATA end: {_reply_text((code, resp))}"
+        detail = f"DATA end: {code} {_reply_text((code, resp))}"
         if code == 250:
             return SendResult(ACCEPTED, code)
         if code == 421:
             self._drop()
             return SendResult(TEMPORARY, code, detail, connection_closed=True)
-        return SendResult(PERMANENT if code >= 500 else TEMPORARY, code, detail)
+        return SendResult(REJECTED if code >= 500 else TEMPORARY, code, detail)
+
+
+def _peer_gone(sock: socket.socket | None) -> bool:
+    """True when the server has already closed, reset or answered: what a final "." would then
+    complete is undefined, so it is not written. Never blocks; plain sockets are only peeked."""
+    if sock is None:
+        return True
+    tls = isinstance(sock, ssl.SSLSocket)
+    if not select.select([sock], [], [], 0)[0] and not (tls and sock.pending()):
+        return False  # nothing arrived: the server is waiting for the rest, as it should
+    timeout = sock.gettimeout()
+    sock.settimeout(0)
+    try:
+        # TLS cannot peek; reading is harmless there: any byte now means we stop anyway.
+        sock.recv(1) if tls else sock.recv(1, socket.MSG_PEEK)  # b"": closed; data: a reply
+    except ssl.SSLWantReadError:
+        return False  # only TLS housekeeping (a session ticket) had arrived
+    except BlockingIOError:
+        return False
+    except OSError:
+        return True  # reset by the peer
+    finally:
+        sock.settimeout(timeout)
+    return True
 
 
 def eml_name(key: str) -> str:

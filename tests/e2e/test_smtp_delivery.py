@@ -108,23 +108,16 @@ def test_check_in_carries_a_calendar_request_in_the_members_time_zone(setup, smt
     assert mail.get_body(("plain",)).get_content().count("16. Februar 2027") == 1
 
 
-@pytest.mark.parametrize("stage", ["RCPT", "end of DATA"])
-def test_permanent_refusal_bounces_that_member_and_the_rest_go_out(setup, smtp_server, stage):
-    engine, cycle, settings = setup
+def _three_members(engine, cycle, settings):
     for name in ("a", "b", "c"):
         add_member(engine, f"m_{name}", f"{name}@example.org", name.upper())
         _queue(engine, cycle, settings, f"m_{name}")
-    if stage == "RCPT":
-        smtp_server.refuse_rcpt["b@example.org"] = "550 5.1.1 <b@example.org>: No such user"
-    else:
-        rcpts = []
 
-        def spam_filter(event):  # rejects b's message after its DATA
-            rcpts.extend([event] if event == "RCPT" else [])
-            if event == "RCPT" and len(rcpts) == 2:
-                smtp_server.data_replies.append("554 5.7.1 <b@example.org> rejected as spam")
 
-        smtp_server.on_event = spam_filter
+def test_a_5xx_at_rcpt_bounces_that_member_and_the_rest_go_out(setup, smtp_server):
+    engine, cycle, settings = setup
+    _three_members(engine, cycle, settings)
+    smtp_server.refuse_rcpt["b@example.org"] = "550 5.1.1 <b@example.org>: No such user"
     report = _deliver(engine, settings)
     assert (report.sent, report.bounced) == (2, 1)
     assert [m["To"].addresses[0].username for m in smtp_server.messages] == ["a", "c"]
@@ -135,6 +128,32 @@ def test_permanent_refusal_bounces_that_member_and_the_rest_go_out(setup, smtp_s
     assert "@" not in b.bounce_reason and "@" not in error.scalar_one()
     _queue(engine, cycle, settings, "m_b", "reminder", {"topic": "Treffen"})
     assert _statuses(engine)[-1] == "suppressed"  # never mailed again
+
+
+def test_a_5xx_after_data_fails_that_mail_not_the_member(setup, smtp_server):
+    engine, cycle, settings = setup
+    _three_members(engine, cycle, settings)
+    rcpts = []
+
+    def spam_filter(event):  # rejects b's message after its DATA: a decision about content
+        rcpts.extend([event] if event == "RCPT" else [])
+        if event == "RCPT" and len(rcpts) == 2:
+            smtp_server.data_replies.append("554 5.7.1 <b@example.org> rejected as spam")
+
+    smtp_server.on_event = spam_filter
+    report = _deliver(engine, settings)
+    assert (report.sent, report.failed, report.bounced) == (2, 1, 0)
+    assert [m["To"].addresses[0].username for m in smtp_server.messages] == ["a", "c"]
+    with engine.connect() as conn:
+        b = conn.execute(select(members).where(members.c.id == "m_b")).one()
+        row = conn.execute(select(outbox).where(outbox.c.member_id == "m_b")).one()
+    assert b.bounced_at is None and b.bounce_reason is None  # the address is fine
+    assert row.status == "failed"
+    assert row.last_error == "DATA end: 554 5.7.1 <address> rejected as spam"
+    _queue(engine, cycle, settings, "m_b", "reminder", {"topic": "Treffen"})
+    assert _statuses(engine)[-1] == "pending"  # later mail to b still goes out
+    _deliver(engine, settings)
+    assert [m["To"].addresses[0].username for m in smtp_server.messages] == ["a", "c", "b"]
 
 
 @pytest.mark.parametrize(

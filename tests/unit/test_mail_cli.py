@@ -59,7 +59,7 @@ def test_preview_shows_the_check_in_time_in_the_programs_time_zone(tmp_path, mon
     assert "16. Februar 2027, 18:00 Uhr (CET)" in result.output  # 17:00 UTC in Europe/Berlin
 
 
-def test_send_without_smtp_writes_eml_files_once(tmp_path, monkeypatch):
+def test_send_without_smtp_writes_eml_files_once_and_says_none_was_sent(tmp_path, monkeypatch):
     monkeypatch.setenv("MENTORFLOW_HOME", str(tmp_path))
     url = f"sqlite:///{tmp_path / 'store.db'}"
     monkeypatch.setenv("MENTORFLOW_DB_URL", url)
@@ -85,10 +85,15 @@ def test_send_without_smtp_writes_eml_files_once(tmp_path, monkeypatch):
     )
     dry = runner.invoke(app, ["send", str(SPEC), "--dry-run"])
     assert dry.exit_code == 0 and "1 due mail(s) written" in dry.output
+    assert "none sent, all still pending" in dry.output
     first = runner.invoke(app, ["send", str(SPEC)])
-    assert first.exit_code == 0 and "written 1" in first.output, first.output
+    assert first.exit_code == 0, first.output
+    assert first.output.startswith(
+        "1 mail written as files, none sent (no sender.smtp in the spec)"
+    )
+    assert f"mentorflow outbox {SPEC} --requeue-files" in first.output
     again = runner.invoke(app, ["send", str(SPEC)])
-    assert "written 0" in again.output
+    assert again.output.startswith("0 mails written as files, none sent")
     (eml,) = (tmp_path / "outbox" / "demo-mentoring").glob("*.eml")
     mail = BytesParser(policy=policy.default).parsebytes(eml.read_bytes())
     assert mail["Subject"] == "Willkommen bei Demo-Mentoring Berlin, Zoë!"

@@ -139,17 +139,99 @@ def test_daily_limit_spreads_over_days_instead_of_cutting_off(store, tmp_path):
     assert len(sender.sent) == 5
 
 
-def test_rows_left_sending_by_a_crash_are_never_sent_again(store, tmp_path):
+def test_rows_left_sending_by_a_crash_become_unconfirmed_and_are_not_sent_again(store, tmp_path):
     engine, cycle = store
     settings = settings_for(tmp_path)
     add_member(engine, "m_a", "a@example.org", "A")
     _welcome(engine, cycle, settings, "m_a")
     with engine.begin() as conn:
-        conn.execute(outbox.update().values(status="sending"))
+        conn.execute(outbox.update().values(status="sending", attempts=1))
     sender = RecordingSender()
     report = deliver_pending(engine, settings=settings, sender=sender, clock=CLOCK)
-    assert report.reconciled == 1 and sender.sent == []
-    assert _rows(engine)[0].status == "sent"
+    assert (report.unconfirmed, report.resent, report.sent) == (1, 0, 0) and sender.sent == []
+    assert _rows(engine)[0].status == "unconfirmed"
+    again = deliver_pending(engine, settings=settings, sender=sender, clock=CLOCK)
+    assert again.unconfirmed == 0 and sender.sent == []  # counted once, when it was found
+
+
+def _introduction(engine, cycle, settings, member_id):
+    from mentorflow.mail.samples import sample_context
+
+    return enqueue(
+        engine,
+        settings=settings,
+        cycle_id=cycle.id,
+        cycle_label=cycle.label,
+        member_id=member_id,
+        purpose="introduction",
+        template="introduction",
+        context=sample_context("introduction", settings.base_url, "de", "Europe/Berlin"),
+        clock=CLOCK,
+    )
+
+
+def test_an_unconfirmed_introduction_is_resent_once_with_the_same_message_id(store, tmp_path):
+    engine, cycle = store
+    settings = settings_for(tmp_path)
+    add_member(engine, "m_a", "a@example.org", "A")
+    _introduction(engine, cycle, settings, "m_a")
+    message_id = _rows(engine)[0].message_id
+    with engine.begin() as conn:
+        conn.execute(outbox.update().values(status="sending", attempts=1))
+    sender = RecordingSender()
+    report = deliver_pending(engine, settings=settings, sender=sender, clock=CLOCK)
+    assert (report.unconfirmed, report.resent, report.sent) == (1, 1, 1)
+    assert [m["Message-ID"] for m in sender.sent] == [message_id]
+    # The automatic copy was unconfirmed too: no third copy, it waits for an organizer.
+    with engine.begin() as conn:
+        conn.execute(outbox.update().values(status="sending"))
+    report = deliver_pending(engine, settings=settings, sender=sender, clock=CLOCK)
+    assert (report.unconfirmed, report.resent, report.sent) == (1, 0, 0)
+    assert _rows(engine)[0].status == "unconfirmed" and len(sender.sent) == 1
+
+
+def test_an_organizer_lists_and_resends_unconfirmed_mail_on_purpose(store, tmp_path):
+    from mentorflow.mail.review import resend, unconfirmed
+
+    engine, cycle = store
+    settings = settings_for(tmp_path)
+    for name in ("a", "b"):
+        add_member(engine, f"m_{name}", f"{name}@example.org", name.upper())
+        _welcome(engine, cycle, settings, f"m_{name}")
+    with engine.begin() as conn:
+        conn.execute(outbox.update().values(status="sending", attempts=1))
+    deliver_pending(engine, settings=settings, sender=RecordingSender(), clock=CLOCK)
+    listed = unconfirmed(engine, settings.program_id)
+    assert [(m.template, m.member_id) for m in listed] == [("welcome", "m_a"), ("welcome", "m_b")]
+    first = listed[0].id
+    assert resend(engine, settings.program_id, [first, 999], CLOCK.now()) == {
+        first: None,
+        999: "no such mail",
+    }
+    sender = RecordingSender()
+    report = deliver_pending(engine, settings=settings, sender=sender, clock=CLOCK)
+    assert report.sent == 1 and [m["To"].addresses[0].username for m in sender.sent] == ["a"]
+    assert sender.sent[0]["Message-ID"] == _rows(engine)[0].message_id
+    assert [r.status for r in _rows(engine)] == ["sent", "unconfirmed"]
+    assert resend(engine, settings.program_id, [first], CLOCK.now()) == {first: "status sent"}
+
+
+def test_mail_written_as_files_without_smtp_can_be_sent_once_smtp_exists(store, tmp_path):
+    from mentorflow.mail.review import count_files, requeue_files
+    from mentorflow.mail.sender import EmlFolderSender
+
+    engine, cycle = store
+    settings = settings_for(tmp_path)
+    add_member(engine, "m_a", "a@example.org", "A")
+    _welcome(engine, cycle, settings, "m_a")
+    files = EmlFolderSender(tmp_path / "files")
+    report = deliver_pending(engine, settings=settings, sender=files, clock=CLOCK)
+    assert (report.as_files, report.sent) == (1, 0) and len(list(files.folder.glob("*.eml"))) == 1
+    assert _rows(engine)[0].status == "as_file" and count_files(engine, settings.program_id) == 1
+    assert requeue_files(engine, settings.program_id, CLOCK.now()) == 1
+    sender = RecordingSender()
+    assert deliver_pending(engine, settings=settings, sender=sender, clock=CLOCK).sent == 1
+    assert len(sender.sent) == 1 and count_files(engine, settings.program_id) == 0
 
 
 def test_organizer_digest_goes_to_each_organizer_once(store, tmp_path):
