@@ -1,4 +1,8 @@
-"""Mail delivery flow: send the program's pending outbox over one connection, retrying on 4xx."""
+"""Mail delivery flow: send the program's pending outbox over one connection, retrying on 4xx.
+
+A server that cannot be reached at all is not retried within the run: one warning line, and the
+mail waits, pending, for the next run (retries at 10/60/300 s held every stage for minutes).
+"""
 
 from __future__ import annotations
 
@@ -11,7 +15,7 @@ from prefect.context import get_run_context
 from sqlalchemy import Engine
 
 from mentorflow.clock import SystemClock
-from mentorflow.errors import TemporaryMailError
+from mentorflow.errors import SmtpUnreachableError, TemporaryMailError
 from mentorflow.mail.outbox import DeliveryReport, deliver_pending
 from mentorflow.mail.sender import sender_for
 from mentorflow.mail.settings import MailSettings, mail_settings_from_spec
@@ -22,7 +26,8 @@ RETRIES = 3
 
 
 def _temporary(_task: Any, _run: Any, state: Any) -> bool:
-    return isinstance(state.result(raise_on_failure=False), TemporaryMailError)
+    error = state.result(raise_on_failure=False)
+    return isinstance(error, TemporaryMailError) and not isinstance(error, SmtpUnreachableError)
 
 
 def _secret_block(ref: Any) -> str:
@@ -54,6 +59,9 @@ def deliver_mail(engine: Engine, settings: MailSettings) -> DeliveryReport:
         report = deliver_pending(
             engine, settings=settings, sender=sender_for(settings), clock=SystemClock()
         )
+    except SmtpUnreachableError as error:
+        logger.warning("mail for %s: %s", settings.program_id, error)
+        return getattr(error, "report", DeliveryReport())
     except TemporaryMailError as error:
         if not _last_attempt():
             raise
