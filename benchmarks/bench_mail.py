@@ -1,13 +1,17 @@
 """Mail throughput: 10,000 personalised mails through the outbox vs a bare loop, same transport.
 
 Run: .venv/bin/python -m benchmarks.bench_mail [--count N | --quick]
-Both legs send over one connection to a local aiosmtpd server through `SmtpSender`; the outbox
-leg also renders each mail at enqueue (timed separately) and records every state in SQLite.
+Both legs send over one connection to the same local aiosmtpd server in the same run. The bare
+leg sends pre-rendered bytes (MIME built before the clock starts, no store); the outbox leg
+renders each mail at enqueue (timed separately), then delivers through `SmtpSender`, recording
+every state in SQLite. Goals: delivery >= 50% of the bare rate, enqueue >= 3,000 mails/s.
 """
 
 from __future__ import annotations
 
 import argparse
+import smtplib
+import socket
 import tempfile
 import time
 from dataclasses import replace
@@ -16,7 +20,7 @@ from pathlib import Path
 from aiosmtpd.controller import Controller
 
 from mentorflow.clock import SystemClock
-from mentorflow.mail.message import OutgoingMail, new_message_id
+from mentorflow.mail.message import OutgoingMail, build_message, new_message_id, wire_bytes
 from mentorflow.mail.outbox import deliver_pending, enqueue
 from mentorflow.mail.sender import SmtpSender
 from mentorflow.mail.settings import MailSettings, SmtpSettings
@@ -38,8 +42,6 @@ class CountingHandler:
 
 
 def _free_port() -> int:
-    import socket
-
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return int(sock.getsockname()[1])
@@ -95,27 +97,45 @@ def bench_outbox(settings: MailSettings, folder: Path, count: int) -> tuple[floa
 
 
 def bench_bare(settings: MailSettings, count: int) -> float:
-    """Seconds to send `count` pre-rendered mails over the same transport, no store."""
-    mails = [
-        OutgoingMail(
-            key=f"k{i}",
-            message_id=new_message_id("example.org"),
-            from_name="Bench",
-            from_address=settings.from_address,
-            to_address=f"p{i}@example.org",
-            to_name=f"Zoë Nummer {i}",
-            subject="Willkommen, Zoë!",
-            text="Hallo Zoë\n" * 20,
-            html="<p>Hallo Zoë</p>" * 20,
+    """Seconds to send `count` pre-rendered messages on one connection: no store, no MIME
+    building in the timed loop, the same command sequence the outbox's sender uses."""
+    smtp = settings.smtp
+    assert smtp is not None
+    messages = [
+        (
+            f"p{i}@example.org",
+            wire_bytes(
+                build_message(
+                    OutgoingMail(
+                        key=f"k{i}",
+                        message_id=new_message_id("example.org"),
+                        from_name="Bench",
+                        from_address=settings.from_address,
+                        to_address=f"p{i}@example.org",
+                        to_name=f"Zoë Nummer {i}",
+                        subject="Willkommen, Zoë!",
+                        text="Hallo Zoë\n" * 20,
+                        html="<p>Hallo Zoë</p>" * 20,
+                    )
+                )
+            )
+            + b".\r\n",
         )
         for i in range(count)
     ]
-    sender = SmtpSender(settings.smtp, settings.from_address)  # type: ignore[arg-type]
+    # smtplib.SMTP is the class of yagmail's connection object; the bare leg uses it directly.
     started = time.perf_counter()
-    sender.open()
-    for mail in mails:
-        sender.send(mail, lambda: True)
-    sender.close()
+    conn = smtplib.SMTP(smtp.host, smtp.port, timeout=smtp.timeout)
+    conn.ehlo()
+    conn.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+    for to, data in messages:
+        conn.mail(settings.from_address)
+        conn.rcpt(to)
+        conn.docmd("DATA")
+        conn.send(data)
+        code, _ = conn.getreply()
+        assert code == 250, code
+    conn.quit()
     return time.perf_counter() - started
 
 
@@ -143,10 +163,10 @@ def main() -> None:
         controller.stop()
     n = args.count
     print(f"mails: {n} per leg (server received {handler.count} for both legs)")
-    print(f"enqueue+render: {n / render_s:8.0f} mails/s  ({render_s:.1f} s)")
-    print(f"outbox delivery:{n / deliver_s:8.0f} mails/s  ({deliver_s:.1f} s)  target >= 150/s")
-    print(f"bare send loop: {n / bare_s:8.0f} mails/s  ({bare_s:.1f} s)")
-    print(f"ratio outbox/bare: {bare_s / deliver_s:.2f}")
+    print(f"enqueue+render: {n / render_s:8.0f} mails/s  ({render_s:.1f} s)  goal >= 3,000/s")
+    print(f"outbox delivery:{n / deliver_s:8.0f} mails/s  ({deliver_s:.1f} s)")
+    print(f"bare send loop: {n / bare_s:8.0f} mails/s  ({bare_s:.1f} s)  pre-rendered bytes")
+    print(f"ratio outbox/bare: {bare_s / deliver_s:.2f}  goal >= 0.50")
 
 
 if __name__ == "__main__":

@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
+import binascii
 import re
 import uuid
 from dataclasses import dataclass, field
 from datetime import datetime
 from email import policy
+from email.header import Header
 from email.headerregistry import Address
 from email.message import EmailMessage
-from email.utils import format_datetime
+from email.utils import format_datetime, formataddr
 
 # Headers set raw (below) are written as given, not refolded: Python folds a long URL into an
 # RFC 2047 encoded-word, which RFC 2369/8058 clients do not read as a List-Unsubscribe URL.
@@ -80,3 +82,64 @@ def wire_bytes(msg: EmailMessage) -> bytes:
     """The message as SMTP DATA content: CRLF lines, leading dots doubled, no terminator."""
     data = _LEADING_DOT.sub(b"..", msg.as_bytes(policy=_POLICY))
     return data if data.endswith(b"\r\n") else data + b"\r\n"
+
+
+# --- the SMTP path: the same message, written directly ------------------------------------------
+# EmailMessage's header registry and generator cost milliseconds per mail (half of delivery
+# time at 10,000 mails); the structure here is fixed, so it is written straight to bytes. The
+# parts and headers are those of `build_message` (tests parse both and compare).
+
+
+def _header(name: str, value: str) -> bytes:
+    if value.isascii() and len(value) + len(name) < 76:
+        return f"{name}: {value}\r\n".encode("ascii")
+    encoded = Header(value, "utf-8" if not value.isascii() else "us-ascii", header_name=name)
+    return f"{name}: {encoded.encode(linesep=chr(13) + chr(10))}\r\n".encode("ascii")
+
+
+def _addr_header(name: str, display: str | None, addr: str) -> bytes:
+    return f"{name}: {formataddr((display or '', addr), charset='utf-8')}\r\n".encode("ascii")
+
+
+def _qp_part(content_type: str, text: str, params: str = "") -> bytes:
+    body = text.replace("\r\n", "\n").encode("utf-8")
+    encoded = binascii.b2a_qp(body, quotetabs=False, istext=True).replace(b"\n", b"\r\n")
+    if not encoded.endswith(b"\r\n"):
+        encoded += b"\r\n"
+    head = (
+        f'Content-Type: {content_type}; charset="utf-8"{params}\r\n'
+        "Content-Transfer-Encoding: quoted-printable\r\n\r\n"
+    )
+    return head.encode("ascii") + encoded
+
+
+def fast_wire_bytes(mail: OutgoingMail) -> bytes:
+    """SMTP DATA content for `mail` (as `wire_bytes(build_message(mail))`, built directly)."""
+    boundary = f"=_mf_{uuid.uuid4().hex}"
+    head = [
+        _addr_header("From", mail.from_name, mail.from_address),
+        _addr_header("To", mail.to_name, mail.to_address),
+        _header("Subject", mail.subject),
+        f"Message-ID: {mail.message_id}\r\n".encode("ascii"),
+    ]
+    if mail.date is not None:
+        head.append(f"Date: {format_datetime(mail.date)}\r\n".encode("ascii"))
+    for name, value in mail.headers.items():
+        if name.lower() in _RAW_HEADERS:
+            head.append(f"{name}: {value}\r\n".encode("ascii"))
+        elif name.lower() == "reply-to":
+            head.append(_addr_header(name, None, value))
+        else:
+            head.append(_header(name, value))
+    head.append(
+        f'MIME-Version: 1.0\r\nContent-Type: multipart/alternative; boundary="{boundary}"\r\n\r\n'.encode(
+            "ascii"
+        )
+    )
+    parts = [_qp_part("text/plain", mail.text), _qp_part("text/html", mail.html)]
+    if mail.ics:
+        parts.append(_qp_part("text/calendar", mail.ics, '; method="REQUEST"'))
+    # The CRLF before a delimiter belongs to the delimiter, not to the part before it.
+    sep = f"\r\n--{boundary}\r\n".encode("ascii")
+    body = sep[2:] + sep.join(parts) + f"\r\n--{boundary}--\r\n".encode("ascii")
+    return _LEADING_DOT.sub(b"..", b"".join(head) + body)

@@ -24,7 +24,7 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from mentorflow.errors import MailError, SmtpUnreachableError, TemporaryMailError
-from mentorflow.mail.message import OutgoingMail, build_message, wire_bytes
+from mentorflow.mail.message import OutgoingMail, build_message, fast_wire_bytes
 from mentorflow.mail.settings import MailSettings, SmtpSettings
 
 # permanent: 5xx at RCPT, the address is refused (a bounce); rejected: 5xx for this message
@@ -165,7 +165,7 @@ class SmtpSender:
             raise _Refused(stage, reply[0], _reply_text(reply))
 
     def send(self, mail: OutgoingMail, handover: Handover) -> SendResult:
-        data = wire_bytes(build_message(mail))
+        data = fast_wire_bytes(mail)
         conn = self._connection()
         try:
             self._expect(conn.mail(self.envelope_from), (250,), "MAIL")

@@ -1,0 +1,66 @@
+"""The SMTP path writes MIME directly: it must say exactly what `build_message` says."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from email import policy
+from email.parser import BytesParser
+
+import pytest
+
+from mentorflow.mail.message import OutgoingMail, build_message, fast_wire_bytes, wire_bytes
+
+ICS = "BEGIN:VCALENDAR\r\nMETHOD:REQUEST\r\nSUMMARY:Check-in mit Jürgen\r\nEND:VCALENDAR\r\n"
+MAIL = OutgoingMail(
+    key="p:c:m_1:welcome:1",
+    message_id="<abc@example.org>",
+    from_name="PyLadies Mentoring, Berlin",
+    from_address="mentoring@example.org",
+    to_address="zoe@example.org",
+    to_name="Zoë Schäfer-Ünal",
+    subject="Willkommen bei PyLadies Berlin Mentoring, Zoë! " * 3,
+    text="Hallo Zoë,\n.eine Zeile mit Punkt vorn\n" + "lang " * 40 + "\nEnde =3D  \n",
+    html="<p>Hallo Zoë</p>\n" * 30,
+    ics=ICS,
+    headers={
+        "Reply-To": "orga@example.org",
+        "List-Unsubscribe": "<https://mentoring.example.org/unsubscribe/" + "x" * 120 + ">",
+        "List-Unsubscribe-Post": "List-Unsubscribe=One-Click",
+    },
+    date=datetime(2027, 2, 1, 9, 0, tzinfo=UTC),
+)
+HEADERS = ("From", "To", "Subject", "Message-ID", "Date", "Reply-To", "List-Unsubscribe")
+
+
+def _unstuff(data: bytes) -> bytes:
+    return b"\r\n".join(
+        line[1:] if line.startswith(b"..") else line for line in data.split(b"\r\n")
+    )
+
+
+def _parse(data: bytes):
+    return BytesParser(policy=policy.default).parsebytes(_unstuff(data))
+
+
+@pytest.mark.parametrize("ics", [ICS, None])
+def test_fast_wire_bytes_say_what_the_email_package_says(ics):
+    from dataclasses import replace
+
+    mail = replace(MAIL, ics=ics)
+    fast, slow = _parse(fast_wire_bytes(mail)), _parse(wire_bytes(build_message(mail)))
+    for name in (*HEADERS, "List-Unsubscribe-Post"):
+        assert str(fast[name]) == str(slow[name]), name
+    assert fast["To"].addresses[0].display_name == "Zoë Schäfer-Ünal"
+    fast_parts = [(p.get_content_type(), p.get_content()) for p in fast.iter_parts()]
+    slow_parts = [(p.get_content_type(), p.get_content()) for p in slow.iter_parts()]
+    assert fast_parts == slow_parts
+    assert fast.get_content_type() == "multipart/alternative"
+
+
+def test_fast_wire_bytes_are_smtp_safe():
+    data = fast_wire_bytes(MAIL)
+    lines = data.split(b"\r\n")
+    assert data.endswith(b"\r\n") and b"\n" not in data.replace(b"\r\n", b"")
+    assert all(len(line) <= 998 for line in lines) and data.isascii()
+    assert b"\r\n..eine Zeile" in data  # a leading dot is doubled
+    assert all(not line.startswith(b".") or line.startswith(b"..") for line in lines)
