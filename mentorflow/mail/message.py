@@ -131,11 +131,8 @@ def fast_wire_bytes(mail: OutgoingMail) -> bytes:
             head.append(_addr_header(name, None, value))
         else:
             head.append(_header(name, value))
-    head.append(
-        f'MIME-Version: 1.0\r\nContent-Type: multipart/alternative; boundary="{boundary}"\r\n\r\n'.encode(
-            "ascii"
-        )
-    )
+    mime = f'MIME-Version: 1.0\r\nContent-Type: multipart/alternative; boundary="{boundary}"'
+    head.append(f"{mime}\r\n\r\n".encode("ascii"))
     parts = [_qp_part("text/plain", mail.text), _qp_part("text/html", mail.html)]
     if mail.ics:
         parts.append(_qp_part("text/calendar", mail.ics, '; method="REQUEST"'))

@@ -84,10 +84,17 @@ def unsubscribe_url(settings: MailSettings, member_id: str) -> str:
 
 
 def standard_context(
-    settings: MailSettings, *, member_id: str | None, name: str | None, cycle_label: str
+    settings: MailSettings,
+    *,
+    member_id: str | None,
+    name: str | None,
+    cycle_label: str,
+    unsubscribe: str | None = None,
 ) -> dict[str, Any]:
     """Variables every template may use (see notifications/README.md)."""
     name = name or ""
+    if unsubscribe is None and member_id:
+        unsubscribe = unsubscribe_url(settings, member_id)
     return {
         "member": {"id": member_id, "name": name, "first_name": name.split(" ")[0] if name else ""},
         "program": {
@@ -97,14 +104,14 @@ def standard_context(
         "cycle_label": cycle_label,
         "base_url": settings.base_url,
         "contact_email": settings.reply_to or settings.from_address,
-        "unsubscribe_url": unsubscribe_url(settings, member_id) if member_id else None,
+        "unsubscribe_url": unsubscribe,
     }
 
 
-def _headers(settings: MailSettings, member_id: str | None) -> dict[str, str]:
+def _headers(settings: MailSettings, unsubscribe: str | None) -> dict[str, str]:
     headers = {"Reply-To": settings.reply_to} if settings.reply_to else {}
-    if member_id:
-        headers["List-Unsubscribe"] = f"<{unsubscribe_url(settings, member_id)}>"
+    if unsubscribe:
+        headers["List-Unsubscribe"] = f"<{unsubscribe}>"
         headers["List-Unsubscribe-Post"] = "List-Unsubscribe=One-Click"
     return headers
 
@@ -125,8 +132,11 @@ def _key_exists(conn: Connection, key: str) -> bool:
     return conn.execute(select(outbox.c.id).where(outbox.c.key == key)).first() is not None
 
 
+_INSERT = insert(outbox)  # values as parameters: one compiled statement for every row
+
+
 def _insert(conn: Connection, values: dict[str, Any]) -> bool:
-    conn.execute(insert(outbox).values(**values))
+    conn.execute(_INSERT, values)
     return True
 
 
@@ -177,8 +187,13 @@ def _member_mail(
         language = (member.language if member else None) or settings.default_language
         return {"status": "suppressed", "last_error": f"suppressed: {reason}", "language": language}
     assert member is not None
+    unsubscribe = unsubscribe_url(settings, member_id)
     base = standard_context(
-        settings, member_id=member_id, name=member.name, cycle_label=cycle_label
+        settings,
+        member_id=member_id,
+        name=member.name,
+        cycle_label=cycle_label,
+        unsubscribe=unsubscribe,
     )
     mail = render(
         template,
@@ -194,7 +209,7 @@ def _member_mail(
         "subject": mail.subject,
         "text_body": mail.text,
         "html_body": mail.html,
-        "headers": _headers(settings, member_id),
+        "headers": _headers(settings, unsubscribe),
     }
 
 
@@ -238,7 +253,7 @@ def enqueue_to_organizers(
                 subject=mail.subject,
                 text_body=mail.text,
                 html_body=mail.html,
-                headers=_headers(settings, None),
+                headers=_headers(settings, None),  # organizers: no unsubscribe link
             )
             queued += _insert(conn, values)
     return queued
