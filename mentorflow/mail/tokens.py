@@ -23,7 +23,12 @@ def secret_key() -> str:
     key = os.environ.get("MENTORFLOW_SECRET_KEY")
     if key:
         return key
-    path: Path = home() / _KEY_FILE
+    return _key_in(home() / _KEY_FILE)
+
+
+@lru_cache(maxsize=8)
+def _key_in(path: Path) -> str:
+    # Read once per process and folder: every mail's unsubscribe link signs with it.
     if not path.exists():
         fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
         with os.fdopen(fd, "w") as handle:

@@ -67,6 +67,39 @@ def test_same_key_is_queued_once_and_rendered_in_the_members_language(store, tmp
     assert len({r.message_id for r in rows}) == 3
 
 
+def test_enqueue_many_writes_the_rows_one_enqueue_per_member_would(store, tmp_path):
+    from mentorflow.mail.outbox import enqueue_many
+
+    engine, cycle = store
+    settings = settings_for(tmp_path)
+    add_member(engine, "m_de", "zoe@example.org", "Zoë Schäfer", "de")
+    add_member(engine, "m_en", "sam@example.org", "Sam Lee", "en")
+    add_member(engine, "m_gone", "kim@example.org", "Kim Park", None, bounced_at=NOW)
+    _welcome(engine, cycle, settings, "m_de")  # already queued: left alone
+    args = dict(
+        settings=settings,
+        cycle_id=cycle.id,
+        cycle_label=cycle.label,
+        purpose="welcome",
+        template="welcome",
+        clock=CLOCK,
+    )
+    mails = [(m, WELCOME) for m in ("m_de", "m_en", "m_gone", "m_unknown")]
+    assert enqueue_many(engine, mails=mails, **args) == 2  # no row for an unknown member id
+    assert enqueue_many(engine, mails=mails, **args) == 0
+    rows = {r.member_id: r for r in _rows(engine)}
+    assert rows["m_en"].status == "pending" and rows["m_en"].subject.startswith("Welcome to")
+    assert rows["m_en"].headers["List-Unsubscribe"].startswith("<https://mentoring.example.org/")
+    assert rows["m_gone"].status == "suppressed" and "m_unknown" not in rows
+    one_by_one = {c.name for c in outbox.columns} - {"id", "message_id", "key", "member_id"}
+    de_again = _rows(engine)[0]
+    _welcome(engine, cycle, settings, "m_en", occurrence="2")
+    single = _rows(engine)[-1]
+    for column in one_by_one - {"created_at", "updated_at", "headers", "html_body", "text_body"}:
+        assert getattr(single, column) == getattr(rows["m_en"], column), column
+    assert de_again.status == "pending"
+
+
 def test_unsubscribed_get_only_essential_mail_and_bounced_get_none(store, tmp_path):
     engine, cycle = store
     settings = settings_for(tmp_path)
