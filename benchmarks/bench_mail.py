@@ -25,8 +25,11 @@ from aiosmtpd.controller import Controller
 from mentorflow.clock import SystemClock
 from mentorflow.mail.message import OutgoingMail, build_message, new_message_id, wire_bytes
 from mentorflow.mail.outbox import deliver_pending, enqueue_many
-from mentorflow.mail.sender import SmtpSender
-from mentorflow.mail.settings import MailSettings, SmtpSettings
+from mentorflow.mail.sender import sender_for
+from mentorflow.mail.settings import MailRuntime, SmtpLogin
+from mentorflow.paths import PROGRAM_SPECS_DIR
+from mentorflow.spec import load_spec
+from mentorflow.spec.model import Smtp
 from mentorflow.store.db import open_store
 from mentorflow.store.repo import ensure_cycle, ensure_program
 from mentorflow.store.tables import members
@@ -104,7 +107,20 @@ def _store(folder: Path, count: int):  # type: ignore[no-untyped-def]
     return engine, cycle
 
 
-def bench_outbox(settings: MailSettings, folder: Path, count: int) -> tuple[float, float]:
+def _runtime(port: int, folder: Path) -> MailRuntime:
+    """The shipped example spec as program `bench`, with the local server and no daily limit."""
+    spec = load_spec(PROGRAM_SPECS_DIR / "one_to_one.yaml")
+    smtp = Smtp("127.0.0.1", port, "none", None, None, 10.0)
+    spec = replace(
+        spec,
+        program=replace(spec.program, id=PROGRAM, name="Benchmark-Mentoring"),
+        sender=replace(spec.sender, smtp=smtp, daily_limit=0, dry_run=False),
+    )
+    login = SmtpLogin(None, None)
+    return MailRuntime(spec, "http://127.0.0.1:8000", folder / "outbox", login)
+
+
+def bench_outbox(settings: MailRuntime, folder: Path, count: int) -> tuple[float, float]:
     """(seconds to enqueue+render, seconds to deliver) for `count` mails."""
     engine, cycle = _store(folder, count)
     clock = SystemClock()
@@ -121,16 +137,16 @@ def bench_outbox(settings: MailSettings, folder: Path, count: int) -> tuple[floa
             clock=clock,
         )
     rendered = time.perf_counter()
-    sender = SmtpSender(settings.smtp, settings.from_address)  # type: ignore[arg-type]
+    sender = sender_for(settings)
     report = deliver_pending(engine, settings=settings, sender=sender, clock=clock)
     assert report.sent == count, report
     return rendered - started, time.perf_counter() - rendered
 
 
-def bench_bare(settings: MailSettings, count: int) -> float:
+def bench_bare(settings: MailRuntime, count: int) -> float:
     """Seconds to send `count` pre-rendered messages on one connection: no store, no MIME
     building in the timed loop, the same command sequence the outbox's sender uses."""
-    smtp = settings.smtp
+    smtp, from_address = settings.spec.sender.smtp, settings.spec.sender.from_address
     assert smtp is not None
     messages = [
         (
@@ -141,7 +157,7 @@ def bench_bare(settings: MailSettings, count: int) -> float:
                         key=f"k{i}",
                         message_id=new_message_id("example.org"),
                         from_name="Bench",
-                        from_address=settings.from_address,
+                        from_address=from_address,
                         to_address=f"p{i}@example.org",
                         to_name=f"Zoë Nummer {i}",
                         subject="Willkommen, Zoë!",
@@ -156,11 +172,11 @@ def bench_bare(settings: MailSettings, count: int) -> float:
     ]
     # smtplib.SMTP is the class of yagmail's connection object; the bare leg uses it directly.
     started = time.perf_counter()
-    conn = smtplib.SMTP(smtp.host, smtp.port, timeout=smtp.timeout)
+    conn = smtplib.SMTP(smtp.host, smtp.port, timeout=smtp.timeout_seconds)
     conn.ehlo()
     conn.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
     for to, data in messages:
-        conn.mail(settings.from_address)
+        conn.mail(from_address)
         conn.rcpt(to)
         conn.docmd("DATA")
         conn.send(data)
@@ -189,11 +205,7 @@ def main() -> None:
     try:
         with tempfile.TemporaryDirectory(dir=args.store_dir) as tmp:
             folder = Path(tmp)
-            settings = replace(
-                MailSettings(program_id=PROGRAM, program_name="Benchmark-Mentoring"),
-                smtp=SmtpSettings(host="127.0.0.1", port=port, security="none", timeout=10),
-                outbox_dir=folder / "outbox",
-            )
+            settings = _runtime(port, folder)
             render_s, deliver_s = bench_outbox(settings, folder, args.count)
             bare_s = bench_bare(settings, args.count)
     finally:

@@ -18,8 +18,9 @@ from mentorflow.clock import SystemClock
 from mentorflow.errors import SmtpUnreachableError, TemporaryMailError
 from mentorflow.mail.outbox import DeliveryReport, deliver_pending
 from mentorflow.mail.sender import sender_for
-from mentorflow.mail.settings import MailSettings, mail_settings_from_spec
+from mentorflow.mail.settings import MailRuntime, mail_runtime
 from mentorflow.spec import load_spec
+from mentorflow.spec.model import ProgramSpec, SecretRef
 from mentorflow.store.db import open_store
 
 RETRIES = 3
@@ -30,15 +31,15 @@ def _temporary(_task: Any, _run: Any, state: Any) -> bool:
     return isinstance(error, TemporaryMailError) and not isinstance(error, SmtpUnreachableError)
 
 
-def _secret_block(ref: Any) -> str:
+def _secret_block(ref: SecretRef) -> str:
     from prefect.blocks.system import Secret
 
     return str(Secret.load(ref.name).get())  # type: ignore[union-attr]
 
 
-def mail_settings(spec: Any) -> MailSettings:
-    """MailSettings with `{secret_block: NAME}` credentials resolved from Prefect Secret blocks."""
-    return mail_settings_from_spec(spec, resolve_secret=_secret_block)
+def mail_settings(spec: ProgramSpec) -> MailRuntime:
+    """The mail runtime, `{secret_block: NAME}` credentials resolved from Prefect Secret blocks."""
+    return mail_runtime(spec, resolve_secret=_secret_block)
 
 
 def _last_attempt() -> bool:
@@ -52,7 +53,7 @@ def _last_attempt() -> bool:
     retry_condition_fn=_temporary,
     cache_policy=NO_CACHE,
 )
-def deliver_mail(engine: Engine, settings: MailSettings) -> DeliveryReport:
+def deliver_mail(engine: Engine, settings: MailRuntime) -> DeliveryReport:
     """Deliver pending mail; temporary failures retry the task, then mail waits for the next run."""
     logger = get_run_logger()
     try:

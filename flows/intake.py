@@ -18,7 +18,7 @@ from mentorflow.clock import SystemClock
 from mentorflow.errors import SourceUnavailableError
 from mentorflow.intake import mails, report, screening, service, sources
 from mentorflow.intake.settings import CsvSource, IntakeSettings, SheetSource, settings_from_spec
-from mentorflow.mail.settings import MailSettings
+from mentorflow.mail.settings import MailRuntime
 from mentorflow.spec import load_spec
 from mentorflow.store.db import open_store
 
@@ -88,7 +88,7 @@ def decide_applicants(engine: Engine, settings: IntakeSettings, decision: Any) -
 
 
 @task(cache_policy=NO_CACHE)
-def queue_mails(engine: Engine, settings: IntakeSettings, mail: MailSettings) -> mails.QueuedMails:
+def queue_mails(engine: Engine, settings: IntakeSettings, mail: MailRuntime) -> mails.QueuedMails:
     return mails.queue_intake_mails(engine, settings, mail, SystemClock())
 
 

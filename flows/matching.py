@@ -20,7 +20,7 @@ from mentorflow.clock import SystemClock
 from mentorflow.errors import MatchingError
 from mentorflow.intake.settings import SheetSource
 from mentorflow.intake.settings import settings_from_spec as intake_settings
-from mentorflow.mail.settings import mail_settings_from_spec
+from mentorflow.mail.settings import mail_runtime
 from mentorflow.matching import build_pool, handover, report, solve, store_io
 from mentorflow.matching.result import MatchResult
 from mentorflow.matching.settings import settings_from_spec
@@ -127,7 +127,7 @@ def approve_matches(engine: Engine, spec: ProgramSpec, cycle_id: int, round_no: 
 def queue_introductions(
     engine: Engine, spec: ProgramSpec, cycle_id: int, proposal: Proposal
 ) -> int:
-    mail = mail_settings_from_spec(spec, with_smtp=False)
+    mail = mail_runtime(spec, with_smtp=False)
     queued, waiting = handover.queue_mails(
         engine,
         mail=mail,

@@ -7,11 +7,14 @@ import threading
 from collections.abc import Callable
 from dataclasses import replace
 from datetime import UTC, date, datetime
+from functools import lru_cache
 from pathlib import Path
 
 from sqlalchemy import Engine, insert
 
-from mentorflow.mail.settings import MailSettings, Organizer, SmtpSettings
+from mentorflow.mail.settings import MailRuntime, SmtpLogin
+from mentorflow.spec import load_spec
+from mentorflow.spec.model import ProgramSpec, SecretRef, Smtp
 from mentorflow.store.db import open_store
 from mentorflow.store.repo import CycleRef, ensure_cycle, ensure_program
 from mentorflow.store.tables import members
@@ -20,27 +23,48 @@ NOW = datetime(2027, 2, 1, 9, 0, tzinfo=UTC)
 PROGRAM = "pyladies-berlin"
 
 
-def settings_for(tmp_path: Path, **changes: object) -> MailSettings:
-    base = MailSettings(
-        program_id=PROGRAM,
-        default_language="de",
-        from_name="PyLadies Mentoring",
-        from_address="mentoring@example.org",
-        reply_to="orga@example.org",
-        base_url="https://mentoring.example.org",
-        outbox_dir=tmp_path / "outbox",
-        program_name="PyLadies Berlin Mentoring",
-        organizers=(Organizer(name="Ada Orga", email="orga@example.org"),),
-        timezone="Europe/Berlin",
-    )
-    return replace(base, **changes)  # type: ignore[arg-type]
+SPEC = Path(__file__).resolve().parent / "data" / "mail" / "pyladies_berlin.yaml"
 
 
-def smtp_settings(server: object, **changes: object) -> SmtpSettings:
-    return replace(
-        SmtpSettings(host=server.host, port=server.port, security="none", timeout=5),  # type: ignore[attr-defined]
-        **changes,  # type: ignore[arg-type]
+@lru_cache(maxsize=1)
+def base_spec() -> ProgramSpec:
+    return load_spec(SPEC)
+
+
+def settings_for(
+    tmp_path: Path,
+    *,
+    smtp: tuple[Smtp, SmtpLogin] | None = None,
+    program_id: str = PROGRAM,
+    program_name: str | None = None,
+    daily_limit: int = 0,
+    base_url: str = "https://mentoring.example.org",
+) -> MailRuntime:
+    """The mail runtime of the test program (tests/data/mail/pyladies_berlin.yaml), changed."""
+    spec = base_spec()
+    server, login = smtp if smtp is not None else (None, None)
+    spec = replace(
+        spec,
+        program=replace(spec.program, id=program_id, name=program_name or spec.program.name),
+        sender=replace(spec.sender, smtp=server, daily_limit=daily_limit, base_url=base_url),
     )
+    return MailRuntime(spec=spec, base_url=base_url, outbox_dir=tmp_path / "outbox", login=login)
+
+
+def smtp_settings(
+    server: object, *, username: str | None = None, password: str | None = None
+) -> tuple[Smtp, SmtpLogin]:
+    """The spec's `sender.smtp` for a local test server, and the credentials as resolved."""
+    refs = (SecretRef("env", "TEST_SMTP_USER"), SecretRef("env", "TEST_SMTP_PASSWORD"))
+    smtp = Smtp(
+        host=server.host,  # type: ignore[attr-defined]
+        port=server.port,  # type: ignore[attr-defined]
+        security="none",
+        username=refs[0] if username else None,
+        password=refs[1] if password else None,
+        timeout_seconds=5,
+    )
+    return smtp, SmtpLogin(username, password)
 
 
 def make_store(url: str) -> tuple[Engine, CycleRef]:

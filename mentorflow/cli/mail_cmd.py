@@ -5,6 +5,7 @@ pages behind links in mails (unsubscribe).
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from enum import StrEnum
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
@@ -18,7 +19,7 @@ if TYPE_CHECKING:
 
     from mentorflow.mail.outbox import DeliveryReport
     from mentorflow.mail.review import OpenMail
-    from mentorflow.mail.settings import MailSettings
+    from mentorflow.mail.settings import MailRuntime
 
 SpecArg = Annotated[
     Path,
@@ -55,7 +56,7 @@ def _member_context(member_id: str) -> tuple[str, str | None]:
     return name or "", language
 
 
-def _check_template(name: str, overrides: dict[str, Path]) -> None:
+def _check_template(name: str, overrides: Mapping[str, Path]) -> None:
     """Raise TemplateError for a name that is neither built in nor in the spec's `templates`."""
     import difflib
 
@@ -81,14 +82,14 @@ def preview(
     """Render a template with realistic sample data (or a real member) and show it."""
     from mentorflow.mail.outbox import standard_context
     from mentorflow.mail.samples import SAMPLE_MEMBER, sample_context
-    from mentorflow.mail.settings import mail_settings_from_spec
+    from mentorflow.mail.settings import mail_runtime
     from mentorflow.mail.templates import render
     from mentorflow.paths import home
     from mentorflow.spec import load_spec
 
     try:
-        settings = mail_settings_from_spec(load_spec(spec), with_smtp=False)
-        _check_template(template, settings.template_overrides)
+        settings = mail_runtime(load_spec(spec), with_smtp=False)
+        _check_template(template, settings.spec.templates)
         member_id, name, language = SAMPLE_MEMBER["id"], SAMPLE_MEMBER["name"], None
         if member:
             member_id, (name, language) = member, _member_context(member)
@@ -97,14 +98,16 @@ def preview(
         sample_lang = language or settings.default_language
         context = {
             **standard_context(settings, member_id=member_id, name=name, cycle_label="preview"),
-            **sample_context(template, settings.base_url, sample_lang, settings.timezone),
+            **sample_context(
+                template, settings.base_url, sample_lang, settings.spec.program.timezone
+            ),
         }
         mail = render(
             template,
             context,
             language=language,
             default_language=settings.default_language,
-            overrides=settings.template_overrides,
+            overrides=settings.spec.templates,
         )
     except MentorflowError as error:
         _fail(error)
@@ -127,12 +130,12 @@ def send(
     from mentorflow.clock import SystemClock
     from mentorflow.mail.outbox import deliver_pending, preview_pending
     from mentorflow.mail.sender import sender_for
-    from mentorflow.mail.settings import mail_settings_from_spec
+    from mentorflow.mail.settings import mail_runtime
     from mentorflow.spec import load_spec
     from mentorflow.store.db import open_store
 
     try:
-        settings = mail_settings_from_spec(load_spec(spec), with_smtp=not dry_run)
+        settings = mail_runtime(load_spec(spec), with_smtp=not dry_run)
         engine = open_store()
         if dry_run:
             written = preview_pending(engine, settings=settings, clock=SystemClock(), limit=limit)
@@ -158,11 +161,15 @@ def send(
 
 
 def summary_lines(
-    report: DeliveryReport, settings: MailSettings, spec: Path, *, files: bool
+    report: DeliveryReport, settings: MailRuntime, spec: Path, *, files: bool
 ) -> list[str]:
     """What `send` did, in the organizer's words; unconfirmed mail is never folded into sent."""
     if files:
-        why = "sender.dry_run is set" if settings.dry_run else "no sender.smtp in the spec"
+        why = (
+            "sender.dry_run is set"
+            if settings.spec.sender.dry_run
+            else "no sender.smtp in the spec"
+        )
         lines = [
             f"{_mails(report.as_files)} written as files, none sent ({why}): {settings.outbox_dir}"
         ]

@@ -20,7 +20,7 @@ from mentorflow.intake.header import expected_columns
 from mentorflow.intake.rows import QUARANTINED
 from mentorflow.intake.settings import IntakeSettings
 from mentorflow.mail.outbox import enqueue
-from mentorflow.mail.settings import MailSettings
+from mentorflow.mail.settings import MailRuntime
 from mentorflow.store import repo
 from mentorflow.store.tables import enrolments, intake_rows, members
 
@@ -37,7 +37,7 @@ class QueuedMails:
 
 
 def queue_intake_mails(
-    engine: Engine, settings: IntakeSettings, mail: MailSettings, clock: Clock
+    engine: Engine, settings: IntakeSettings, mail: MailRuntime, clock: Clock
 ) -> QueuedMails:
     """Queue every intake mail the store says is owed and not queued yet."""
     with engine.connect() as conn:
@@ -79,7 +79,7 @@ def _enrolment_statuses(engine: Engine, cycle_id: int) -> list[tuple[str, str, s
 def _enqueue(
     engine: Engine,
     settings: IntakeSettings,
-    mail: MailSettings,
+    mail: MailRuntime,
     clock: Clock,
     cycle_id: int,
     member_id: str,
@@ -100,7 +100,7 @@ def _enqueue(
 
 
 def _queue_fix_mails(
-    engine: Engine, settings: IntakeSettings, mail: MailSettings, clock: Clock, cycle_id: int
+    engine: Engine, settings: IntakeSettings, mail: MailRuntime, clock: Clock, cycle_id: int
 ) -> int:
     """One `fix_signup` per person (occurrence 1): a second broken row gets no second mail."""
     query = (

@@ -29,7 +29,7 @@ from mentorflow.mail.addresses import check_address
 from mentorflow.mail.message import OutgoingMail, new_message_id
 from mentorflow.mail.policy import ESSENTIAL_TEMPLATES, MAX_AUTO_RESENDS, RESEND_UNCONFIRMED
 from mentorflow.mail.sender import EmlFolderSender, Sender, SendResult
-from mentorflow.mail.settings import MailSettings
+from mentorflow.mail.settings import MailRuntime
 from mentorflow.mail.templates import render
 from mentorflow.mail.tokens import UNSUBSCRIBE, make_token
 from mentorflow.store.repo import log_event
@@ -79,12 +79,12 @@ def _transaction(engine_or_conn: Engine | Connection) -> Iterator[Connection]:
         raise _KeyTakenError from None
 
 
-def unsubscribe_url(settings: MailSettings, member_id: str) -> str:
+def unsubscribe_url(settings: MailRuntime, member_id: str) -> str:
     return f"{settings.base_url}/unsubscribe/{make_token(UNSUBSCRIBE, member_id)}"
 
 
 def standard_context(
-    settings: MailSettings,
+    settings: MailRuntime,
     *,
     member_id: str | None,
     name: str | None,
@@ -99,17 +99,17 @@ def standard_context(
         "member": {"id": member_id, "name": name, "first_name": name.split(" ")[0] if name else ""},
         "program": {
             "id": settings.program_id,
-            "name": settings.program_name or settings.program_id,
+            "name": settings.spec.program.name or settings.program_id,
         },
         "cycle_label": cycle_label,
         "base_url": settings.base_url,
-        "contact_email": settings.reply_to or settings.from_address,
+        "contact_email": settings.spec.sender.reply_to or settings.spec.sender.from_address,
         "unsubscribe_url": unsubscribe,
     }
 
 
-def _headers(settings: MailSettings, unsubscribe: str | None) -> dict[str, str]:
-    headers = {"Reply-To": settings.reply_to} if settings.reply_to else {}
+def _headers(settings: MailRuntime, unsubscribe: str | None) -> dict[str, str]:
+    headers = {"Reply-To": settings.spec.sender.reply_to} if settings.spec.sender.reply_to else {}
     if unsubscribe:
         headers["List-Unsubscribe"] = f"<{unsubscribe}>"
         headers["List-Unsubscribe-Post"] = "List-Unsubscribe=One-Click"
@@ -146,7 +146,7 @@ def _insert(conn: Connection, values: dict[str, Any]) -> bool:
 def enqueue(
     engine_or_conn: Engine | Connection,
     *,
-    settings: MailSettings,
+    settings: MailRuntime,
     cycle_id: int | None,
     cycle_label: str,
     member_id: str,
@@ -178,7 +178,7 @@ def enqueue(
 def enqueue_many(
     engine_or_conn: Engine | Connection,
     *,
-    settings: MailSettings,
+    settings: MailRuntime,
     cycle_id: int | None,
     cycle_label: str,
     purpose: str,
@@ -226,7 +226,7 @@ def enqueue_many(
 
 def _insert_new(
     conn: Connection,
-    settings: MailSettings,
+    settings: MailRuntime,
     cycle_id: int | None,
     cycle_label: str,
     purpose: str,
@@ -253,7 +253,7 @@ def _insert_new(
 
 def _member_mail(
     conn: Connection,
-    settings: MailSettings,
+    settings: MailRuntime,
     member_id: str,
     template: str,
     context: dict[str, Any],
@@ -266,7 +266,7 @@ def _member_mail(
 
 def _mail_values(
     member: Any,
-    settings: MailSettings,
+    settings: MailRuntime,
     member_id: str,
     template: str,
     context: dict[str, Any],
@@ -290,7 +290,7 @@ def _mail_values(
         {**base, **context},
         language=member.language,
         default_language=settings.default_language,
-        overrides=settings.template_overrides,
+        overrides=settings.spec.templates,
     )
     return {
         "language": mail.language,
@@ -306,7 +306,7 @@ def _mail_values(
 def enqueue_to_organizers(
     engine_or_conn: Engine | Connection,
     *,
-    settings: MailSettings,
+    settings: MailRuntime,
     cycle_id: int | None,
     cycle_label: str,
     purpose: str,
@@ -318,7 +318,7 @@ def enqueue_to_organizers(
     """Queue `template` for each organizer of the spec (key `...:org:<index>:...`); new rows."""
     queued = 0
     with _transaction(engine_or_conn) as conn:  # organizers' digests: one writer, no race
-        for index, organizer in enumerate(settings.organizers):
+        for index, organizer in enumerate(settings.spec.program.organizers):
             key = message_key(settings.program_id, cycle_label, f"org:{index}", purpose, occurrence)
             if _key_exists(conn, key):
                 continue
@@ -333,7 +333,7 @@ def enqueue_to_organizers(
                 full,
                 language=settings.default_language,
                 default_language=settings.default_language,
-                overrides=settings.template_overrides,
+                overrides=settings.spec.templates,
             )
             values = _base_row(settings, key, cycle_id, None, purpose, template, clock.now())
             values.update(
@@ -350,7 +350,7 @@ def enqueue_to_organizers(
 
 
 def _base_row(
-    settings: MailSettings,
+    settings: MailRuntime,
     key: str,
     cycle_id: int | None,
     member_id: str | None,
@@ -425,10 +425,10 @@ def _sent_last_day(conn: Connection, program_id: str, now: datetime) -> int:
 
 
 def _apply_daily_limit(
-    conn: Connection, settings: MailSettings, ids: list[int], now: datetime
+    conn: Connection, settings: MailRuntime, ids: list[int], now: datetime
 ) -> tuple[list[int], int]:
     """(ids to send now, number deferred): the rest gets not_before on the following days."""
-    limit = settings.daily_limit
+    limit = settings.spec.sender.daily_limit
     if not limit:
         return ids, 0
     budget = max(0, limit - _sent_last_day(conn, settings.program_id, now))
@@ -445,12 +445,12 @@ def _apply_daily_limit(
     return now_ids, len(later)
 
 
-def _outgoing(row: Any, settings: MailSettings, now: datetime) -> OutgoingMail:
+def _outgoing(row: Any, settings: MailRuntime, now: datetime) -> OutgoingMail:
     return OutgoingMail(
         key=row.key,
         message_id=row.message_id,
-        from_name=settings.from_name,
-        from_address=settings.from_address,
+        from_name=settings.spec.sender.from_name,
+        from_address=settings.spec.sender.from_address,
         to_address=row.to_addr,
         to_name=row.to_name,
         subject=row.subject,
@@ -494,7 +494,7 @@ def _set(conn: Connection, row_id: int, **values: Any) -> None:
 
 
 def _record_bounce(
-    conn: Connection, settings: MailSettings, row: Any, result: SendResult, now: datetime
+    conn: Connection, settings: MailRuntime, row: Any, result: SendResult, now: datetime
 ) -> None:
     reason = f"{result.code} {result.detail}".strip()
     _set(conn, row.id, status="bounced", last_error=reason, sent_at=now, updated_at=now)
@@ -540,7 +540,7 @@ def _record_temporary(
 
 def _record(
     conn: Connection,
-    settings: MailSettings,
+    settings: MailRuntime,
     sender: Sender,
     row: Any,
     result: SendResult,
@@ -585,7 +585,7 @@ def _release(conn: Connection, row_id: int, detail: str, now: datetime) -> None:
 def deliver_pending(
     engine: Engine,
     *,
-    settings: MailSettings,
+    settings: MailRuntime,
     sender: Sender,
     clock: Clock,
     limit: int | None = None,
@@ -633,7 +633,7 @@ def _incomplete(report: DeliveryReport, stopped: TemporaryMailError | None) -> T
 
 def _send_all(
     conn: Connection,
-    settings: MailSettings,
+    settings: MailRuntime,
     sender: Sender,
     clock: Clock,
     ids: list[int],
@@ -671,7 +671,7 @@ def _rows_fresh(conn: Connection, ids: list[int]) -> Iterator[Any]:
 
 
 def preview_pending(
-    engine: Engine, *, settings: MailSettings, clock: Clock, limit: int | None = None
+    engine: Engine, *, settings: MailRuntime, clock: Clock, limit: int | None = None
 ) -> int:
     """Write due pending mail as .eml files into `<outbox_dir>/preview`; states stay as they are."""
     folder = EmlFolderSender(settings.outbox_dir / "preview")

@@ -25,7 +25,8 @@ from typing import Any, Protocol
 
 from mentorflow.errors import MailError, SmtpUnreachableError, TemporaryMailError
 from mentorflow.mail.message import OutgoingMail, build_message, fast_wire_bytes
-from mentorflow.mail.settings import MailSettings, SmtpSettings
+from mentorflow.mail.settings import MailRuntime, SmtpLogin
+from mentorflow.spec.model import Smtp
 
 # permanent: 5xx at RCPT, the address is refused (a bounce); rejected: 5xx for this message
 # (after DATA, usually a content decision), the address may be fine.
@@ -89,11 +90,12 @@ class SmtpSender:
 
     delivers = True
 
-    def __init__(self, smtp: SmtpSettings, envelope_from: str) -> None:
-        if smtp.username and smtp.password is None:
+    def __init__(self, smtp: Smtp, login: SmtpLogin | None, envelope_from: str) -> None:
+        login = login or SmtpLogin(None, None)
+        if smtp.username is not None and (login.username is None or login.password is None):
             # yagmail would fall back to keyring and then a blocking password prompt.
             raise MailError("sender.smtp.username is set but no password resolves")
-        self.smtp, self.envelope_from = smtp, envelope_from
+        self.smtp, self.login, self.envelope_from = smtp, login, envelope_from
         self._client: Any = None
 
     def open(self) -> None:
@@ -104,23 +106,23 @@ class SmtpSender:
             return self._client.smtp
         import yagmail  # imported only when mail really goes out
 
-        s = self.smtp
+        s, login = self.smtp, self.login
         client = yagmail.SMTP(
-            user=s.username or self.envelope_from,
-            password=s.password,
+            user=login.username or self.envelope_from,
+            password=login.password,
             host=s.host,
             port=s.port,
             smtp_ssl=s.security == "ssl",
             smtp_starttls=s.security == "starttls",
-            smtp_skip_login=not s.username,
+            smtp_skip_login=not login.username,
             soft_email_validation=False,
-            timeout=s.timeout,
+            timeout=s.timeout_seconds,
         )
         client.set_logging(None)
-        if s.username:
+        if login.username:
             # yagmail appends "@gmail.com" to a user without "@" ("apikey" -> "apikey@gmail.com");
             # SMTP logins are often not addresses, so log in with the name as configured.
-            client.user = s.username
+            client.user = login.username
         try:
             client.login()
             client.smtp.ehlo_or_helo_if_needed()
@@ -143,7 +145,8 @@ class SmtpSender:
         if isinstance(exc, ConnectionRefusedError):
             return SmtpUnreachableError(f"{where} refused the connection")
         if isinstance(exc, TimeoutError):
-            return SmtpUnreachableError(f"{where} did not answer within {self.smtp.timeout:g} s")
+            seconds = self.smtp.timeout_seconds
+            return SmtpUnreachableError(f"{where} did not answer within {seconds:g} s")
         return SmtpUnreachableError(f"{where} cannot be reached ({type(exc).__name__})")
 
     def _drop(self) -> None:
@@ -237,7 +240,8 @@ def _peer_gone(sock: socket.socket | None) -> bool:
     if sock is None:
         return True
     tls = isinstance(sock, ssl.SSLSocket)
-    if not select.select([sock], [], [], 0)[0] and not (tls and sock.pending()):
+    buffered = isinstance(sock, ssl.SSLSocket) and sock.pending() > 0  # decrypted, unread
+    if not buffered and not select.select([sock], [], [], 0)[0]:
         return False  # nothing arrived: the server is waiting for the rest, as it should
     timeout = sock.gettimeout()
     sock.settimeout(0)
@@ -308,8 +312,11 @@ class RecordingSender:
         return None
 
 
-def sender_for(settings: MailSettings) -> Sender:
+def sender_for(mail: MailRuntime) -> Sender:
     """SMTP when the spec configures a server and this is no dry run; else .eml files."""
-    if settings.smtp is None or settings.dry_run:
-        return EmlFolderSender(settings.outbox_dir)
-    return SmtpSender(settings.smtp, settings.from_address)
+    sender = mail.spec.sender
+    if sender.smtp is None or sender.dry_run:
+        return EmlFolderSender(mail.outbox_dir)
+    if mail.login is None:
+        raise MailError("this mail runtime was made without SMTP credentials: it cannot send")
+    return SmtpSender(sender.smtp, mail.login, sender.from_address)

@@ -1,54 +1,51 @@
-"""What mail delivery needs to know about a program, taken from its spec once."""
+"""What mail needs besides the typed spec: the few values only known where it runs.
+
+Mail code reads the program's `ProgramSpec` (sender, SMTP server, organizers, templates)
+directly through `MailRuntime.spec`; nothing of the spec is copied here. The runtime adds the
+resolved SMTP credentials, the outbox folder and the base URL for links (which may come from
+the environment).
+"""
 
 from __future__ import annotations
 
 import os
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 from mentorflow.paths import home
+from mentorflow.spec.model import ProgramSpec, SecretRef
 
 DEFAULT_BASE_URL = "http://127.0.0.1:8000"
 
 
 @dataclass(frozen=True)
-class SmtpSettings:
-    host: str
-    port: int = 587
-    security: str = "starttls"  # starttls | ssl | none
-    username: str | None = None
-    password: str | None = None
-    timeout: float = 30.0
+class SmtpLogin:
+    """The credentials of `spec.sender.smtp`, resolved (environment or Prefect Secret block)."""
+
+    username: str | None
+    password: str | None
 
 
 @dataclass(frozen=True)
-class Organizer:
-    name: str
-    email: str
+class MailRuntime:
+    spec: ProgramSpec
+    base_url: str  # links in mails: the spec's sender.base_url, else MENTORFLOW_BASE_URL
+    outbox_dir: Path  # .eml files: MENTORFLOW_HOME/outbox/<program>
+    login: SmtpLogin | None = None  # None: not resolved (previews and queuing need none)
 
+    @property
+    def program_id(self) -> str:
+        return self.spec.program.id
 
-@dataclass(frozen=True)
-class MailSettings:
-    program_id: str
-    default_language: str = "en"
-    from_name: str = "mentorflow"
-    from_address: str = "mentoring@example.org"
-    reply_to: str | None = None
-    base_url: str = DEFAULT_BASE_URL
-    smtp: SmtpSettings | None = None
-    daily_limit: int | None = None
-    dry_run: bool = False
-    template_overrides: dict[str, Path] = field(default_factory=dict)
-    outbox_dir: Path = field(default_factory=lambda: home() / "outbox")
-    program_name: str = ""
-    organizers: tuple[Organizer, ...] = ()
-    timezone: str = "UTC"
+    @property
+    def default_language(self) -> str:
+        return self.spec.program.language
 
     @property
     def mail_domain(self) -> str:
-        return self.from_address.rpartition("@")[2] or "localhost"
+        """For Message-IDs: the domain of the from address."""
+        return self.spec.sender.from_address.rpartition("@")[2] or "localhost"
 
 
 def base_url_from(spec_value: str | None) -> str:
@@ -57,55 +54,35 @@ def base_url_from(spec_value: str | None) -> str:
     return url.rstrip("/")
 
 
-SecretResolver = Callable[[Any], str]
+SecretResolver = Callable[[SecretRef], str]
 
 
-def _resolve(value: Any, resolver: SecretResolver | None) -> str | None:
-    """A SecretRef (env resolves itself; Secret blocks need the flow's resolver), or nothing."""
-    if value is None:
+def _resolve(ref: SecretRef | None, resolver: SecretResolver | None) -> str | None:
+    """An env reference resolves itself; Secret blocks need the flow's resolver."""
+    if ref is None:
         return None
-    if resolver is not None and getattr(value, "kind", "env") != "env":
-        return resolver(value)
-    return str(value.resolve()) if hasattr(value, "resolve") else str(value)
+    if resolver is not None and ref.kind != "env":
+        return resolver(ref)
+    return ref.resolve()
 
 
-def _smtp_from(smtp: Any, resolver: SecretResolver | None) -> SmtpSettings | None:
-    if smtp is None:
-        return None
-    return SmtpSettings(
-        host=smtp.host,
-        port=int(smtp.port),
-        security=smtp.security,
-        username=_resolve(smtp.username, resolver),
-        password=_resolve(smtp.password, resolver),
-        timeout=float(smtp.timeout_seconds),
-    )
-
-
-def mail_settings_from_spec(
-    spec: Any, resolve_secret: SecretResolver | None = None, *, with_smtp: bool = True
-) -> MailSettings:
-    """MailSettings from a loaded ProgramSpec; credentials are resolved here, once.
+def mail_runtime(
+    spec: ProgramSpec, resolve_secret: SecretResolver | None = None, *, with_smtp: bool = True
+) -> MailRuntime:
+    """The runtime for `spec`; SMTP credentials are resolved here, once.
 
     `resolve_secret` resolves `{secret_block: NAME}` references (the flows pass one backed by
-    Prefect Secret blocks; the core cannot import Prefect). Environment references resolve alone.
-    `with_smtp=False` leaves SMTP out (previews need no credentials).
+    Prefect Secret blocks; the core cannot import Prefect). `with_smtp=False` resolves no
+    credentials (previews and queuing need none; such a runtime cannot log in to send).
     """
-    program, sender = spec.program, spec.sender
-    organizers = tuple(Organizer(name=o.name or "", email=o.email) for o in program.organizers)
-    return MailSettings(
-        program_id=program.id,
-        default_language=program.language,
-        from_name=sender.from_name,
-        from_address=sender.from_address,
-        reply_to=sender.reply_to,
-        base_url=base_url_from(sender.base_url),
-        smtp=_smtp_from(sender.smtp, resolve_secret) if with_smtp else None,
-        daily_limit=sender.daily_limit,
-        dry_run=bool(sender.dry_run),
-        template_overrides={name: Path(folder) for name, folder in spec.templates.items()},
-        outbox_dir=home() / "outbox" / program.id,
-        program_name=program.name,
-        organizers=organizers,
-        timezone=program.timezone,
+    smtp, login = spec.sender.smtp, None
+    if with_smtp and smtp is not None:
+        login = SmtpLogin(
+            _resolve(smtp.username, resolve_secret), _resolve(smtp.password, resolve_secret)
+        )
+    return MailRuntime(
+        spec=spec,
+        base_url=base_url_from(spec.sender.base_url),
+        outbox_dir=home() / "outbox" / spec.program.id,
+        login=login,
     )

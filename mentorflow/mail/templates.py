@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date, datetime
 from functools import lru_cache
@@ -74,7 +75,7 @@ def _environment(folder: Path, autoescape: bool, lang: str) -> jinja2.Environmen
     return env
 
 
-def template_folder(name: str, overrides: dict[str, Path] | None = None) -> Path:
+def template_folder(name: str, overrides: Mapping[str, Path] | None = None) -> Path:
     """The folder holding template `name`: the spec's override, else notifications/<name>."""
     folder = (overrides or {}).get(name) or NOTIFICATIONS_DIR / name
     if not folder.is_dir():
@@ -109,7 +110,7 @@ def render(
     *,
     language: str | None,
     default_language: str,
-    overrides: dict[str, Path] | None = None,
+    overrides: Mapping[str, Path] | None = None,
 ) -> RenderedMail:
     """Subject, plain text and HTML of template `name` in the best language available."""
     folder = template_folder(name, overrides)

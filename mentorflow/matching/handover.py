@@ -11,7 +11,7 @@ from sqlalchemy import Engine
 
 from mentorflow.clock import Clock
 from mentorflow.mail.outbox import enqueue
-from mentorflow.mail.settings import MailSettings
+from mentorflow.mail.settings import MailRuntime
 from mentorflow.matching import store_io
 from mentorflow.matching.result import Match, MatchResult
 from mentorflow.paths import home
@@ -69,7 +69,7 @@ def introduction_context(
 def queue_mails(
     engine: Engine,
     *,
-    mail: MailSettings,
+    mail: MailRuntime,
     program_id: str,
     cycle_id: int,
     cycle_label: str,

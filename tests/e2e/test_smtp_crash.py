@@ -27,16 +27,16 @@ import sys
 from pathlib import Path
 from mentorflow.clock import FixedClock
 from mentorflow.mail.outbox import deliver_pending
-from mentorflow.mail.sender import SmtpSender
-from mentorflow.mail.settings import SmtpSettings
+from mentorflow.mail.sender import sender_for
 from mentorflow.store.db import make_engine
-from tests.mail_support import NOW, settings_for
+from types import SimpleNamespace
+from tests.mail_support import NOW, settings_for, smtp_settings
 
 url, folder, port = sys.argv[1], Path(sys.argv[2]), int(sys.argv[3])
-smtp = SmtpSettings(host="127.0.0.1", port=port, security="none", timeout=5)
-settings = settings_for(folder, smtp=smtp)
-sender = SmtpSender(smtp, settings.from_address)
-report = deliver_pending(make_engine(url), settings=settings, sender=sender, clock=FixedClock(NOW))
+settings = settings_for(folder, smtp=smtp_settings(SimpleNamespace(host="127.0.0.1", port=port)))
+report = deliver_pending(
+    make_engine(url), settings=settings, sender=sender_for(settings), clock=FixedClock(NOW)
+)
 print(report)
 """
 

@@ -11,7 +11,7 @@ from mentorflow.clock import FixedClock
 from mentorflow.errors import MailError, TemporaryMailError
 from mentorflow.mail.ics import checkin_invite, stable_uid
 from mentorflow.mail.outbox import deliver_pending, enqueue
-from mentorflow.mail.sender import SmtpSender
+from mentorflow.mail.sender import sender_for
 from mentorflow.store.tables import members, outbox
 from tests.mail_support import NOW, add_member, make_store, settings_for, smtp_settings
 
@@ -42,8 +42,7 @@ def _queue(engine, cycle, settings, member_id, template="welcome", context=None,
 
 
 def _deliver(engine, settings, clock=CLOCK):
-    sender = SmtpSender(settings.smtp, settings.from_address)
-    return deliver_pending(engine, settings=settings, sender=sender, clock=clock)
+    return deliver_pending(engine, settings=settings, sender=sender_for(settings), clock=clock)
 
 
 def _statuses(engine):

@@ -21,8 +21,7 @@ from mentorflow.cli.main import app
 from mentorflow.clock import FixedClock
 from mentorflow.errors import SmtpUnreachableError, TemporaryMailError
 from mentorflow.mail.outbox import deliver_pending, enqueue
-from mentorflow.mail.sender import SmtpSender
-from mentorflow.mail.settings import SmtpSettings
+from mentorflow.mail.sender import sender_for
 from mentorflow.spec import load_spec
 from mentorflow.store.repo import ensure_cycle, ensure_program
 from mentorflow.store.tables import outbox
@@ -104,14 +103,13 @@ def test_a_server_closing_mid_data_leaves_the_mail_pending_then_it_goes_out_once
             deliver_pending(
                 engine,
                 settings=settings,
-                sender=SmtpSender(settings.smtp, settings.from_address),
+                sender=sender_for(settings),
                 clock=CLOCK,
             )
         assert caught.value.report.sent == 0 and caught.value.report.unconfirmed == 0
         assert "not completed" in str(caught.value) and "@" not in str(caught.value)
         assert _statuses(engine) == ["pending", "pending", "pending"]
-    sender = SmtpSender(settings.smtp, settings.from_address)
-    report = deliver_pending(engine, settings=settings, sender=sender, clock=CLOCK)
+    report = deliver_pending(engine, settings=settings, sender=sender_for(settings), clock=CLOCK)
     assert report.sent == 3 and _recipients(dropper) == ["a", "b", "c"]  # each exactly once
     assert _statuses(engine) == ["sent", "sent", "sent"]
 
@@ -174,14 +172,15 @@ def test_send_to_a_server_that_is_down_fails_fast_with_one_clear_line(tmp_path, 
 
 def test_an_unreachable_server_is_its_own_error(tmp_path):
     engine, cycle = make_store(f"sqlite:///{tmp_path / 'store.db'}")
-    smtp = SmtpSettings(host="127.0.0.1", port=free_port(), security="none", timeout=5)
-    settings = settings_for(tmp_path, smtp=smtp)
+    nobody = DroppingSmtpServer()
+    nobody.stop()  # its port is closed now
+    settings = settings_for(tmp_path, smtp=smtp_settings(nobody))
     _queue(engine, cycle, settings, ["a"])
     with pytest.raises(SmtpUnreachableError) as caught:
         deliver_pending(
             engine,
             settings=settings,
-            sender=SmtpSender(settings.smtp, settings.from_address),
+            sender=sender_for(settings),
             clock=CLOCK,
         )
     assert caught.value.report.pending == 1

@@ -132,6 +132,6 @@ def test_smtp_password_from_a_prefect_secret_block_is_resolved(tmp_path, monkeyp
     spec_path = tmp_path / "spec.yaml"
     spec_path.write_text(text, encoding="utf-8")
     settings = mail_settings(load_spec(spec_path))
-    assert settings.smtp is not None
-    assert settings.smtp.password == "s3cret-from-block"
-    assert settings.smtp.username == "apikey"
+    assert settings.login is not None
+    assert settings.login.password == "s3cret-from-block"
+    assert settings.login.username == "apikey"

@@ -13,10 +13,11 @@ from mentorflow.errors import HeaderMismatchError, StoreError
 from mentorflow.intake import mails, screening
 from mentorflow.intake.service import IntakeReport, ingest
 from mentorflow.intake.sources import read_csv
-from mentorflow.mail.settings import MailSettings
+from mentorflow.mail.settings import MailRuntime
 from mentorflow.store.db import open_store
 from mentorflow.store.tables import enrolments, events, intake_rows, members, outbox
 from tests.fakes.intake import HEADER, answer, intake_settings, write_csv
+from tests.mail_support import settings_for
 
 CLOCK = FixedClock(datetime(2027, 1, 20, 9, 0, tzinfo=UTC))
 
@@ -232,13 +233,8 @@ def test_a_resubmission_keeps_an_approved_or_declined_decision(engine, tmp_path)
 # --- mails -------------------------------------------------------------------------------------
 
 
-def mail_settings(tmp_path: Any) -> MailSettings:
-    return MailSettings(
-        program_id="demo",
-        default_language="de",
-        program_name="Demo-Mentoring",
-        outbox_dir=tmp_path / "outbox",
-    )
+def mail_settings(tmp_path: Any) -> MailRuntime:
+    return settings_for(tmp_path, program_id="demo", program_name="Demo-Mentoring")
 
 
 def queue(engine: Any, tmp_path: Any, **changes: Any) -> mails.QueuedMails:

@@ -11,7 +11,7 @@ from typer.testing import CliRunner
 from mentorflow.cli.main import app
 from mentorflow.clock import FixedClock
 from mentorflow.mail.outbox import enqueue
-from mentorflow.mail.settings import mail_settings_from_spec
+from mentorflow.mail.settings import mail_runtime
 from mentorflow.spec import load_spec
 from mentorflow.store.repo import ensure_cycle, ensure_program
 from tests.mail_support import NOW, add_member, make_store
@@ -64,7 +64,7 @@ def test_send_without_smtp_writes_eml_files_once_and_says_none_was_sent(tmp_path
     url = f"sqlite:///{tmp_path / 'store.db'}"
     monkeypatch.setenv("MENTORFLOW_DB_URL", url)
     spec = load_spec(SPEC)
-    settings = mail_settings_from_spec(spec)
+    settings = mail_runtime(spec)
     engine, _ = make_store(url)
     with engine.begin() as conn:
         ensure_program(conn, spec.program.id, spec.program.name, NOW)

@@ -11,7 +11,7 @@ import pytest
 from mentorflow.errors import TokenError
 from mentorflow.mail.addresses import check_address
 from mentorflow.mail.ics import checkin_invite, stable_uid
-from mentorflow.mail.settings import mail_settings_from_spec
+from mentorflow.mail.settings import mail_runtime
 from mentorflow.mail.tokens import UNSUBSCRIBE, make_token, read_token
 from mentorflow.spec import load_spec
 
@@ -77,9 +77,9 @@ def test_checkin_invite_is_a_request_in_the_members_zone_with_a_stable_uid():
 
 def test_settings_from_the_demo_spec(monkeypatch):
     monkeypatch.delenv("MENTORFLOW_BASE_URL", raising=False)
-    settings = mail_settings_from_spec(load_spec(ROOT / "program_specs" / "one_to_one.yaml"))
+    settings = mail_runtime(load_spec(ROOT / "program_specs" / "one_to_one.yaml"))
     assert settings.program_id == "demo-mentoring" and settings.default_language == "de"
-    assert settings.smtp is None and settings.reply_to == "orga@example.org"
+    assert settings.login is None and settings.spec.sender.reply_to == "orga@example.org"
     assert settings.outbox_dir.parts[-2:] == ("outbox", "demo-mentoring")
 
 
@@ -87,7 +87,7 @@ def test_settings_resolve_smtp_credentials_from_the_environment(monkeypatch):
     spec = load_spec(ROOT / "program_specs" / "rotational.yaml")
     monkeypatch.setenv("ROTATIONS_SMTP_USER", "user")
     monkeypatch.setenv("ROTATIONS_SMTP_PASSWORD", "secret")
-    settings = mail_settings_from_spec(spec)
-    assert settings.smtp is not None and settings.smtp.password == "secret"
-    assert "rotation_start" in settings.template_overrides
-    assert mail_settings_from_spec(spec, with_smtp=False).smtp is None
+    settings = mail_runtime(spec)
+    assert settings.login is not None and settings.login.password == "secret"
+    assert "rotation_start" in settings.spec.templates
+    assert mail_runtime(spec, with_smtp=False).login is None

@@ -16,6 +16,7 @@ from mentorflow.store.repo import ensure_cycle, ensure_program
 from mentorflow.store.tables import enrolments, members
 from tests.fakes.matching import enrol_records
 from tests.fakes.sheets import FakeSheets
+from tests.mail_support import settings_for
 
 NOW = datetime(2027, 1, 26, 9, 0, tzinfo=UTC)
 PROGRAM = "demo-mentoring"  # the example spec program_specs/one_to_one.yaml
@@ -91,9 +92,7 @@ def test_waitlisted_members_get_priority_and_a_mail_key_per_round(tmp_path):
     engine, cycle = _seed(tmp_path, mentees=8, mentors=1)
     result, ids = _run(engine, cycle)
     assert result.unmatched
-    from mentorflow.mail.settings import MailSettings
-
-    mail = MailSettings(program_id=PROGRAM, outbox_dir=tmp_path / "outbox")
+    mail = settings_for(tmp_path, program_id=PROGRAM)
     queued, waiting = handover.queue_mails(
         engine,
         mail=mail,
@@ -194,8 +193,6 @@ def _enrol(conn, cycle, records):
 def test_waitlisted_in_one_cycle_is_matched_first_in_the_next(tmp_path):
     from datetime import date
 
-    from mentorflow.mail.settings import MailSettings
-
     base = {"languages": ["en"], "seniority": 0, "employer": "x"}
     mentor = {
         **base,
@@ -227,7 +224,7 @@ def test_waitlisted_in_one_cycle_is_matched_first_in_the_next(tmp_path):
         _enrol(conn, first, [mentor, best, waits])
     result, ids = _run(engine, first)
     assert [m.key for m in result.matches] == ["m_t+m_a"]
-    mail = MailSettings(program_id=PROGRAM, outbox_dir=tmp_path / "outbox")
+    mail = settings_for(tmp_path, program_id=PROGRAM)
     handover.queue_mails(
         engine,
         mail=mail,
