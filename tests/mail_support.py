@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import socket
 import threading
 from collections.abc import Callable
@@ -152,6 +153,9 @@ class DroppingSmtpServer:
                 sock.sendall(b"250 queued\r\n")
 
     def stop(self) -> None:
+        # close() alone leaves a thread blocked in accept() listening on Linux; shutdown wakes it.
+        with contextlib.suppress(OSError):
+            self._listener.shutdown(socket.SHUT_RDWR)
         self._listener.close()
 
 

@@ -12,6 +12,7 @@ import time
 from email import policy
 from email.parser import BytesParser
 from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
 from sqlalchemy import select
@@ -172,8 +173,7 @@ def test_send_to_a_server_that_is_down_fails_fast_with_one_clear_line(tmp_path, 
 
 def test_an_unreachable_server_is_its_own_error(tmp_path):
     engine, cycle = make_store(f"sqlite:///{tmp_path / 'store.db'}")
-    nobody = DroppingSmtpServer()
-    nobody.stop()  # its port is closed now
+    nobody = SimpleNamespace(host="127.0.0.1", port=free_port())  # nothing listens there
     settings = settings_for(tmp_path, smtp=smtp_settings(nobody))
     _queue(engine, cycle, settings, ["a"])
     with pytest.raises(SmtpUnreachableError) as caught:
