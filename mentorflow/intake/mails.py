@@ -19,6 +19,7 @@ from mentorflow.clock import Clock
 from mentorflow.intake.header import expected_columns
 from mentorflow.intake.rows import QUARANTINED
 from mentorflow.intake.settings import IntakeSettings
+from mentorflow.intake.validation import NumberBounds, number_fields
 from mentorflow.mail.outbox import enqueue
 from mentorflow.mail.settings import MailSettings
 from mentorflow.store import repo
@@ -143,8 +144,6 @@ _HINTS = {
         "timezone": "bitte eine Zeitzone wie Europe/Berlin oder UTC+1 angeben",
         "availability": "bitte Zeiten wie „Mo 18-20“ oder „Di 09:00-11:00“ angeben",
         "role": "bitte eine der angebotenen Rollen wählen",
-        "capacity": "bitte eine ganze Zahl angeben",
-        "seniority": "bitte eine Zahl angeben",
         "": "diese Angabe konnten wir nicht lesen",
     },
     "en": {
@@ -152,23 +151,45 @@ _HINTS = {
         "timezone": "please give a time zone such as Europe/Berlin or UTC+1",
         "availability": "please give times like 'Mon 18-20' or 'Tue 09:00-11:00'",
         "role": "please choose one of the roles offered",
-        "capacity": "please give a whole number",
-        "seniority": "please give a number",
         "": "we could not read this answer",
     },
 }
+
+
+_NUMBER_WORDS = {
+    "de": ("bitte {} angeben", "eine ganze Zahl", "eine Zahl", "von {} bis {}", "von mindestens {}",
+           "von höchstens {}"),
+    "en": ("please give {}", "a whole number", "a number", "from {} to {}", "of at least {}",
+           "of at most {}"),
+}  # fmt: skip
+
+
+def number_hint(bounds: NumberBounds, language: str) -> str:
+    """What to give for a number field, from the bounds its quarantine reason names."""
+    ask, whole, number, both, low, high = _NUMBER_WORDS.get(language, _NUMBER_WORDS["en"])
+    wanted = whole if bounds.whole else number
+    if bounds.low is not None and bounds.high is not None:
+        wanted += " " + both.format(bounds.low, bounds.high)
+    elif bounds.low is not None:
+        wanted += " " + low.format(bounds.low)
+    elif bounds.high is not None:
+        wanted += " " + high.format(bounds.high)
+    return ask.format(wanted)
 
 
 def fix_reasons(reasons: list[str], settings: IntakeSettings, language: str) -> list[str]:
     """Each reason as the person reads it: the form question and what to change."""
     questions = {field: header for header, field in expected_columns(settings).items()}
     hints = _HINTS.get(language, _HINTS["en"])
+    numbers = number_fields(settings.custom_fields)
     told = []
     for reason in reasons:
         field, _, message = reason.partition(": ")
         field = field.split(".")[0]
         hint = (
-            hints["missing answer"] if message == "missing answer" else hints.get(field, hints[""])
+            hints["missing answer"]
+            if message == "missing answer"
+            else hints.get(field) or _number_hint(numbers.get(field), language) or hints[""]
         )
         told.append(
             f"„{questions.get(field, field)}“: {hint}"
@@ -176,3 +197,7 @@ def fix_reasons(reasons: list[str], settings: IntakeSettings, language: str) -> 
             else f"'{questions.get(field, field)}': {hint}"
         )
     return list(dict.fromkeys(told))
+
+
+def _number_hint(bounds: NumberBounds | None, language: str) -> str | None:
+    return number_hint(bounds, language) if bounds is not None else None

@@ -32,6 +32,7 @@ DUPLICATE, SUPERSEDED = "duplicate", "superseded"
 LOOKUP = 500  # ids or addresses per IN (...) query
 _PRIVATE = ("email", "name")  # live on the member row (erasable), never in enrolment answers
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+_RAW_CELL = 2_000  # a quarantined row's cells are kept for the organizer, each cut to this
 
 
 @dataclass(frozen=True)
@@ -59,6 +60,7 @@ class IntakeReport:
     newly_enrolled: tuple[str, ...] = ()
     quarantine: tuple[QuarantinedRow, ...] = ()
     unmapped_columns: tuple[str, ...] = ()
+    file_lines: int | None = None  # physical lines of a CSV file, header included
 
     def counts(self) -> dict[str, int]:
         return {
@@ -136,7 +138,7 @@ def _ingest(
         _roomy_cache(conn)
         known = _known_rows(conn, cycle.id, table.label)
         fresh = [
-            (mapper.map(cells, number), digest, cells)
+            (mapper.map(cells, number, table.flaws.get(number)), digest, cells)
             for (number, cells), digest in zip(table.rows, hashes, strict=True)
             if digest not in known
         ]
@@ -409,7 +411,8 @@ class _Writer:
         mapped, digest, cells = item
         raw = None
         if outcome == QUARANTINED:  # kept so the organizer can fix it; erased with the member
-            raw = {"cells": dict(zip(self.header, cells, strict=False)), "fixable": mapped.fixable}
+            kept = [c if len(c) <= _RAW_CELL else c[:_RAW_CELL] + "…" for c in cells]
+            raw = {"cells": dict(zip(self.header, kept, strict=False)), "fixable": mapped.fixable}
         plan.rows.append(
             {
                 "cycle_id": self.cycle_id,
@@ -537,4 +540,5 @@ def _report(
         newly_enrolled=tuple(plan.newly_enrolled),
         quarantine=quarantine,
         unmapped_columns=tuple(unmapped_columns(table.header, settings)),
+        file_lines=table.lines,
     )
