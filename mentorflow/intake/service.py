@@ -29,6 +29,7 @@ from mentorflow.store import repo
 from mentorflow.store.tables import enrolments, events, intake_rows, members
 
 DUPLICATE, SUPERSEDED = "duplicate", "superseded"
+REPORT_EVENT = "intake.report"
 LOOKUP = 500  # ids or addresses per IN (...) query
 _PRIVATE = ("email", "name")  # live on the member row (erasable), never in enrolment answers
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
@@ -149,7 +150,45 @@ def _ingest(
             plan = writer.plan(fresh)
             writer.write(plan)
         outcomes = _current_outcomes(hashes, known, plan)
-        return _report(conn, settings, cycle.id, table, hashes, outcomes, len(fresh), plan)
+        found = _report(conn, settings, cycle.id, table, hashes, outcomes, len(fresh), plan)
+        _log_report(conn, settings, cycle.id, found, now)
+        return found
+
+
+def _log_report(
+    conn: Connection, settings: IntakeSettings, cycle_id: int, found: IntakeReport, now: datetime
+) -> None:
+    """The run's counts and quarantine list in the event log: the CLI prints them after the run
+    (the Prefect artifact may live on a temporary server). Row numbers and reasons only."""
+    repo.log_event(
+        conn,
+        program_id=settings.program_id,
+        kind=REPORT_EVENT,
+        at=now,
+        cycle_id=cycle_id,
+        data={
+            "source": found.source,
+            "counts": found.counts(),
+            "quarantine": [
+                {"row": q.row_number, "reasons": list(q.reasons)} for q in found.quarantine
+            ],
+        },
+    )
+
+
+def latest_report(conn: Connection, program_id: str, cycle_label: str) -> dict[str, Any] | None:
+    """The data of the newest `intake.report` event of the program's cycle, or None."""
+    cycle = repo.get_cycle(conn, program_id, cycle_label)
+    if cycle is None:
+        return None
+    query = (
+        select(events.c.data)
+        .where(events.c.cycle_id == cycle.id, events.c.kind == REPORT_EVENT)
+        .order_by(events.c.id.desc())
+        .limit(1)
+    )
+    data = conn.execute(query).scalar_one_or_none()
+    return dict(data) if data else None
 
 
 def _roomy_cache(conn: Connection) -> None:

@@ -212,6 +212,22 @@ def test_mentorflow_run_intake_prints_the_counts(tmp_path, store):
     )
 
 
+def test_mentorflow_run_intake_prints_the_quarantine_list_by_sheet_row(tmp_path, store):
+    from typer.testing import CliRunner
+
+    from mentorflow.cli.main import app
+
+    result = CliRunner().invoke(app, ["run", "intake", str(demo_spec(tmp_path))])
+    assert result.exit_code == 0, result.output
+    lines = result.output.splitlines()
+    start = lines.index("quarantined rows (5; fix them in the form's sheet, then run again):")
+    assert [line.split(":")[0].strip() for line in lines[start + 1 :]] == [
+        f"sheet row {n}" for n in (13, 22, 27, 29, 44)
+    ]
+    assert "  sheet row 29: timezone: is not a time zone (e.g. Europe/Berlin, UTC+2)" in lines
+    assert "@example" not in result.output  # reasons never repeat an answer
+
+
 def test_a_renamed_question_stops_the_run_with_a_did_you_mean(tmp_path, store):
     from typer.testing import CliRunner
 
