@@ -158,21 +158,21 @@ def _ingest(
 def _log_report(
     conn: Connection, settings: IntakeSettings, cycle_id: int, found: IntakeReport, now: datetime
 ) -> None:
-    """The run's counts and quarantine list in the event log: the CLI prints them after the run
+    """The quarantine list in the event log, when it changed: the CLI prints it after the run
     (the Prefect artifact may live on a temporary server). Row numbers and reasons only."""
+    data = {
+        "source": found.source,
+        "quarantine": [{"row": q.row_number, "reasons": list(q.reasons)} for q in found.quarantine],
+    }
+    if latest_report(conn, settings.program_id, settings.cycle_label) == data:
+        return  # a rerun that changed nothing writes nothing
     repo.log_event(
         conn,
         program_id=settings.program_id,
         kind=REPORT_EVENT,
         at=now,
         cycle_id=cycle_id,
-        data={
-            "source": found.source,
-            "counts": found.counts(),
-            "quarantine": [
-                {"row": q.row_number, "reasons": list(q.reasons)} for q in found.quarantine
-            ],
-        },
+        data=data,
     )
 
 
