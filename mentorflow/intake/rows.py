@@ -26,6 +26,7 @@ from mentorflow.intake.values import (
     squash,
     squashed_table,
 )
+from mentorflow.spec.model import NO_PREFERENCE
 
 ACCEPTED, QUARANTINED, NOT_CONSENTED = "accepted", "quarantined", "not_consented"
 _OWN_PARSING = ("name", "email", "language")  # read before the other fields, by their own code
@@ -269,11 +270,21 @@ class RowMapper:
 
     def _items(self, name: str, raw: str, languages: bool) -> tuple[str, ...]:
         table = self.tables.get(name, {})
-        items = []
+        items: list[str] = []
+        open_to_all = False
         for item in split_list(raw, self.settings.list_separator):
             key = squash(item)
-            known = table.get(key) or (LANGUAGE_ANSWERS.get(key, key) if languages else item)
-            items.append(str(known))
+            known = table.get(key)
+            if known is None and key in table:  # the spec maps it to null: no preference
+                open_to_all = True
+            elif isinstance(known, tuple):  # one answer standing for several values
+                items.extend(known)
+            elif known:
+                items.append(str(known))
+            elif item != NO_PREFERENCE:  # typed, `*` is no answer: only the spec says "egal"
+                items.append(LANGUAGE_ANSWERS.get(key, key) if languages else item)
+        if open_to_all and not items:  # "egal, Python" is a preference for Python
+            items.append(NO_PREFERENCE)
         return tuple(dict.fromkeys(items))
 
     def _choice(self, name: str, raw: str, record: dict[str, Any], problems: list[Problem]) -> None:
@@ -302,7 +313,13 @@ class RowMapper:
 
     def _text(self, name: str, raw: str, record: dict[str, Any], _p: list[Problem]) -> None:
         table = self.tables.get(name, {})
-        record[name] = str(table.get(squash(raw), " ".join(raw.split())))
+        key = squash(raw)
+        if key not in table:
+            if raw != NO_PREFERENCE:  # typed, `*` is no answer: only the spec says "egal"
+                record[name] = " ".join(raw.split())
+            return
+        known = table[key]
+        record[name] = NO_PREFERENCE if known is None else str(known)
 
     def _schema_problems(self, record: dict[str, Any], problems: list[Problem]) -> list[Problem]:
         reported = {p.field for p in problems}
