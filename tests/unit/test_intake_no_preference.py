@@ -79,9 +79,8 @@ def test_no_preference_scores_every_pair_neutral_and_is_never_a_shared_value(ans
             "no preference on goals",
             "keine Präferenz bei Ziele",
         )
-    texts = [
-        p.detail_en + p.detail_de for m in (3, 4) for e in (1, 2) for p in explainer.pair(m, e).contributions
-    ]
+    pairs = [explainer.pair(m, e) for m in (3, 4) for e in (1, 2)]
+    texts = [p.detail_en + p.detail_de for pair in pairs for p in pair.contributions]
     assert not any(NO_PREFERENCE in text for text in texts)
 
 
