@@ -27,7 +27,7 @@ from mentorflow.intake.service import ingest
 from mentorflow.intake.sources import read_csv
 from mentorflow.mail.settings import MailSettings
 from mentorflow.store.db import open_store
-from tests.fakes.intake import HEADER, YES, intake_settings
+from tests.fakes.intake import HEADER, YES, intake_spec
 
 TARGET_SECONDS = 15.0
 ZONES = ["Europe/Berlin", "Europe/Vienna", "UTC+2", "+05:30", "America/New_York", "Asia/Tokyo"]
@@ -78,16 +78,16 @@ def baseline(path: Path, folder: Path) -> float:
 
 def measure(path: Path, folder: Path) -> dict[str, float | dict[str, int]]:
     engine = open_store(f"sqlite:///{folder / 'mentorflow.db'}")
-    settings = intake_settings(path, remind_fixable=True)
-    mail = MailSettings(program_id=settings.program_id, default_language="de")
+    spec = intake_spec(path, remind_fixable=True)
+    mail = MailSettings(program_id=spec.program.id, default_language="de")
     clock = FixedClock(datetime(2027, 1, 20, tzinfo=UTC))
     began = time.perf_counter()
-    report = ingest(engine, read_csv(settings.source), settings, clock)
+    report = ingest(engine, read_csv(spec.intake.source), spec, clock)
     stored = time.perf_counter()
-    queued = queue_intake_mails(engine, settings, mail, clock)
+    queued = queue_intake_mails(engine, spec, mail, clock)
     done = time.perf_counter()
-    ingest(engine, read_csv(settings.source), settings, clock)
-    queue_intake_mails(engine, settings, mail, clock)
+    ingest(engine, read_csv(spec.intake.source), spec, clock)
+    queue_intake_mails(engine, spec, mail, clock)
     rerun = time.perf_counter() - done
     engine.dispose()
     return {

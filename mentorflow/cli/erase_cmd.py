@@ -89,10 +89,9 @@ def _erase_one(
 
 def _erase_row(engine: Engine, program: ProgramSpec, row: int, yes: bool) -> None:
     from mentorflow.clock import SystemClock
-    from mentorflow.intake.settings import settings_from_spec
     from mentorflow.store.erasure import erase_form_row
 
-    source = settings_from_spec(program).source.label
+    source = program.intake.source.label
     with engine.connect() as conn:
         cycle = repo.get_cycle(conn, program.program.id, program.cycle.label)
     if cycle is None:

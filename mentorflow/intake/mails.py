@@ -21,10 +21,10 @@ from mentorflow.clock import Clock
 from mentorflow.intake.bulk import chunks
 from mentorflow.intake.header import expected_columns
 from mentorflow.intake.rows import QUARANTINED
-from mentorflow.intake.settings import IntakeSettings
 from mentorflow.intake.validation import NumberBounds, number_fields
 from mentorflow.mail.outbox import enqueue, message_key
 from mentorflow.mail.settings import MailSettings
+from mentorflow.spec.model import ProgramSpec
 from mentorflow.store import repo
 from mentorflow.store.tables import enrolments, intake_rows, members, outbox
 
@@ -43,39 +43,37 @@ class QueuedMails:
 
 
 def queue_intake_mails(
-    engine: Engine, settings: IntakeSettings, mail: MailSettings, clock: Clock
+    engine: Engine, spec: ProgramSpec, mail: MailSettings, clock: Clock
 ) -> QueuedMails:
     """Queue every intake mail the store says is owed and not queued yet."""
     with engine.connect() as conn:
-        cycle = repo.get_cycle(conn, settings.program_id, settings.cycle_label)
+        cycle = repo.get_cycle(conn, spec.program.id, spec.cycle.label)
         if cycle is None:
             return QueuedMails()
         queued = _queued_keys(conn, cycle.id)
         owed = [
-            (member_id, purpose, {**base_context(settings), "role": role})
+            (member_id, purpose, {**base_context(spec), "role": role})
             for member_id, status, role in _enrolment_statuses(conn, cycle.id)
             if (purpose := PURPOSE_BY_STATUS.get(status))
-            and _key(settings, member_id, purpose) not in queued  # a rerun renders nothing
+            and _key(spec, member_id, purpose) not in queued  # a rerun renders nothing
         ]
-    counts = Counter(
-        purpose for purpose in _enqueue_all(engine, settings, mail, clock, cycle.id, owed)
-    )
-    if settings.remind_fixable:
-        counts["fix_signup"] = _queue_fix_mails(engine, settings, mail, clock, cycle.id)
+    counts = Counter(purpose for purpose in _enqueue_all(engine, spec, mail, clock, cycle.id, owed))
+    if spec.intake.remind_fixable:
+        counts["fix_signup"] = _queue_fix_mails(engine, spec, mail, clock, cycle.id)
     return QueuedMails(**counts)
 
 
-def base_context(settings: IntakeSettings) -> dict[str, Any]:
+def base_context(spec: ProgramSpec) -> dict[str, Any]:
     """What the intake templates show besides the member: dates and the form to sign up again."""
     return {
-        "intake_closes": settings.closes or settings.cycle_start,
-        "cycle_starts": settings.cycle_start,
-        "signup_url": settings.form_url,
+        "intake_closes": spec.intake.closes or spec.cycle.start,
+        "cycle_starts": spec.cycle.start,
+        "signup_url": spec.intake.form_url,
     }
 
 
-def _key(settings: IntakeSettings, member_id: str, purpose: str) -> str:
-    return message_key(settings.program_id, settings.cycle_label, member_id, purpose, "1")
+def _key(spec: ProgramSpec, member_id: str, purpose: str) -> str:
+    return message_key(spec.program.id, spec.cycle.label, member_id, purpose, "1")
 
 
 def _queued_keys(conn: Connection, cycle_id: int) -> set[str]:
@@ -97,7 +95,7 @@ def _enrolment_statuses(conn: Connection, cycle_id: int) -> list[tuple[str, str,
 
 def _enqueue_all(
     engine: Engine,
-    settings: IntakeSettings,
+    spec: ProgramSpec,
     mail: MailSettings,
     clock: Clock,
     cycle_id: int,
@@ -112,13 +110,13 @@ def _enqueue_all(
     for batch in chunks(owed, MAIL_BATCH):
         with engine.begin() as conn:
             for member_id, purpose, context in batch:
-                if _enqueue(conn, settings, mail, clock, cycle_id, member_id, purpose, context):
+                if _enqueue(conn, spec, mail, clock, cycle_id, member_id, purpose, context):
                     yield purpose
 
 
 def _enqueue(
     conn: Connection,
-    settings: IntakeSettings,
+    spec: ProgramSpec,
     mail: MailSettings,
     clock: Clock,
     cycle_id: int,
@@ -130,7 +128,7 @@ def _enqueue(
         conn,
         settings=mail,
         cycle_id=cycle_id,
-        cycle_label=settings.cycle_label,
+        cycle_label=spec.cycle.label,
         member_id=member_id,
         purpose=purpose,
         template=purpose,
@@ -140,7 +138,7 @@ def _enqueue(
 
 
 def _queue_fix_mails(
-    engine: Engine, settings: IntakeSettings, mail: MailSettings, clock: Clock, cycle_id: int
+    engine: Engine, spec: ProgramSpec, mail: MailSettings, clock: Clock, cycle_id: int
 ) -> int:
     """One `fix_signup` per person (occurrence 1): a second broken row gets no second mail."""
     query = (
@@ -166,13 +164,13 @@ def _queue_fix_mails(
         with engine.begin() as conn:  # the mails and the rows they answer, together
             for row in batch:
                 context = {
-                    **base_context(settings),
+                    **base_context(spec),
                     "reasons": fix_reasons(
-                        row.reasons, settings, row.language or settings.language
+                        row.reasons, spec, row.language or spec.program.language
                     ),
                 }
                 queued += _enqueue(
-                    conn, settings, mail, clock, cycle_id, row.member_id, "fix_signup", context
+                    conn, spec, mail, clock, cycle_id, row.member_id, "fix_signup", context
                 )
             conn.execute(  # queued now or earlier: either way these rows are answered
                 update(intake_rows)
@@ -221,11 +219,11 @@ def number_hint(bounds: NumberBounds, language: str) -> str:
     return ask.format(wanted)
 
 
-def fix_reasons(reasons: list[str], settings: IntakeSettings, language: str) -> list[str]:
+def fix_reasons(reasons: list[str], spec: ProgramSpec, language: str) -> list[str]:
     """Each reason as the person reads it: the form question and what to change."""
-    questions = {field: header for header, field in expected_columns(settings).items()}
+    questions = {field: header for header, field in expected_columns(spec.intake).items()}
     hints = _HINTS.get(language, _HINTS["en"])
-    numbers = number_fields(settings.custom_fields)
+    numbers = number_fields(tuple(spec.intake.fields.values()))
     told = []
     for reason in reasons:
         field, _, message = reason.partition(": ")

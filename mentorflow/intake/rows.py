@@ -7,12 +7,11 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, time, tzinfo
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from mentorflow.intake import availability as avail
 from mentorflow.intake.addresses import AddressChecker
+from mentorflow.intake.fields import default_role, field_kind, required_fields
 from mentorflow.intake.header import column_indices
-from mentorflow.intake.settings import IntakeSettings
 from mentorflow.intake.timezones import parse_timezone
 from mentorflow.intake.validation import MemberValidator
 from mentorflow.intake.values import (
@@ -26,7 +25,7 @@ from mentorflow.intake.values import (
     squash,
     squashed_table,
 )
-from mentorflow.spec.model import NO_PREFERENCE
+from mentorflow.spec.model import NO_PREFERENCE, ProgramSpec
 
 ACCEPTED, QUARANTINED, NOT_CONSENTED = "accepted", "quarantined", "not_consented"
 _OWN_PARSING = ("name", "email", "language")  # read before the other fields, by their own code
@@ -72,16 +71,18 @@ class MappedRow:
 class RowMapper:
     """Maps rows of one source with one header; built once per run, used for every row."""
 
-    def __init__(self, settings: IntakeSettings, header: list[str]) -> None:
-        self.settings = settings
+    def __init__(self, spec: ProgramSpec, header: list[str]) -> None:
+        self.spec, self.intake = spec, spec.intake
+        intake = spec.intake
         self.width = len(header)
-        self.fields = column_indices(header, settings)  # field -> column index
+        self.fields = column_indices(header, intake)  # field -> column index
         self.consent_index = self.fields.pop("__consent__", None)
-        self.program_tz: tzinfo = ZoneInfo(settings.timezone)
-        self.cycle_noon = datetime.combine(settings.cycle_start, time(12), tzinfo=UTC)
-        self.tables = {name: squashed_table(table) for name, table in settings.values.items()}
-        self.required = settings.required_fields()
-        self.validator = MemberValidator(settings.custom_fields)
+        self.program_tz: tzinfo = spec.program.zone
+        self.cycle_noon = datetime.combine(spec.cycle.start, time(12), tzinfo=UTC)
+        self.tables = {name: squashed_table(table) for name, table in intake.values.items()}
+        self.required = required_fields(spec)
+        self.default_role = default_role(spec)
+        self.validator = MemberValidator(tuple(intake.fields.values()))
         self.addresses = AddressChecker()
         self._cache: dict[tuple[Any, ...], Any] = {}
         self._parsers: dict[str, Callable[[str, str, dict[str, Any], list[Problem]], None]] = {
@@ -93,9 +94,9 @@ class RowMapper:
             "text": self._text,
         }
         self._field_parsers = [
-            (name, self._parsers[settings.field_kind(name)])
+            (name, self._parsers[field_kind(intake, name)])
             for name in self.fields
-            if settings.field_kind(name) in self._parsers and name not in _OWN_PARSING
+            if field_kind(intake, name) in self._parsers and name not in _OWN_PARSING
         ]
 
     def map(self, cells: list[str], row_number: int, flaw: str | None = None) -> MappedRow:
@@ -109,7 +110,7 @@ class RowMapper:
         submitted = self._submitted_at(get("submitted_at"), problems)
         if self.consent_index is not None and not is_consent(
             cells[self.consent_index] if self.consent_index < len(cells) else "",
-            self.settings.consent.accept if self.settings.consent else (),
+            self.intake.consent.accept if self.intake.consent else (),
         ):
             return self._not_consented(row_number, email, get, submitted)
         record = self._record(get, problems)
@@ -180,14 +181,14 @@ class RowMapper:
     def _submitted_at(self, raw: str, problems: list[Problem]) -> datetime | None:
         if "submitted_at" not in self.fields or not raw:
             return None
-        parsed = parse_timestamp(raw, self.settings.timestamp_format, self.program_tz)
+        parsed = parse_timestamp(raw, self.intake.timestamp_format, self.program_tz)
         if parsed is None:
             problems.append(Problem("submitted_at", "is not a timestamp", False))
             return None
         return parsed.astimezone(UTC)
 
     def _check_closed(self, submitted: datetime, problems: list[Problem]) -> None:
-        closes = self.settings.closes
+        closes = self.intake.closes
         if closes is not None and submitted.astimezone(self.program_tz).date() > closes:
             problems.append(
                 Problem("submitted_at", f"after intake closed on {closes.isoformat()}", False)
@@ -206,18 +207,18 @@ class RowMapper:
                 parse(name, raw, record, problems)
         if "availability" in self.fields:
             self._availability(get("availability"), zone, record, problems)
-        if "role" not in record and "role" not in self.fields and self.settings.default_role:
-            record["role"] = self.settings.default_role
+        if "role" not in record and "role" not in self.fields and self.default_role:
+            record["role"] = self.default_role
         return record
 
     def _mail_language(self, raw: str) -> str:
         table = self.tables.get("language", {})
         code = str(table.get(squash(raw)) or LANGUAGE_ANSWERS.get(squash(raw)))
-        return code if code in MAIL_LANGUAGES else self.settings.language
+        return code if code in MAIL_LANGUAGES else self.spec.program.language
 
     def _timezone(self, raw: str, record: dict[str, Any], problems: list[Problem]) -> tzinfo | None:
         if "timezone" not in self.fields:
-            raw = self.settings.timezone
+            raw = self.spec.program.timezone
         elif not raw:
             return None  # reported by `_missing`
         found = parse_timezone(raw, self.cycle_noon)
@@ -242,7 +243,7 @@ class RowMapper:
     ) -> tuple[tuple[str, ...], tuple[int, ...] | None, tuple[Problem, ...]]:
         slots: list[avail.Slot] = []
         problems = []
-        for position, item in enumerate(split_list(raw, self.settings.list_separator), start=1):
+        for position, item in enumerate(split_list(raw, self.intake.list_separator), start=1):
             try:
                 slots.extend(avail.parse_slots(item))
             except avail.SlotError as error:
@@ -250,7 +251,7 @@ class RowMapper:
         canonical = tuple(dict.fromkeys(s.canonical for s in slots))
         if not slots or zone is None:
             return canonical, None, tuple(problems)
-        hours = avail.utc_hours(tuple(slots), zone, self.settings.cycle_start)
+        hours = avail.utc_hours(tuple(slots), zone, self.spec.cycle.start)
         return canonical, tuple(hours), tuple(problems)
 
     def _memo(self, key: tuple[Any, ...], compute: Callable[..., Any], *args: Any) -> Any:
@@ -272,7 +273,7 @@ class RowMapper:
         table = self.tables.get(name, {})
         items: list[str] = []
         open_to_all = False
-        for item in split_list(raw, self.settings.list_separator):
+        for item in split_list(raw, self.intake.list_separator):
             key = squash(item)
             known = table.get(key)
             if known is None and key in table:  # the spec maps it to null: no preference
@@ -291,7 +292,7 @@ class RowMapper:
         table = {**(ROLE_ANSWERS if name == "role" else {}), **self.tables.get(name, {})}
         value = table.get(squash(raw))
         if not isinstance(value, str):
-            known = ", ".join(sorted(self.settings.values.get(name, {}))) or "mentor, mentee"
+            known = ", ".join(sorted(self.intake.values.get(name, {}))) or "mentor, mentee"
             problems.append(Problem(name, f"is not one of the answers offered ({known})"))
             return
         record[name] = value
@@ -303,7 +304,7 @@ class RowMapper:
         if value is None:
             problems.append(Problem(name, self.validator.number_rule(name)))
             return
-        if self.settings.field_kind(name) == "integer":
+        if field_kind(self.intake, name) == "integer":
             if value != int(value):
                 problems.append(Problem(name, self.validator.number_rule(name)))
                 return

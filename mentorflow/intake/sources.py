@@ -17,7 +17,7 @@ import gspread
 from gspread.exceptions import APIError, SpreadsheetNotFound, WorksheetNotFound
 
 from mentorflow.errors import IntakeError, SourceUnavailableError
-from mentorflow.intake.settings import CsvSource, SheetSource
+from mentorflow.spec.model import CsvSource, GoogleSheetSource
 
 _DELIMITERS = (",", ";", "\t")
 
@@ -231,7 +231,7 @@ def client_from_info(info: dict[str, Any]) -> gspread.Client:
     return gspread.service_account_from_dict(info)
 
 
-def read_sheet(client: gspread.Client, source: SheetSource) -> SourceTable:
+def read_sheet(client: gspread.Client, source: GoogleSheetSource) -> SourceTable:
     """All values of the worksheet as displayed (text, nothing numericised), in 3 requests."""
     try:
         worksheet = client.open_by_key(source.key).worksheet(source.worksheet)
@@ -261,7 +261,7 @@ def _padded(values: list[list[str]]) -> list[list[str]]:
     return [row + [""] * (width - len(row)) if len(row) < width else row for row in values]
 
 
-def _api_error(source: SheetSource, error: APIError) -> IntakeError:
+def _api_error(source: GoogleSheetSource, error: APIError) -> IntakeError:
     code = error.response.status_code
     if code == 429 or code >= 500:
         return SourceUnavailableError(f"{source.label}: Google Sheets answered {code}; retry later")

@@ -17,8 +17,8 @@ import fastjsonschema
 from jsonschema import Draft7Validator, FormatChecker
 from jsonschema.exceptions import ValidationError
 
-from mentorflow.intake.settings import CustomField
 from mentorflow.paths import SCHEMAS_DIR
+from mentorflow.spec.model import CustomField
 
 _CUSTOM_SCHEMAS: dict[str, dict[str, Any]] = {
     "list": {"type": "array", "items": {"type": "string", "minLength": 1, "maxLength": 200}},
@@ -40,9 +40,9 @@ def member_schema(custom_fields: tuple[CustomField, ...] = ()) -> dict[str, Any]
     """The member schema with the spec's custom fields added as properties."""
     schema = copy.deepcopy(base_schema())
     for custom in custom_fields:
-        prop = dict(_CUSTOM_SCHEMAS.get(custom.kind, _CUSTOM_SCHEMAS["text"]))
+        prop = dict(_CUSTOM_SCHEMAS.get(custom.type, _CUSTOM_SCHEMAS["text"]))
         prop["title"] = custom.name
-        prop["description"] = f"Custom field `{custom.name}` declared in the spec ({custom.kind})."
+        prop["description"] = f"Custom field `{custom.name}` declared in the spec ({custom.type})."
         schema["properties"][custom.name] = prop
     return schema
 

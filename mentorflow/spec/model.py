@@ -206,6 +206,11 @@ class CsvSource:
     path: Path  # absolute: resolved against the spec's folder
     type: Literal["csv"] = "csv"
 
+    @property
+    def label(self) -> str:
+        """How the store and reports name the source: `csv:<file name>`."""
+        return f"csv:{self.path.name}"
+
 
 @dataclass(frozen=True)
 class GoogleSheetSource:
@@ -213,6 +218,11 @@ class GoogleSheetSource:
     worksheet: str
     credentials: SecretRef
     type: Literal["google_sheet"] = "google_sheet"
+
+    @property
+    def label(self) -> str:
+        """How the store and reports name the source: `sheet:<key>/<worksheet>`."""
+        return f"sheet:{self.key}/{self.worksheet}"
 
 
 @dataclass(frozen=True)

@@ -19,11 +19,11 @@ from sqlalchemy import select
 
 from flows.intake import intake, read_source
 from mentorflow.errors import IntakeError
-from mentorflow.intake.settings import SheetSource
+from mentorflow.spec.model import GoogleSheetSource, SecretRef
 from mentorflow.store.db import open_store
 from mentorflow.store.tables import enrolments, outbox
 from tests.e2e.conftest import SmtpServer
-from tests.fakes.intake import HEADER, answer, intake_settings
+from tests.fakes.intake import HEADER, answer, intake_spec
 from tests.fakes.sheets import FakeSheets
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -169,11 +169,11 @@ def test_screening_pauses_for_the_organizer_and_resumes_with_the_decision(tmp_pa
 
 # --- Google Sheets through the fake, with Prefect's retries -----------------------------------
 
-SHEET = SheetSource("1AbC", "Formularantworten 1", credentials_env="UNUSED")
+SHEET = GoogleSheetSource("1AbC", "Formularantworten 1", SecretRef("env", "UNUSED"))
 
 
 def sheet_settings(tmp_path: Path) -> Any:
-    return intake_settings(tmp_path / "unused.csv", source=SHEET)
+    return intake_spec(tmp_path / "unused.csv", source=SHEET)
 
 
 @flow

@@ -15,11 +15,11 @@ from mentorflow.cli.main import app
 from mentorflow.clock import FixedClock
 from mentorflow.errors import UnknownMemberError
 from mentorflow.intake.service import ingest
-from mentorflow.intake.settings import CsvSource
 from mentorflow.intake.sources import read_csv
 from mentorflow.mail.outbox import deliver_pending, enqueue
 from mentorflow.mail.samples import sample_context
 from mentorflow.mail.sender import RecordingSender
+from mentorflow.spec.model import CsvSource
 from mentorflow.store.db import open_store
 from mentorflow.store.erasure import (
     ERASED_EVENT,
@@ -40,7 +40,7 @@ from mentorflow.store.tables import (
     outbox,
     survey_responses,
 )
-from tests.fakes.intake import answer, intake_settings, write_csv
+from tests.fakes.intake import answer, intake_spec, write_csv
 from tests.mail_support import settings_for
 
 SPEC = Path(__file__).resolve().parents[2] / "program_specs" / "one_to_one.yaml"
@@ -62,9 +62,9 @@ def engine(store_url):
 
 
 def _intake(engine: Engine, tmp_path: Path, rows: list[list[str]]) -> None:
-    settings = intake_settings(write_csv(tmp_path / "form.csv", rows), program_id=PROGRAM)
-    assert isinstance(settings.source, CsvSource)
-    ingest(engine, read_csv(settings.source), settings, INTAKE_CLOCK)
+    settings = intake_spec(write_csv(tmp_path / "form.csv", rows), program_id=PROGRAM)
+    assert isinstance(settings.intake.source, CsvSource)
+    ingest(engine, read_csv(settings.intake.source), settings, INTAKE_CLOCK)
 
 
 def _cycle(engine: Engine) -> CycleRef:
@@ -352,8 +352,8 @@ def _row_intake(engine: Engine, tmp_path: Path) -> None:
     # invalid_address_row.csv: row 3 is Erika, whose address has a comma: no member is made
     path = tmp_path / "one_to_one.csv"  # the source label of SPEC: csv:one_to_one.csv
     path.write_bytes((DATA / "invalid_address_row.csv").read_bytes())
-    settings = intake_settings(path, program_id=PROGRAM)
-    ingest(engine, read_csv(settings.source), settings, INTAKE_CLOCK)
+    settings = intake_spec(path, program_id=PROGRAM)
+    ingest(engine, read_csv(settings.intake.source), settings, INTAKE_CLOCK)
 
 
 def test_erasing_a_member_clears_the_reasons_of_their_form_rows_too(engine, program):

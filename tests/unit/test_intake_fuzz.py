@@ -16,7 +16,7 @@ from mentorflow.intake.service import ingest
 from mentorflow.intake.sources import table_from_values
 from mentorflow.mail.addresses import check_address
 from mentorflow.store.db import open_store
-from tests.fakes.intake import HEADER, YES, intake_settings
+from tests.fakes.intake import HEADER, YES, intake_spec
 
 PLAUSIBLE = {
     0: ["08.01.2027 22:38:39", "2027-01-09T10:00:00", "31.02.2027 10:00:00", "gestern", ""],
@@ -50,7 +50,7 @@ def form_rows(draw: st.DrawFn) -> list[list[str]]:
 @given(rows=form_rows())
 @settings(max_examples=300, deadline=None)
 def test_mapping_any_row_gives_one_outcome_and_never_raises(rows):
-    mapper = RowMapper(intake_settings(Path("f.csv")), HEADER)
+    mapper = RowMapper(intake_spec(Path("f.csv")), HEADER)
     for number, cells in enumerate(rows, start=2):
         mapped = mapper.map(cells, number)
         assert mapped.outcome in (ACCEPTED, QUARANTINED, NOT_CONSENTED)
@@ -62,7 +62,7 @@ def test_mapping_any_row_gives_one_outcome_and_never_raises(rows):
 @given(rows=form_rows(), more=form_rows())
 @settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 def test_counts_add_up_to_rows_read_on_first_run_and_on_incremental_reruns(rows, more):
-    settings_ = intake_settings(Path("f.csv"), remind_fixable=True)
+    settings_ = intake_spec(Path("f.csv"), remind_fixable=True)
     clock = FixedClock(datetime(2027, 1, 20, tzinfo=UTC))
     with tempfile.TemporaryDirectory() as folder:
         engine = open_store(f"sqlite:///{folder}/store.db")

@@ -23,7 +23,7 @@ from mentorflow.matching.settings import Criterion, MatchingSettings
 from mentorflow.spec.model import NO_PREFERENCE
 from mentorflow.store.db import open_store
 from tests.conftest import REPO_ROOT
-from tests.fakes.intake import intake_settings
+from tests.fakes.intake import intake_spec
 
 DATA = REPO_ROOT / "tests" / "data" / "issue8" / "no_preference.csv"
 GOALS = {"egal": None, "Beides": ("Karriere", "Python")}  # the spec's `egal: null`, `[a, b]`
@@ -32,9 +32,12 @@ GOALS = {"egal": None, "Beides": ("Karriere", "Python")}  # the spec's `egal: nu
 @pytest.fixture
 def answers(tmp_path: Path) -> dict[str, dict]:
     engine = open_store(f"sqlite:///{tmp_path / 'store.db'}")
-    settings = intake_settings(DATA, values={**intake_settings(DATA).values, "goals": GOALS})
+    settings = intake_spec(DATA, values={**intake_spec(DATA).intake.values, "goals": GOALS})
     report = ingest(
-        engine, read_csv(settings.source), settings, FixedClock(datetime(2027, 1, 20, tzinfo=UTC))
+        engine,
+        read_csv(settings.intake.source),
+        settings,
+        FixedClock(datetime(2027, 1, 20, tzinfo=UTC)),
     )
     assert report.accepted == 6
     from mentorflow.store.tables import enrolments, members

@@ -22,7 +22,7 @@ from mentorflow.mail.settings import MailSettings
 from mentorflow.store.db import open_store
 from mentorflow.store.tables import enrolments, members, outbox
 from tests.conftest import REPO_ROOT
-from tests.fakes.intake import intake_settings
+from tests.fakes.intake import intake_spec
 
 DATA = REPO_ROOT / "tests" / "data" / "issue8"
 CLOCK = FixedClock(datetime(2027, 1, 20, 9, 0, tzinfo=UTC))
@@ -37,8 +37,8 @@ def engine(store_url):
 
 def run(engine: Any, name: str, tmp_path: Path, **changes: Any) -> IntakeReport:
     path = shutil.copy(DATA / name, tmp_path / name)
-    settings = intake_settings(Path(path), **changes)
-    return ingest(engine, read_csv(settings.source), settings, CLOCK)
+    settings = intake_spec(Path(path), **changes)
+    return ingest(engine, read_csv(settings.intake.source), settings, CLOCK)
 
 
 def emails(engine: Any, *where: Any) -> set[str]:
@@ -65,7 +65,7 @@ def test_a_row_with_an_unquoted_comma_is_misaligned_not_a_refusal(engine, tmp_pa
     assert reason.startswith("row: has 14 cells but the header has 11")
     assert emails(engine) == {"ada@example.org", "linus@example.org"}
     assert mails.queue_intake_mails(
-        engine, intake_settings(tmp_path / "x.csv"), mail_settings(tmp_path), CLOCK
+        engine, intake_spec(tmp_path / "x.csv"), mail_settings(tmp_path), CLOCK
     ) == mails.QueuedMails(welcome=2)  # nobody who consented is told "not enrolled"
 
 
@@ -99,7 +99,7 @@ def test_a_quote_still_open_at_the_end_of_the_file_is_reported(engine, tmp_path)
 def test_a_quoted_answer_over_several_lines_is_one_answer(engine, tmp_path):
     report = run(engine, "multiline_answer.csv", tmp_path)  # goals "Karriere\nPython\nNetzwerk"
     assert (report.rows_read, report.accepted) == (2, 2)
-    table = read_csv(intake_settings(DATA / "multiline_answer.csv").source)
+    table = read_csv(intake_spec(DATA / "multiline_answer.csv").intake.source)
     assert table.lines == 5 and len(table.rows) == 2
     assert "rows read: 2 (new this run: 2; the file has 5 lines" in summary_markdown(report)
 
@@ -136,7 +136,7 @@ def test_reasons_name_the_field_and_the_rule_never_the_answer(engine, tmp_path):
 
 def test_the_fix_mail_asks_for_what_the_capacity_reason_allows(engine, tmp_path):
     run(engine, "name_in_role.csv", tmp_path, remind_fixable=True)
-    settings = intake_settings(tmp_path / "x.csv", remind_fixable=True)
+    settings = intake_spec(tmp_path / "x.csv", remind_fixable=True)
     mails.queue_intake_mails(engine, settings, mail_settings(tmp_path), CLOCK)
     with engine.connect() as conn:
         bodies = dict(
@@ -151,7 +151,7 @@ def test_the_fix_mail_asks_for_what_the_capacity_reason_allows(engine, tmp_path)
 def test_the_not_enrolled_mail_greets_without_a_name_it_does_not_keep(engine, tmp_path):
     run(engine, "not_consented.csv", tmp_path)  # Nina (de) and Noah (en) did not consent
     mails.queue_intake_mails(
-        engine, intake_settings(tmp_path / "x.csv"), mail_settings(tmp_path), CLOCK
+        engine, intake_spec(tmp_path / "x.csv"), mail_settings(tmp_path), CLOCK
     )
     with engine.connect() as conn:
         rows = conn.execute(select(outbox.c.language, outbox.c.text_body, outbox.c.html_body))
