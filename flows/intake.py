@@ -17,9 +17,9 @@ from flows.deliver import deliver_mail, mail_settings
 from mentorflow.clock import SystemClock
 from mentorflow.errors import SourceUnavailableError
 from mentorflow.intake import mails, report, screening, service, sources
-from mentorflow.intake.settings import CsvSource, IntakeSettings, SheetSource, settings_from_spec
 from mentorflow.mail.settings import MailRuntime
-from mentorflow.spec import load_spec
+from mentorflow.spec import ProgramSpec, load_spec
+from mentorflow.spec.model import CsvSource
 from mentorflow.store.db import open_store
 
 
@@ -41,41 +41,43 @@ def _transient(_task: Any, _run: Any, state: Any) -> bool:
     retry_condition_fn=_transient,
     cache_policy=NO_CACHE,
 )
-def read_source(settings: IntakeSettings, client: Any = None) -> sources.SourceTable:
-    if isinstance(settings.source, CsvSource):
-        return sources.read_csv(settings.source)
-    return sources.read_sheet(client or sheet_client(settings), settings.source)
+def read_source(spec: ProgramSpec, client: Any = None) -> sources.SourceTable:
+    source = spec.intake.source
+    if isinstance(source, CsvSource):
+        return sources.read_csv(source)
+    return sources.read_sheet(client or sheet_client(spec), source)
 
 
-def sheet_client(settings: IntakeSettings) -> Any:
+def sheet_client(spec: ProgramSpec) -> Any:
     """A gspread client for the spec's Google Sheet: credentials from env or a Secret block."""
-    source = settings.source
-    assert isinstance(source, SheetSource)
-    if source.credentials_block:  # a Prefect Secret block holding the service account JSON
+    source = spec.intake.source
+    assert not isinstance(source, CsvSource)
+    ref = source.credentials
+    if ref.kind == "secret_block":  # a Prefect Secret block holding the service account JSON
         from prefect.blocks.system import Secret
 
-        secret: Any = Secret.load(source.credentials_block)
-        info = sources.parse_credentials(secret.get(), f"Secret block {source.credentials_block}")
+        secret: Any = Secret.load(ref.name)
+        info = sources.parse_credentials(secret.get(), f"Secret block {ref.name}")
     else:
-        info = sources.credentials_from_env(source.credentials_env or "")
+        info = sources.credentials_from_env(ref.name)
     return sources.client_from_info(info)
 
 
 @task(cache_policy=NO_CACHE)
 def ingest_rows(
-    engine: Engine, table: sources.SourceTable, settings: IntakeSettings
+    engine: Engine, table: sources.SourceTable, spec: ProgramSpec
 ) -> service.IntakeReport:
     run_id = str(get_run_context().task_run.flow_run_id or "")  # type: ignore[union-attr]
-    found = service.ingest(engine, table, settings, SystemClock(), run_id)
-    get_run_logger().info("intake %s: %s", settings.program_id, found.counts())
+    found = service.ingest(engine, table, spec, SystemClock(), run_id)
+    get_run_logger().info("intake %s: %s", spec.program.id, found.counts())
     return found
 
 
 @task(cache_policy=NO_CACHE)
-def decide_applicants(engine: Engine, settings: IntakeSettings, decision: Any) -> None:
+def decide_applicants(engine: Engine, spec: ProgramSpec, decision: Any) -> None:
     outcome = screening.apply_decision(
         engine,
-        settings,
+        spec,
         SystemClock(),
         approve=decision.approve,
         decline=decision.decline,
@@ -88,8 +90,8 @@ def decide_applicants(engine: Engine, settings: IntakeSettings, decision: Any) -
 
 
 @task(cache_policy=NO_CACHE)
-def queue_mails(engine: Engine, settings: IntakeSettings, mail: MailRuntime) -> mails.QueuedMails:
-    return mails.queue_intake_mails(engine, settings, mail, SystemClock())
+def queue_mails(engine: Engine, spec: ProgramSpec, mail: MailRuntime) -> mails.QueuedMails:
+    return mails.queue_intake_mails(engine, spec, mail, SystemClock())
 
 
 @task(cache_policy=NO_CACHE)
@@ -107,10 +109,10 @@ def intake(
 ) -> dict[str, int]:
     """Run the intake stage of the program in `spec_path`; returns the counts."""
     spec = load_spec(spec_path)
-    settings, mail = settings_from_spec(spec), mail_settings(spec)
+    mail = mail_settings(spec)
     engine = open_store()
-    found = ingest_rows(engine, read_source(settings), settings)
-    pending = screening.pending_applicants(engine, settings) if settings.screening else []
+    found = ingest_rows(engine, read_source(spec), spec)
+    pending = screening.pending_applicants(engine, spec) if spec.intake.screening else []
     if pending:
         form = ScreeningDecision.with_initial_data(description=screening.describe_pending(pending))
         decision = pause_flow_run(
@@ -118,8 +120,8 @@ def intake(
             timeout=screening_timeout_seconds,
             poll_interval=screening_poll_seconds,
         )
-        decide_applicants(engine, settings, decision)
-    queued = queue_mails(engine, settings, mail)
+        decide_applicants(engine, spec, decision)
+    queued = queue_mails(engine, spec, mail)
     deliver_mail(engine, mail)
-    publish_report(found, queued, settings.program_id)
+    publish_report(found, queued, spec.program.id)
     return found.counts()

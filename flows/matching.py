@@ -18,13 +18,12 @@ from flows.deliver import deliver_mail, mail_settings
 from flows.intake import sheet_client
 from mentorflow.clock import SystemClock
 from mentorflow.errors import MatchingError
-from mentorflow.intake.settings import SheetSource
-from mentorflow.intake.settings import settings_from_spec as intake_settings
 from mentorflow.mail.settings import mail_runtime
 from mentorflow.matching import build_pool, handover, report, solve, store_io
 from mentorflow.matching.result import MatchResult
 from mentorflow.matching.settings import settings_from_spec
 from mentorflow.spec import ProgramSpec, load_spec
+from mentorflow.spec.model import GoogleSheetSource
 from mentorflow.store import repo
 from mentorflow.store.db import open_store
 
@@ -159,10 +158,9 @@ def export_matches(engine: Engine, spec: ProgramSpec, proposal: Proposal) -> int
 @task(retries=3, retry_delay_seconds=[10, 60, 300], cache_policy=NO_CACHE)
 def export_sheet(engine: Engine, spec: ProgramSpec, proposal: Proposal, client: Any = None) -> None:
     """A "Matches" worksheet beside the form answers, when the intake reads a Google Sheet."""
-    settings = intake_settings(spec)
-    source = settings.source
-    assert isinstance(source, SheetSource)
-    client = client or sheet_client(settings)
+    source = spec.intake.source
+    assert isinstance(source, GoogleSheetSource)
+    client = client or sheet_client(spec)
     rows = handover.export_rows(engine, proposal.result, proposal.match_ids)
     handover.export_sheet(client, source.key, rows)
 
@@ -201,7 +199,7 @@ def matching(spec_path: str, round_no: int = 1, approval_timeout_seconds: int = 
     approved = approve_matches(engine, spec, cycle.id, round_no)
     queue_introductions(engine, spec, cycle.id, proposal)
     export_matches(engine, spec, proposal)
-    if isinstance(intake_settings(spec).source, SheetSource):
+    if isinstance(spec.intake.source, GoogleSheetSource):
         export_sheet(engine, spec, proposal)
     deliver_mail(engine, mail_settings(spec))
     return {"approved": approved, "unmatched": len(proposal.result.unmatched)}

@@ -15,6 +15,7 @@ from mentorflow.store import repo
 if TYPE_CHECKING:
     from sqlalchemy import Engine
 
+    from mentorflow.spec import ProgramSpec
     from mentorflow.store.erasure import ErasureReport
 
 SpecArg = Annotated[
@@ -36,11 +37,19 @@ def erase(
     expired: Annotated[
         bool, typer.Option("--expired", help="Erase everyone past retention.days_after_cycle_end.")
     ] = False,
+    row: Annotated[
+        int | None,
+        typer.Option(
+            help="Erase the stored copy of this sheet row (as `mentorflow run intake` lists it) "
+            "of the current cycle: for rows that have no member, such as an invalid address.",
+            min=2,
+        ),
+    ] = None,
     yes: Annotated[bool, typer.Option("--yes", help="Do not ask for confirmation.")] = False,
 ) -> None:
     """Erase personal data (address, name, answers, mail content) for good; ids and matches stay."""
-    if sum((member is not None, email is not None, expired)) != 1:
-        typer.echo("give exactly one of --member, --email or --expired", err=True)
+    if sum((member is not None, email is not None, expired, row is not None)) != 1:
+        typer.echo("give exactly one of --member, --email, --row or --expired", err=True)
         raise typer.Exit(2)
     from mentorflow.spec import load_spec
     from mentorflow.store.db import open_store
@@ -48,7 +57,9 @@ def erase(
     try:
         program = load_spec(spec)
         engine = open_store()
-        if expired:
+        if row is not None:
+            _erase_row(engine, program, row, yes)
+        elif expired:
             days = program.retention.days_after_cycle_end
             _erase_expired(engine, program.program.id, days, program.program.zone, yes)
         else:
@@ -74,6 +85,28 @@ def _erase_one(
         report = erase_member(conn, program_id, member_id, SystemClock().now(), "request")
     typer.echo(_describe(report))
     _erase_files(program_id, member_id, address)
+
+
+def _erase_row(engine: Engine, program: ProgramSpec, row: int, yes: bool) -> None:
+    from mentorflow.clock import SystemClock
+    from mentorflow.store.erasure import erase_form_row
+
+    source = program.intake.source.label
+    with engine.connect() as conn:
+        cycle = repo.get_cycle(conn, program.program.id, program.cycle.label)
+    if cycle is None:
+        typer.echo(f"nothing stored: no intake has run for cycle {program.cycle.label}")
+        return
+    if not yes:
+        typer.confirm(f"Erase the stored copy of sheet row {row} ({source}) for good?", abort=True)
+    with engine.begin() as conn:
+        found = erase_form_row(conn, cycle.id, source, row, SystemClock().now())
+    for member_id in found.members:
+        typer.echo(f"sheet row {row} belongs to {member_id}: erase the person with --member")
+    if found.cleared:
+        typer.echo(f"erased sheet row {row}: cells and reasons of {found.cleared} stored copy(ies)")
+    elif not found.members:
+        typer.echo(f"nothing stored for sheet row {row} of {source} in cycle {cycle.label}")
 
 
 def _erase_expired(engine: Engine, program_id: str, days: int, zone: tzinfo, yes: bool) -> None:

@@ -37,12 +37,33 @@ def run_intake(spec: Path = SpecArgument) -> None:
         "{quarantined} quarantined, {not_consented} not consented, "
         "{duplicates} duplicates".format(**counts)
     )
+    _echo_quarantine(spec)
 
 
 def _intake(spec: Path) -> dict[str, int]:
     from flows.intake import intake
 
     return intake(str(spec))
+
+
+def _echo_quarantine(spec: Path) -> None:
+    """The quarantine list of the run that just ended, read back from the store's event log."""
+    from mentorflow.intake.service import latest_report
+    from mentorflow.spec import load_spec
+    from mentorflow.store.db import open_store
+
+    program = load_spec(spec)
+    engine = open_store()
+    try:
+        with engine.connect() as conn:
+            found = latest_report(conn, program.program.id, program.cycle.label)
+    finally:
+        engine.dispose()
+    rows = (found or {}).get("quarantine", [])
+    if rows:
+        typer.echo(f"quarantined rows ({len(rows)}; fix them in the form's sheet, then run again):")
+    for row in rows:
+        typer.echo(f"  sheet row {row['row']}: " + "; ".join(row["reasons"]))
 
 
 @run_app.command("matching")
@@ -71,6 +92,8 @@ def run_cycle(spec: Path = SpecArgument) -> None:
     result = run_flow_quietly(spec, lambda: _stage("flows.cycle", "run_cycle", spec))
     for stage, counts in result.items():
         typer.echo(f"{stage}: " + ", ".join(f"{k} {v}" for k, v in counts.items()))
+        if stage == "intake":
+            _echo_quarantine(spec)
 
 
 def _stage(module: str, name: str, spec: Path) -> Any:

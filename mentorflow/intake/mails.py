@@ -10,21 +10,26 @@ Each goes through the outbox under a key per member and purpose, so it is queued
 
 from __future__ import annotations
 
+from collections import Counter
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Engine, select, update
+from sqlalchemy import Connection, Engine, select, update
 
 from mentorflow.clock import Clock
+from mentorflow.intake.bulk import chunks
 from mentorflow.intake.header import expected_columns
 from mentorflow.intake.rows import QUARANTINED
-from mentorflow.intake.settings import IntakeSettings
-from mentorflow.mail.outbox import enqueue
+from mentorflow.intake.validation import NumberBounds, number_fields
+from mentorflow.mail.outbox import enqueue, enqueue_many, message_key
 from mentorflow.mail.settings import MailRuntime
+from mentorflow.spec.model import ProgramSpec
 from mentorflow.store import repo
-from mentorflow.store.tables import enrolments, intake_rows, members
+from mentorflow.store.tables import enrolments, intake_rows, members, outbox
 
 PURPOSE_BY_STATUS = {"enrolled": "welcome", "not_enrolled": "not_enrolled"}
+_PURPOSES = ("welcome", "not_enrolled", "fix_signup")
+MAIL_BATCH = 1000  # mails enqueued per transaction
 
 
 @dataclass(frozen=True)
@@ -37,48 +42,92 @@ class QueuedMails:
 
 
 def queue_intake_mails(
-    engine: Engine, settings: IntakeSettings, mail: MailRuntime, clock: Clock
+    engine: Engine, spec: ProgramSpec, mail: MailRuntime, clock: Clock
 ) -> QueuedMails:
     """Queue every intake mail the store says is owed and not queued yet."""
     with engine.connect() as conn:
-        cycle = repo.get_cycle(conn, settings.program_id, settings.cycle_label)
-    if cycle is None:
-        return QueuedMails()
-    counts = {"welcome": 0, "not_enrolled": 0, "fix_signup": 0}
-    for member_id, status, role in _enrolment_statuses(engine, cycle.id):
-        purpose = PURPOSE_BY_STATUS.get(status)
-        context = {**base_context(settings), "role": role}
-        if purpose and _enqueue(
-            engine, settings, mail, clock, cycle.id, member_id, purpose, context
-        ):
-            counts[purpose] += 1
-    if settings.remind_fixable:
-        counts["fix_signup"] = _queue_fix_mails(engine, settings, mail, clock, cycle.id)
+        cycle = repo.get_cycle(conn, spec.program.id, spec.cycle.label)
+        if cycle is None:
+            return QueuedMails()
+        queued = _queued_keys(conn, cycle.id)
+        owed = [
+            (member_id, purpose, {**base_context(spec), "role": role})
+            for member_id, status, role in _enrolment_statuses(conn, cycle.id)
+            if (purpose := PURPOSE_BY_STATUS.get(status))
+            and _key(spec, member_id, purpose) not in queued  # a rerun renders nothing
+        ]
+    counts = _enqueue_all(engine, spec, mail, clock, cycle.id, owed)
+    if spec.intake.remind_fixable:
+        counts["fix_signup"] = _queue_fix_mails(engine, spec, mail, clock, cycle.id)
     return QueuedMails(**counts)
 
 
-def base_context(settings: IntakeSettings) -> dict[str, Any]:
+def base_context(spec: ProgramSpec) -> dict[str, Any]:
     """What the intake templates show besides the member: dates and the form to sign up again."""
     return {
-        "intake_closes": settings.closes or settings.cycle_start,
-        "cycle_starts": settings.cycle_start,
-        "signup_url": settings.form_url,
+        "intake_closes": spec.intake.closes or spec.cycle.start,
+        "cycle_starts": spec.cycle.start,
+        "signup_url": spec.intake.form_url,
     }
 
 
-def _enrolment_statuses(engine: Engine, cycle_id: int) -> list[tuple[str, str, str]]:
+def _key(spec: ProgramSpec, member_id: str, purpose: str) -> str:
+    return message_key(spec.program.id, spec.cycle.label, member_id, purpose, "1")
+
+
+def _queued_keys(conn: Connection, cycle_id: int) -> set[str]:
+    """Keys of the intake mails of the cycle already in the outbox (any state)."""
+    query = select(outbox.c.key).where(
+        outbox.c.cycle_id == cycle_id, outbox.c.purpose.in_(_PURPOSES)
+    )
+    return set(conn.execute(query).scalars())
+
+
+def _enrolment_statuses(conn: Connection, cycle_id: int) -> list[tuple[str, str, str]]:
     query = (
         select(enrolments.c.member_id, enrolments.c.status, enrolments.c.role)
         .where(enrolments.c.cycle_id == cycle_id)
         .order_by(enrolments.c.id)
     )
-    with engine.connect() as conn:
-        return [(row.member_id, row.status, row.role) for row in conn.execute(query)]
+    return [(row.member_id, row.status, row.role) for row in conn.execute(query)]
+
+
+def _enqueue_all(
+    engine: Engine,
+    spec: ProgramSpec,
+    mail: MailRuntime,
+    clock: Clock,
+    cycle_id: int,
+    owed: list[tuple[str, str, dict[str, Any]]],
+) -> Counter[str]:
+    """Enqueue `(member, purpose, context)` in transactions of MAIL_BATCH; counts by purpose.
+
+    One commit and one bulk insert per batch and purpose, not per mail: a commit per mail was
+    most of the time (100,000 mails are 100,000 fsyncs on SQLite), and a batch keeps the store's
+    write lock short enough for a sender running beside intake. A crash loses at most the
+    batch, which the rerun queues.
+    """
+    counts: Counter[str] = Counter()
+    for batch in chunks(owed, MAIL_BATCH):
+        with engine.begin() as conn:
+            for purpose in _PURPOSES:
+                mails = [(m, context) for m, p, context in batch if p == purpose]
+                counts[purpose] += enqueue_many(
+                    conn,
+                    settings=mail,
+                    cycle_id=cycle_id,
+                    cycle_label=spec.cycle.label,
+                    purpose=purpose,
+                    template=purpose,
+                    mails=mails,
+                    clock=clock,
+                )
+    return counts
 
 
 def _enqueue(
-    engine: Engine,
-    settings: IntakeSettings,
+    conn: Connection,
+    spec: ProgramSpec,
     mail: MailRuntime,
     clock: Clock,
     cycle_id: int,
@@ -87,10 +136,10 @@ def _enqueue(
     context: dict[str, Any],
 ) -> bool:
     return enqueue(
-        engine,
+        conn,
         settings=mail,
         cycle_id=cycle_id,
-        cycle_label=settings.cycle_label,
+        cycle_label=spec.cycle.label,
         member_id=member_id,
         purpose=purpose,
         template=purpose,
@@ -100,7 +149,7 @@ def _enqueue(
 
 
 def _queue_fix_mails(
-    engine: Engine, settings: IntakeSettings, mail: MailRuntime, clock: Clock, cycle_id: int
+    engine: Engine, spec: ProgramSpec, mail: MailRuntime, clock: Clock, cycle_id: int
 ) -> int:
     """One `fix_signup` per person (occurrence 1): a second broken row gets no second mail."""
     query = (
@@ -122,17 +171,22 @@ def _queue_fix_mails(
     with engine.connect() as conn:
         rows = [r for r in conn.execute(query) if (r.raw or {}).get("fixable")]
     queued = 0
-    for row in rows:
-        language = row.language or settings.language
-        context = {
-            **base_context(settings),
-            "reasons": fix_reasons(row.reasons, settings, language),
-        }
-        if _enqueue(engine, settings, mail, clock, cycle_id, row.member_id, "fix_signup", context):
-            queued += 1
-        with engine.begin() as conn:  # queued now or earlier: either way this row is answered
-            conn.execute(
-                update(intake_rows).where(intake_rows.c.id == row.id).values(fix_mail_sent=True)
+    for batch in chunks(rows, MAIL_BATCH):
+        with engine.begin() as conn:  # the mails and the rows they answer, together
+            for row in batch:
+                context = {
+                    **base_context(spec),
+                    "reasons": fix_reasons(
+                        row.reasons, spec, row.language or spec.program.language
+                    ),
+                }
+                queued += _enqueue(
+                    conn, spec, mail, clock, cycle_id, row.member_id, "fix_signup", context
+                )
+            conn.execute(  # queued now or earlier: either way these rows are answered
+                update(intake_rows)
+                .where(intake_rows.c.id.in_([row.id for row in batch]))
+                .values(fix_mail_sent=True)
             )
     return queued
 
@@ -143,8 +197,6 @@ _HINTS = {
         "timezone": "bitte eine Zeitzone wie Europe/Berlin oder UTC+1 angeben",
         "availability": "bitte Zeiten wie „Mo 18-20“ oder „Di 09:00-11:00“ angeben",
         "role": "bitte eine der angebotenen Rollen wählen",
-        "capacity": "bitte eine ganze Zahl angeben",
-        "seniority": "bitte eine Zahl angeben",
         "": "diese Angabe konnten wir nicht lesen",
     },
     "en": {
@@ -152,23 +204,45 @@ _HINTS = {
         "timezone": "please give a time zone such as Europe/Berlin or UTC+1",
         "availability": "please give times like 'Mon 18-20' or 'Tue 09:00-11:00'",
         "role": "please choose one of the roles offered",
-        "capacity": "please give a whole number",
-        "seniority": "please give a number",
         "": "we could not read this answer",
     },
 }
 
 
-def fix_reasons(reasons: list[str], settings: IntakeSettings, language: str) -> list[str]:
+_NUMBER_WORDS = {
+    "de": ("bitte {} angeben", "eine ganze Zahl", "eine Zahl", "von {} bis {}", "von mindestens {}",
+           "von höchstens {}"),
+    "en": ("please give {}", "a whole number", "a number", "from {} to {}", "of at least {}",
+           "of at most {}"),
+}  # fmt: skip
+
+
+def number_hint(bounds: NumberBounds, language: str) -> str:
+    """What to give for a number field, from the bounds its quarantine reason names."""
+    ask, whole, number, both, low, high = _NUMBER_WORDS.get(language, _NUMBER_WORDS["en"])
+    wanted = whole if bounds.whole else number
+    if bounds.low is not None and bounds.high is not None:
+        wanted += " " + both.format(bounds.low, bounds.high)
+    elif bounds.low is not None:
+        wanted += " " + low.format(bounds.low)
+    elif bounds.high is not None:
+        wanted += " " + high.format(bounds.high)
+    return ask.format(wanted)
+
+
+def fix_reasons(reasons: list[str], spec: ProgramSpec, language: str) -> list[str]:
     """Each reason as the person reads it: the form question and what to change."""
-    questions = {field: header for header, field in expected_columns(settings).items()}
+    questions = {field: header for header, field in expected_columns(spec.intake).items()}
     hints = _HINTS.get(language, _HINTS["en"])
+    numbers = number_fields(tuple(spec.intake.fields.values()))
     told = []
     for reason in reasons:
         field, _, message = reason.partition(": ")
         field = field.split(".")[0]
         hint = (
-            hints["missing answer"] if message == "missing answer" else hints.get(field, hints[""])
+            hints["missing answer"]
+            if message == "missing answer"
+            else hints.get(field) or _number_hint(numbers.get(field), language) or hints[""]
         )
         told.append(
             f"„{questions.get(field, field)}“: {hint}"
@@ -176,3 +250,7 @@ def fix_reasons(reasons: list[str], settings: IntakeSettings, language: str) -> 
             else f"'{questions.get(field, field)}': {hint}"
         )
     return list(dict.fromkeys(told))
+
+
+def _number_hint(bounds: NumberBounds | None, language: str) -> str | None:
+    return number_hint(bounds, language) if bounds is not None else None

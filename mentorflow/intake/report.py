@@ -18,7 +18,7 @@ def summary_markdown(report: IntakeReport, mails: QueuedMails | None = None) -> 
     lines = [
         f"**Intake {report.source}, cycle {report.cycle_label}**",
         "",
-        f"- rows read: {report.rows_read} (new this run: {report.new_rows})",
+        f"- rows read: {report.rows_read} (new this run: {report.new_rows}{_lines(report)})",
         f"- accepted: {report.accepted}",
         f"- quarantined: {report.quarantined}",
         f"- not consented: {report.not_consented}",
@@ -33,6 +33,14 @@ def summary_markdown(report: IntakeReport, mails: QueuedMails | None = None) -> 
     if report.unmapped_columns:
         lines.append("- columns not mapped (ignored): " + ", ".join(report.unmapped_columns))
     return "\n".join(lines)
+
+
+def _lines(report: IntakeReport) -> str:
+    """The file's physical lines, when they differ from header + rows (answers over lines)."""
+    lines = report.file_lines
+    if lines is None or lines == report.rows_read + 1:
+        return ""
+    return f"; the file has {lines} lines: blank lines or answers that span several lines"
 
 
 def quarantine_table(report: IntakeReport) -> list[dict[str, str | int]]:

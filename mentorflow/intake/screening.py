@@ -8,7 +8,7 @@ from typing import Any
 from sqlalchemy import Engine, select, update
 
 from mentorflow.clock import Clock
-from mentorflow.intake.settings import IntakeSettings
+from mentorflow.spec.model import ProgramSpec
 from mentorflow.store import repo
 from mentorflow.store.tables import enrolments
 
@@ -32,9 +32,9 @@ class ScreeningOutcome:
     unknown: tuple[str, ...]  # ids in the decision that are not pending: left alone
 
 
-def pending_applicants(engine: Engine, settings: IntakeSettings) -> list[Applicant]:
+def pending_applicants(engine: Engine, spec: ProgramSpec) -> list[Applicant]:
     with engine.connect() as conn:
-        cycle = repo.get_cycle(conn, settings.program_id, settings.cycle_label)
+        cycle = repo.get_cycle(conn, spec.program.id, spec.cycle.label)
         if cycle is None:
             return []
         query = (
@@ -71,7 +71,7 @@ def _text(value: Any) -> str:
 
 def apply_decision(
     engine: Engine,
-    settings: IntakeSettings,
+    spec: ProgramSpec,
     clock: Clock,
     *,
     approve: list[str],
@@ -79,14 +79,14 @@ def apply_decision(
     approve_all: bool = False,
 ) -> ScreeningOutcome:
     """Pending -> enrolled or declined; each decision is logged as an event."""
-    pending = {a.member_id for a in pending_applicants(engine, settings)}
+    pending = {a.member_id for a in pending_applicants(engine, spec)}
     declined = [m for m in dict.fromkeys(decline) if m in pending]
     chosen = pending - set(declined) if approve_all else set(approve) & pending
     approved = [m for m in sorted(chosen)]
     unknown = [m for m in dict.fromkeys([*approve, *decline]) if m not in pending]
     now = clock.now()
     with engine.begin() as conn:
-        cycle = repo.get_cycle(conn, settings.program_id, settings.cycle_label)
+        cycle = repo.get_cycle(conn, spec.program.id, spec.cycle.label)
         assert cycle is not None or not pending
         for status, ids in (("enrolled", approved), ("declined", declined)):
             for member_id in ids:
@@ -98,7 +98,7 @@ def apply_decision(
                 )
                 repo.log_event(
                     conn,
-                    program_id=settings.program_id,
+                    program_id=spec.program.id,
                     cycle_id=cycle.id,
                     member_id=member_id,
                     kind=f"intake.{'approved' if status == 'enrolled' else 'declined'}",

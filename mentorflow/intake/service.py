@@ -23,15 +23,17 @@ from mentorflow.errors import StoreError
 from mentorflow.intake.bulk import BATCH, chunks, insert_many
 from mentorflow.intake.header import unmapped_columns
 from mentorflow.intake.rows import ACCEPTED, NOT_CONSENTED, QUARANTINED, MappedRow, RowMapper
-from mentorflow.intake.settings import IntakeSettings
 from mentorflow.intake.sources import SourceTable, without_cyclic_gc
+from mentorflow.spec.model import ProgramSpec
 from mentorflow.store import repo
 from mentorflow.store.tables import enrolments, events, intake_rows, members
 
 DUPLICATE, SUPERSEDED = "duplicate", "superseded"
+REPORT_EVENT = "intake.report"
 LOOKUP = 500  # ids or addresses per IN (...) query
 _PRIVATE = ("email", "name")  # live on the member row (erasable), never in enrolment answers
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+_RAW_CELL = 2_000  # a quarantined row's cells are kept for the organizer, each cut to this
 
 
 @dataclass(frozen=True)
@@ -59,6 +61,7 @@ class IntakeReport:
     newly_enrolled: tuple[str, ...] = ()
     quarantine: tuple[QuarantinedRow, ...] = ()
     unmapped_columns: tuple[str, ...] = ()
+    file_lines: int | None = None  # physical lines of a CSV file, header included
 
     def counts(self) -> dict[str, int]:
         return {
@@ -99,14 +102,14 @@ def row_hashes(rows: Iterable[tuple[int, list[str]]]) -> list[str]:
 
 
 def ingest(
-    engine: Engine, table: SourceTable, settings: IntakeSettings, clock: Clock, run_id: str = ""
+    engine: Engine, table: SourceTable, spec: ProgramSpec, clock: Clock, run_id: str = ""
 ) -> IntakeReport:
     """Process the rows of `table` not seen before; one transaction, bulk writes."""
-    mapper = RowMapper(settings, table.header)  # raises HeaderMismatchError first
+    mapper = RowMapper(spec, table.header)  # raises HeaderMismatchError first
     hashes = row_hashes(table.rows)
     try:
         with without_cyclic_gc():
-            return _ingest(engine, table, settings, clock.now(), run_id, mapper, hashes)
+            return _ingest(engine, table, spec, clock.now(), run_id, mapper, hashes)
     except SQLAlchemyError as error:
         # SQLAlchemy's message lists the statement's parameters (addresses): keep them out of
         # Prefect's logs; `from None` drops the original from the traceback as well.
@@ -117,37 +120,75 @@ def ingest(
 def _ingest(
     engine: Engine,
     table: SourceTable,
-    settings: IntakeSettings,
+    spec: ProgramSpec,
     now: datetime,
     run_id: str,
     mapper: RowMapper,
     hashes: list[str],
 ) -> IntakeReport:
     with engine.begin() as conn:
-        repo.ensure_program(conn, settings.program_id, settings.program_name, now)
+        repo.ensure_program(conn, spec.program.id, spec.program.name, now)
         cycle = repo.ensure_cycle(
             conn,
-            settings.program_id,
-            settings.cycle_label,
-            settings.cycle_start,
-            settings.cycle_end,
+            spec.program.id,
+            spec.cycle.label,
+            spec.cycle.start,
+            spec.cycle.end,
             now,
         )
         _roomy_cache(conn)
         known = _known_rows(conn, cycle.id, table.label)
         fresh = [
-            (mapper.map(cells, number), digest, cells)
+            (mapper.map(cells, number, table.flaws.get(number)), digest, cells)
             for (number, cells), digest in zip(table.rows, hashes, strict=True)
             if digest not in known
         ]
         plan = _Plan()
         if fresh:
             emails = {mapped.email for mapped, _, _ in fresh if mapped.email}
-            writer = _Writer(conn, settings, cycle.id, table, now, run_id, emails)
+            writer = _Writer(conn, spec, cycle.id, table, now, run_id, emails)
             plan = writer.plan(fresh)
             writer.write(plan)
         outcomes = _current_outcomes(hashes, known, plan)
-        return _report(conn, settings, cycle.id, table, hashes, outcomes, len(fresh), plan)
+        found = _report(conn, spec, cycle.id, table, hashes, outcomes, len(fresh), plan)
+        _log_report(conn, spec, cycle.id, found, now)
+        return found
+
+
+def _log_report(
+    conn: Connection, spec: ProgramSpec, cycle_id: int, found: IntakeReport, now: datetime
+) -> None:
+    """The quarantine list in the event log, when it changed: the CLI prints it after the run
+    (the Prefect artifact may live on a temporary server). Row numbers and reasons only."""
+    data = {
+        "source": found.source,
+        "quarantine": [{"row": q.row_number, "reasons": list(q.reasons)} for q in found.quarantine],
+    }
+    if latest_report(conn, spec.program.id, spec.cycle.label) == data:
+        return  # a rerun that changed nothing writes nothing
+    repo.log_event(
+        conn,
+        program_id=spec.program.id,
+        kind=REPORT_EVENT,
+        at=now,
+        cycle_id=cycle_id,
+        data=data,
+    )
+
+
+def latest_report(conn: Connection, program_id: str, cycle_label: str) -> dict[str, Any] | None:
+    """The data of the newest `intake.report` event of the program's cycle, or None."""
+    cycle = repo.get_cycle(conn, program_id, cycle_label)
+    if cycle is None:
+        return None
+    query = (
+        select(events.c.data)
+        .where(events.c.cycle_id == cycle.id, events.c.kind == REPORT_EVENT)
+        .order_by(events.c.id.desc())
+        .limit(1)
+    )
+    data = conn.execute(query).scalar_one_or_none()
+    return dict(data) if data else None
 
 
 def _roomy_cache(conn: Connection) -> None:
@@ -187,14 +228,14 @@ class _Writer:
     def __init__(
         self,
         conn: Connection,
-        settings: IntakeSettings,
+        spec: ProgramSpec,
         cycle_id: int,
         table: SourceTable,
         now: datetime,
         run_id: str,
         emails: set[str],
     ) -> None:
-        self.conn, self.settings, self.cycle_id = conn, settings, cycle_id
+        self.conn, self.spec, self.cycle_id = conn, spec, cycle_id
         self.source, self.header, self.now, self.run_id = table.label, table.header, now, run_id
         self.member_ids = self._load_members(sorted(emails))
         known = sorted(self.member_ids.values())
@@ -206,7 +247,7 @@ class _Writer:
         found: dict[str, str] = {}
         for chunk in chunks(emails, LOOKUP):
             query = select(members.c.email, members.c.id).where(
-                members.c.program_id == self.settings.program_id, members.c.email.in_(chunk)
+                members.c.program_id == self.spec.program.id, members.c.email.in_(chunk)
             )
             found.update((row.email, row.id) for row in self.conn.execute(query))
         return found
@@ -297,7 +338,7 @@ class _Writer:
         plan.new_members.append(
             {
                 "id": member_id,
-                "program_id": self.settings.program_id,
+                "program_id": self.spec.program.id,
                 "email": email,
                 "created_at": self.now,
                 **self._member_values(mapped),
@@ -373,14 +414,14 @@ class _Writer:
             return "not_enrolled"
         if existing is not None and existing.status in ("enrolled", "pending_approval", "declined"):
             return str(existing.status)
-        return "pending_approval" if self.settings.screening else "enrolled"
+        return "pending_approval" if self.spec.intake.screening else "enrolled"
 
     def _capacity(self, record: dict[str, Any]) -> int:
-        value = record.get(self.settings.capacity_field)
-        return int(value) if isinstance(value, int | float) else self.settings.default_capacity
+        value = record.get(self.spec.matching.capacity.field)
+        return int(value) if isinstance(value, int | float) else self.spec.matching.capacity.default
 
     def _consent_version(self) -> str | None:
-        return self.settings.consent.text_version if self.settings.consent else None
+        return self.spec.intake.consent.text_version if self.spec.intake.consent else None
 
     def _quarantine(
         self,
@@ -395,7 +436,7 @@ class _Writer:
             self._add_row(plan, item, DUPLICATE, winners[email][0])
             return
         member_id = self.member_ids.get(email) if email else None
-        if email and member_id is None and mapped.fixable and self.settings.remind_fixable:
+        if email and member_id is None and mapped.fixable and self.spec.intake.remind_fixable:
             member_id = self._new_member(plan, email, mapped)  # so the fix mail can reach them
         self._add_row(plan, item, QUARANTINED, member_id)
 
@@ -409,7 +450,8 @@ class _Writer:
         mapped, digest, cells = item
         raw = None
         if outcome == QUARANTINED:  # kept so the organizer can fix it; erased with the member
-            raw = {"cells": dict(zip(self.header, cells, strict=False)), "fixable": mapped.fixable}
+            kept = [c if len(c) <= _RAW_CELL else c[:_RAW_CELL] + "…" for c in cells]
+            raw = {"cells": dict(zip(self.header, kept, strict=False)), "fixable": mapped.fixable}
         plan.rows.append(
             {
                 "cycle_id": self.cycle_id,
@@ -429,7 +471,7 @@ class _Writer:
     def _event(self, plan: _Plan, member_id: str, kind: str, data: dict[str, Any]) -> None:
         plan.events.append(
             {
-                "program_id": self.settings.program_id,
+                "program_id": self.spec.program.id,
                 "cycle_id": self.cycle_id,
                 "member_id": member_id,
                 "kind": kind,
@@ -500,7 +542,7 @@ def _event_data(mapped: MappedRow) -> dict[str, Any]:
 
 def _report(
     conn: Connection,
-    settings: IntakeSettings,
+    spec: ProgramSpec,
     cycle_id: int,
     table: SourceTable,
     hashes: list[str],
@@ -527,7 +569,7 @@ def _report(
     )
     return IntakeReport(
         source=table.label,
-        cycle_label=settings.cycle_label,
+        cycle_label=spec.cycle.label,
         rows_read=len(hashes),
         new_rows=new_rows,
         accepted=outcomes[ACCEPTED],
@@ -536,5 +578,6 @@ def _report(
         duplicates=outcomes[DUPLICATE] + outcomes[SUPERSEDED],
         newly_enrolled=tuple(plan.newly_enrolled),
         quarantine=quarantine,
-        unmapped_columns=tuple(unmapped_columns(table.header, settings)),
+        unmapped_columns=tuple(unmapped_columns(table.header, spec.intake)),
+        file_lines=table.lines,
     )

@@ -7,9 +7,9 @@ import gc
 import io
 import json
 import os
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -17,7 +17,7 @@ import gspread
 from gspread.exceptions import APIError, SpreadsheetNotFound, WorksheetNotFound
 
 from mentorflow.errors import IntakeError, SourceUnavailableError
-from mentorflow.intake.settings import CsvSource, SheetSource
+from mentorflow.spec.model import CsvSource, GoogleSheetSource
 
 _DELIMITERS = (",", ";", "\t")
 
@@ -27,24 +27,38 @@ class SourceTable:
     """A source as read: its header and its non-blank rows with their sheet row numbers.
 
     Row numbers are what the organizer sees: the header is row 1, the first answer row 2.
+    `flaws` names rows the reader could not split into cells reliably (row number -> why,
+    never quoting an answer); intake quarantines them without reading a field. `lines` is the
+    number of physical lines of a CSV file (None for a sheet): a quoted answer may span several.
     """
 
     label: str
     header: list[str]
     rows: list[tuple[int, list[str]]]
+    flaws: Mapping[int, str] = field(default_factory=dict)
+    lines: int | None = None
 
 
-def table_from_values(label: str, values: list[list[str]]) -> SourceTable:
-    """A SourceTable from a grid of text cells (no NUL characters) whose first row is the header."""
+def table_from_values(
+    label: str,
+    values: list[list[str]],
+    flaws: Mapping[int, str] | None = None,
+    lines: int | None = None,
+) -> SourceTable:
+    """A SourceTable from a grid of text cells (no NUL characters) whose first row is the header.
+
+    `flaws` is keyed by index into `values` (the header is 0); the table keys by row number.
+    """
     if not values or not any(cell.strip() for cell in values[0]):
         raise IntakeError(f"{label}: the source has no header row")
     header = [cell.strip().lstrip("\ufeff") for cell in values[0]]
+    flaws = flaws or {}
     rows = [
         (number, cells)
         for number, cells in enumerate(values[1:], start=2)
-        if "".join(cells).strip()
+        if "".join(cells).strip() or number - 1 in flaws
     ]
-    return SourceTable(label, header, rows)
+    return SourceTable(label, header, rows, {i + 1: why for i, why in flaws.items()}, lines)
 
 
 @contextmanager
@@ -78,9 +92,108 @@ def read_csv(source: CsvSource) -> SourceTable:
         ) from error
     text = text.replace("\x00", "")  # PostgreSQL refuses NUL characters in text
     delimiter = sniff_delimiter(text.partition("\n")[0])
+    lines = io.StringIO(text, newline="").readlines()
     with without_cyclic_gc():
-        values = list(csv.reader(io.StringIO(text, newline=""), delimiter=delimiter))
-    return table_from_values(source.label, values)
+        values, flaws = split_records(lines, delimiter)
+    return table_from_values(source.label, values, flaws, len(lines))
+
+
+def split_records(lines: list[str], delimiter: str) -> tuple[list[list[str]], dict[int, str]]:
+    """The file's records (the header first) and, by record index, those that are not rows.
+
+    A quote that opens in one answer and is never closed makes the csv module read on, across
+    line breaks, to the next quote: the rows in between would vanish into one cell. A record
+    that runs over a line that looks like a row of its own (as many delimiters as the header
+    has gaps) is such a case: its first line becomes a quarantined row on its own, and reading
+    goes on at the next line, so every physical line stays accounted for. A quoted answer with
+    line breaks but without such lines is read as one answer, as spreadsheets write it.
+    """
+    records: list[list[str]] = []
+    flaws: dict[int, str] = {}
+    start, width = 0, 0
+    with _field_limit(sum(map(len, lines)) + 1):  # a long cell is quarantined, never a crash
+        while start < len(lines):
+            start, width = _read_from(lines, start, delimiter, width, records, flaws)
+    return records, flaws
+
+
+def _read_from(
+    lines: list[str],
+    start: int,
+    delimiter: str,
+    width: int,
+    records: list[list[str]],
+    flaws: dict[int, str],
+) -> tuple[int, int]:
+    """Read records from line index `start` until one swallows others; where to go on, width."""
+    reader = csv.reader(iter(lines[start:]), delimiter=delimiter)
+    first = start
+    try:
+        for cells in reader:
+            last = start + reader.line_num  # lines[first:last] hold this record
+            width = width or len(cells)
+            unclosed = last == len(lines) and _ends_inside_quotes(lines[first:last], delimiter)
+            if last - first > 1 and (
+                unclosed or _swallows(lines[first + 1 : last], delimiter, width)
+            ):
+                _broken(lines, first, delimiter, records, flaws)
+                return first + 1, width
+            if unclosed:
+                flaws[len(records)] = (
+                    f"a quote opens on line {first + 1} of the file and is never closed; "
+                    "fix the quote in the file"
+                )
+            records.append(cells)
+            first = last
+    except csv.Error:  # whatever else the reader cannot split: that line alone is quarantined
+        _broken(lines, first, delimiter, records, flaws)
+        return first + 1, width
+    return len(lines), width
+
+
+def _swallows(inner: list[str], delimiter: str, width: int) -> bool:
+    """Whether lines inside one record look like rows of their own (quote left open)."""
+    return width > 1 and any(line.count(delimiter) >= width - 1 for line in inner)
+
+
+def _ends_inside_quotes(lines: list[str], delimiter: str) -> bool:
+    """Whether the record in `lines` ends inside a quoted cell (the file ended first)."""
+    try:
+        for _ in csv.reader(iter(lines), delimiter=delimiter, strict=True):
+            pass
+    except csv.Error as error:
+        return "unexpected end of data" in str(error)
+    return False
+
+
+def _broken(
+    lines: list[str], first: int, delimiter: str, records: list[list[str]], flaws: dict[int, str]
+) -> None:
+    """Line `first` as a record of its own, flagged: its quote opens and does not close there."""
+    try:
+        cells = next(csv.reader([lines[first]], delimiter=delimiter), [])
+    except csv.Error:
+        cells = [lines[first].rstrip("\r\n")]
+    flaws[len(records)] = _unclosed_quote(first)
+    records.append(cells)
+
+
+def _unclosed_quote(index: int) -> str:
+    return (
+        f"a quote opens on line {index + 1} of the file and is not closed on that line; "
+        "fix the quote in the file (the lines after it were read as rows of their own)"
+    )
+
+
+@contextmanager
+def _field_limit(limit: int) -> Iterator[None]:
+    """The csv module's cell size limit (131,072 characters) raised while one file is read."""
+    before = csv.field_size_limit()
+    csv.field_size_limit(max(limit, before))
+    try:
+        yield
+    finally:
+        csv.field_size_limit(before)
 
 
 def sniff_delimiter(header_line: str) -> str:
@@ -118,7 +231,7 @@ def client_from_info(info: dict[str, Any]) -> gspread.Client:
     return gspread.service_account_from_dict(info)
 
 
-def read_sheet(client: gspread.Client, source: SheetSource) -> SourceTable:
+def read_sheet(client: gspread.Client, source: GoogleSheetSource) -> SourceTable:
     """All values of the worksheet as displayed (text, nothing numericised), in 3 requests."""
     try:
         worksheet = client.open_by_key(source.key).worksheet(source.worksheet)
@@ -138,10 +251,17 @@ def read_sheet(client: gspread.Client, source: SheetSource) -> SourceTable:
     except APIError as error:
         raise _api_error(source, error) from error
     cells = [[str(c).replace("\x00", "") for c in row] for row in values]
-    return table_from_values(source.label, cells)
+    return table_from_values(source.label, _padded(cells))
 
 
-def _api_error(source: SheetSource, error: APIError) -> IntakeError:
+def _padded(values: list[list[str]]) -> list[list[str]]:
+    """Rows padded with empty cells to the header's width: the Sheets API leaves out a row's
+    trailing empty cells, so a short sheet row is complete (unlike a short CSV line)."""
+    width = len(values[0]) if values else 0
+    return [row + [""] * (width - len(row)) if len(row) < width else row for row in values]
+
+
+def _api_error(source: GoogleSheetSource, error: APIError) -> IntakeError:
     code = error.response.status_code
     if code == 429 or code >= 500:
         return SourceUnavailableError(f"{source.label}: Google Sheets answered {code}; retry later")

@@ -6,12 +6,14 @@ import numpy as np
 
 from mentorflow.matching.pool import Pool
 from mentorflow.matching.result import Contribution, PairExplanation
+from mentorflow.matching.scoring import NEUTRAL, open_to_all
 from mentorflow.matching.settings import (
     DEFAULT_TARGET_HOURS,
     Criterion,
     MatchingSettings,
     criterion_scale,
 )
+from mentorflow.spec.model import NO_PREFERENCE
 
 # Field names as they read in a sentence (German in the second place); others print as given.
 FIELD_NAMES = {
@@ -61,6 +63,7 @@ class Explainer:
     def __init__(self, pool: Pool, settings: MatchingSettings, *, symmetric: bool = False) -> None:
         self.pool, self.settings, self.symmetric = pool, settings, symmetric
         self.reverse = settings.model == "reverse"
+        self._open = {c: m for c in settings.criteria if (m := open_to_all(pool, c)) is not None}
 
     def pair(self, mentor: int, mentee: int) -> PairExplanation:
         """The explanation for pool positions `mentor` and `mentee` (peers: either order)."""
@@ -74,9 +77,21 @@ class Explainer:
     def _shared(self, field: str, a: int, b: int) -> list[str]:
         f = self.pool.sets[field]
         both = np.flatnonzero((f.matrix[a] > 0) & (f.matrix[b] > 0))
-        return [f.vocab[i] for i in both]
+        return [f.vocab[i] for i in both if f.vocab[i] != NO_PREFERENCE]
 
     def _contribution(self, c: Criterion, mentor: int, mentee: int) -> Contribution:
+        open_ = self._open.get(c)
+        if open_ is not None and (open_[mentor] or open_[mentee]):
+            en, de = _names(c.mentee_field if c.kind == "coverage" else c.field)
+            score = 1.0 if c.is_hard else NEUTRAL
+            return Contribution(
+                c.name,
+                c.kind,
+                float(c.weight),
+                score,
+                f"no preference on {en}",
+                f"keine Präferenz bei {de}",
+            )
         score, en, de = getattr(self, f"_{c.kind}")(c, mentor, mentee)
         return Contribution(c.name, c.kind, float(c.weight), float(score), en, de)
 

@@ -1,6 +1,9 @@
 """Pair scores for a whole block of candidates at once: numpy, float32, in cache-sized tiles.
 
-A pair's score is the weighted sum of its criteria, each in [0, 1]. Solvers work on an integer
+A pair's score is the weighted sum of its criteria, each in [0, 1]. A criterion whose field
+one of the two left open (intake's `NO_PREFERENCE`, an answer the spec maps to null) scores
+NEUTRAL for that pair: neither a match (1) nor a mismatch (0), and it forbids nothing. Solvers
+work on an integer
 *profit*: ``rint(score * SCALE) + 1`` for a feasible pair (so that, at equal score, a match beats
 no match) and 0 for a pair a hard rule forbids. Every entry is computed elementwise from exact
 intersection counts, so the same pair gets the same profit in any chunk, tile and order.
@@ -24,6 +27,7 @@ from mentorflow.matching.settings import (
     MatchingSettings,
     criterion_scale,
 )
+from mentorflow.spec.model import NO_PREFERENCE
 
 SCALE = 10_000  # profit units per score point: scores are exact to 1e-4
 CHUNK_ELEMENTS = 1 << 18  # pairs per chunk handed to callers: their work stays in cache
@@ -36,6 +40,7 @@ SPLIT_PAIRS = 1 << 16  # a chunk this big scored from the main thread is shared 
 THREADS = min(2, os.cpu_count() or 1)
 SELECT_SHARE = 0.4  # restricted to this share of the columns or more: score all, keep those
 SPARSE_VALUES = 16  # rows with at most this many values count intersections by adding rows
+NEUTRAL = 0.5  # a criterion's score for a pair where one of the two has no preference
 
 
 _threads: list[ThreadPoolExecutor] = []
@@ -130,6 +135,10 @@ class Scorer:
         self.cols = np.asarray(cols, dtype=np.int64)
         self.reverse = settings.model == "reverse"
         self.criteria = tuple(c for c in settings.criteria if c.weight > 0 or c.is_hard)
+        self._open = {c: m for c in self.criteria if (m := open_to_all(pool, c)) is not None}
+        self._open_fields = {
+            f: m for f in settings.different if (m := no_preference(pool, f)) is not None
+        }
         # only hours someone on both sides has can be shared: the matmul skips the others
         self._hours = {
             f: np.flatnonzero(h[self.rows].any(axis=0) & h[self.cols].any(axis=0))
@@ -258,7 +267,7 @@ class Scorer:
             infeasible = np.zeros(score.shape, dtype=bool)
             rowdata = self._row_data(firsts, reps)
             if c is None:
-                infeasible |= self._shares_value(field, reps, self._columns, rowdata)
+                infeasible |= self._rule_shares(field, reps, self._columns, rowdata)
             else:
                 self._add(c, reps, self._columns, score, infeasible, rowdata)
             tables[key] = _Table(
@@ -342,7 +351,7 @@ class Scorer:
         for c in self.criteria:
             self._add(c, r, cd, total, infeasible, rowdata)
         for f in self.settings.different:
-            infeasible |= self._shares_value(f, r, cd, rowdata)
+            infeasible |= self._rule_shares(f, r, cd, rowdata)
         if self.symmetric:
             infeasible |= r[:, None] == self.cols[None, :]
         for k, p in enumerate(np.asarray(positions).tolist()):
@@ -384,7 +393,7 @@ class Scorer:
         for i, f in enumerate(self.settings.different):
             table = self._tables.get(-1 - i)
             if table is None:
-                infeasible |= self._shares_value(f, r, cd, rowdata)
+                infeasible |= self._rule_shares(f, r, cd, rowdata)
             elif table.infeasible is not None:
                 infeasible |= self._lookup(table.infeasible, table.keys[pos], start, out.shape[1])
         total *= np.float32(SCALE)
@@ -442,6 +451,16 @@ class Scorer:
             return counts > 0
         return self._intersections(field, field, r, cd, rowdata) > 0
 
+    def _rule_shares(
+        self, field: str, r: np.ndarray, cd: _Columns, rowdata: dict | None = None
+    ) -> np.ndarray:
+        """Pairs a `different` hard rule forbids: a shared value, no preference not counted."""
+        shares = self._shares_value(field, r, cd, rowdata)
+        open_ = self._open_fields.get(field)
+        if open_ is not None:
+            shares &= ~(open_[r][:, None] | open_[cd.cols][None, :])
+        return shares
+
     def _add(
         self,
         c: Criterion,
@@ -451,7 +470,32 @@ class Scorer:
         infeasible: np.ndarray,
         rowdata: dict | None = None,
     ) -> None:
-        """Add the criterion's weighted score to `total` (in place); hard parts to `infeasible`."""
+        """Add the criterion's weighted score to `total` (in place); hard parts to `infeasible`.
+
+        Pairs where one of the two has no preference on the criterion's field get NEUTRAL.
+        """
+        open_ = self._open.get(c)
+        if open_ is None:
+            self._add_scored(c, r, cd, total, infeasible, rowdata)
+            return
+        part = np.zeros(total.shape, dtype=np.float32)
+        hard = np.zeros(infeasible.shape, dtype=bool)
+        self._add_scored(c, r, cd, part, hard, rowdata)
+        either = open_[r][:, None] | open_[cd.cols][None, :]
+        part[either] = np.float32(c.weight) * np.float32(NEUTRAL)
+        hard &= ~either
+        total += part
+        infeasible |= hard
+
+    def _add_scored(
+        self,
+        c: Criterion,
+        r: np.ndarray,
+        cd: _Columns,
+        total: np.ndarray,
+        infeasible: np.ndarray,
+        rowdata: dict | None = None,
+    ) -> None:
         w = np.float32(c.weight)
         kind = c.kind
         if kind == "required_common":
@@ -535,6 +579,23 @@ class Scorer:
         gap += w
         np.fmin(gap, w, out=gap)
         return np.fmax(gap, np.float32(0), out=gap)
+
+
+def no_preference(pool: Pool, field: str | None) -> np.ndarray | None:
+    """Members (bool per pool position) whose `field` is NO_PREFERENCE; None if nobody's is."""
+    feature = pool.sets.get(field or "")
+    if feature is None or NO_PREFERENCE not in feature.vocab:
+        return None
+    return feature.matrix[:, feature.vocab.index(NO_PREFERENCE)] > 0
+
+
+def open_to_all(pool: Pool, c: Criterion) -> np.ndarray | None:
+    """Members with no preference on a field the criterion reads; None if there are none."""
+    fields = (c.mentor_field, c.mentee_field) if c.kind == "coverage" else (c.field,)
+    masks = [m for f in fields if (m := no_preference(pool, f)) is not None]
+    if not masks:
+        return None
+    return np.logical_or.reduce(masks)
 
 
 def _zero_row_last(values_by_column: np.ndarray) -> np.ndarray:

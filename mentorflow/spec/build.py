@@ -130,6 +130,11 @@ def _custom_fields(raw: dict[str, Any]) -> MappingProxyType[str, m.CustomField]:
     return _frozen({n: m.CustomField(n, f["type"], f.get("description")) for n, f in raw.items()})
 
 
+def _answer_values(raw: dict[Any, Any]) -> MappingProxyType[str, m.AnswerValue]:
+    """Answer -> value; a list (several values) becomes a tuple, null (no preference) stays."""
+    return _frozen({str(a): tuple(v) if isinstance(v, list) else v for a, v in raw.items()})
+
+
 def _intake(raw: dict[str, Any], folder: Path) -> m.Intake:
     closes = raw.get("closes")
     return m.Intake(
@@ -139,7 +144,7 @@ def _intake(raw: dict[str, Any], folder: Path) -> m.Intake:
         timestamp_format=raw.get("timestamp_format"),
         list_separator=raw["list_separator"],
         columns=_frozen(dict(raw["columns"])),
-        values=_frozen({k: _frozen(dict(v)) for k, v in raw.get("values", {}).items()}),
+        values=_frozen({k: _answer_values(v) for k, v in raw.get("values", {}).items()}),
         consent=_consent(raw.get("consent")),
         screening=raw["screening"],
         remind_fixable=raw["remind_fixable"],

@@ -72,6 +72,27 @@ ACTION_DEFAULT_TEMPLATE: Mapping[str, str] = {
     "survey": "survey_invitation",
 }
 
+NO_PREFERENCE = "*"
+"""The stored value of an answer the spec maps to `null` ("egal"): any value is fine.
+
+Intake stores it as the field's only value; matching scores a pair with it as neutral (half the
+criterion's weight) and explanations never show it as shared.
+"""
+
+AnswerValue = str | float | bool | tuple[str, ...] | None
+"""What `intake.values` maps one answer to: a value, several (a list), or no preference (null)."""
+
+LIST_KINDS: frozenset[str] = frozenset(
+    {"goals", "offers", "seeks", "skills", "languages", "communication"}
+)
+"""Built-in fields that hold several values (multi-select answers)."""
+
+NO_PREFERENCE_NEVER: frozenset[str] = frozenset(
+    {"email", "name", "role", "language", "timezone", "submitted_at", "availability"}
+    | {"seniority", "capacity"}
+)
+"""Built-in fields an answer cannot leave open: they identify, route or are numbers."""
+
 _DURATION = re.compile(r"^([0-9]+)([dw])$")
 
 ModelType = Literal["one_to_one", "group", "peer", "reverse", "rotational"]
@@ -185,6 +206,11 @@ class CsvSource:
     path: Path  # absolute: resolved against the spec's folder
     type: Literal["csv"] = "csv"
 
+    @property
+    def label(self) -> str:
+        """How the store and reports name the source: `csv:<file name>`."""
+        return f"csv:{self.path.name}"
+
 
 @dataclass(frozen=True)
 class GoogleSheetSource:
@@ -192,6 +218,11 @@ class GoogleSheetSource:
     worksheet: str
     credentials: SecretRef
     type: Literal["google_sheet"] = "google_sheet"
+
+    @property
+    def label(self) -> str:
+        """How the store and reports name the source: `sheet:<key>/<worksheet>`."""
+        return f"sheet:{self.key}/{self.worksheet}"
 
 
 @dataclass(frozen=True)
@@ -216,7 +247,7 @@ class Intake:
     timestamp_format: str | None  # None: ISO 8601 or "%d.%m.%Y %H:%M:%S"
     list_separator: str
     columns: Mapping[str, str]  # form header -> canonical field
-    values: Mapping[str, Mapping[str, str | float | bool]]  # field -> {answer: value}
+    values: Mapping[str, Mapping[str, AnswerValue]]  # field -> {answer: value}
     consent: Consent | None
     screening: bool
     remind_fixable: bool

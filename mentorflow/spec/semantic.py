@@ -152,6 +152,19 @@ def _values(doc: Document, data: dict[str, Any]) -> Problems:
             hint = did_you_mean(field, mapped)
             message = f"no column fills `{field}`, so its answers cannot be mapped{hint}"
             yield doc.problem(("intake", "values", field), message, at_key=True)
+        yield from _answer_values(doc, data, field)
+
+
+def _answer_values(doc: Document, data: dict[str, Any], field: str) -> Problems:
+    """Several values only for list fields; no preference (null) only where it can be neutral."""
+    custom = data["intake"].get("fields", {}).get(field, {})
+    kind = custom.get("type", "text") if custom else ("list" if field in m.LIST_KINDS else "")
+    for answer, value in data["intake"]["values"][field].items():
+        path: JsonPath = ("intake", "values", field, answer)
+        if isinstance(value, list) and kind != "list":
+            yield doc.problem(path, f"`{field}` holds one value: an answer cannot map to several")
+        elif value is None and (field in m.NO_PREFERENCE_NEVER or kind == "number"):
+            yield doc.problem(path, f"`{field}` needs an answer: it cannot be no preference")
 
 
 def _custom_fields(doc: Document, data: dict[str, Any]) -> Problems:

@@ -4,10 +4,15 @@ What erasure keeps, and why: the member id (opaque), `consent_at` and `consent_v
 of what was agreed to and when; neither names the person), language, role, capacity, timestamps,
 and every match and match membership (ids only; the no-repeat-pairs rule and figures need them).
 What it removes: address, name, time zone and bounce reason on the member row; enrolment
-answers; form rows as read; the content and recipient of every mail to the member (pending ones
-become `suppressed`, so they are never sent); stored mails to others that name the member
-(their introductions); the member's survey responses (deleted: free-text answers identify
-people); the data of the member's events. One `member.erased` event records the id and counts.
+answers; form rows as read and their quarantine reasons; the content and recipient of every
+mail to the member (pending ones become `suppressed`, so they are never sent); stored mails to
+others that name the member (their introductions); the member's survey responses (deleted:
+free-text answers identify people); the data of the member's events. One `member.erased`
+event records the id and counts.
+
+A form row that never had a member (its address was not valid, or it could not be read as a
+row) is erased by its sheet row number instead (`erase_form_row`): its cells and reasons go, the
+row stays counted as quarantined with the reason `row: erased`; `intake_row.erased` records it.
 """
 
 from __future__ import annotations
@@ -37,6 +42,8 @@ from mentorflow.store.tables import (
 )
 
 ERASED_EVENT = "member.erased"
+ROW_ERASED_EVENT = "intake_row.erased"
+ERASED_REASONS = ["row: erased"]  # what a quarantined row shows once its content is gone
 REASONS = frozenset({"request", "retention"})  # a category, never free text (it is logged)
 _MAIL_CONTENT = ("to_addr", "to_name", "subject", "text_body", "html_body", "ics")
 
@@ -191,9 +198,57 @@ def _erase_intake_rows(conn: Connection, program_id: str, member_id: str, email:
         if row.raw is not None  # JSON `null` from the intake counts as nothing stored
         and (row.member_id == member_id or (email and email in _text(row.raw).lower()))
     ]
-    if ids:  # null(): a plain None would be stored as JSON `null`, not SQL NULL
-        conn.execute(update(intake_rows).where(intake_rows.c.id.in_(ids)).values(raw=null()))
+    _clear_rows(conn, ids)
     return len(ids)
+
+
+def _clear_rows(conn: Connection, ids: list[int]) -> None:
+    """Cells and reasons of these form rows gone (reasons of old runs may quote answers)."""
+    if ids:  # null(): a plain None would be stored as JSON `null`, not SQL NULL
+        conn.execute(
+            update(intake_rows)
+            .where(intake_rows.c.id.in_(ids))
+            .values(raw=null(), reasons=ERASED_REASONS)
+        )
+
+
+@dataclass(frozen=True)
+class RowErasure:
+    """What erasing one sheet row did: copies cleared, and members whose rows were left alone."""
+
+    row_number: int
+    cleared: int
+    members: tuple[str, ...]  # the row belongs to these members: erase them with erase_member
+
+
+def erase_form_row(
+    conn: Connection, cycle_id: int, source: str, row_number: int, now: datetime
+) -> RowErasure:
+    """Clear every stored copy of sheet row `row_number` of `source` in the cycle.
+
+    Copies that belong to a member are left to `erase_member` (the person, not one row, is
+    what a request names); the others lose their cells and reasons.
+    """
+    query = select(intake_rows.c.id, intake_rows.c.member_id, intake_rows.c.raw).where(
+        intake_rows.c.cycle_id == cycle_id,
+        intake_rows.c.source == source,
+        intake_rows.c.row_number == row_number,
+    )
+    found = list(conn.execute(query))
+    owners = tuple(sorted({row.member_id for row in found if row.member_id}))
+    ids = [row.id for row in found if not row.member_id and row.raw is not None]
+    _clear_rows(conn, ids)
+    if ids:
+        program = select(cycles.c.program_id).where(cycles.c.id == cycle_id)
+        log_event(
+            conn,
+            program_id=conn.execute(program).scalar_one(),
+            kind=ROW_ERASED_EVENT,
+            at=now,
+            data={"source": source, "row_number": row_number, "copies": len(ids)},
+            cycle_id=cycle_id,
+        )
+    return RowErasure(row_number, len(ids), owners)
 
 
 def _suppress_pending(conn: Connection, member_id: str, now: datetime) -> int:

@@ -1,14 +1,15 @@
-"""Builders for intake tests: settings like a German Google Form's, and rows to write as CSV."""
+"""Builders for intake tests: a spec like a German Google Form's, and rows to write as CSV."""
 
 from __future__ import annotations
 
 import csv
 from dataclasses import replace
-from datetime import date
+from datetime import date, timedelta
 from pathlib import Path
+from types import MappingProxyType
 from typing import Any
 
-from mentorflow.intake.settings import ConsentSettings, CsvSource, IntakeSettings
+from mentorflow.spec import model as m
 
 HEADER = [
     "Zeitstempel",
@@ -38,26 +39,49 @@ COLUMNS = {
 YES = "Ja, ich stimme zu (Stand Januar 2027)"
 
 
-def intake_settings(csv_path: Path, **changes: Any) -> IntakeSettings:
-    base = IntakeSettings(
-        program_id="demo",
-        program_name="Demo-Mentoring",
-        language="de",
-        timezone="Europe/Berlin",
-        cycle_label="2027-02-01",
-        cycle_start=date(2027, 2, 1),
-        cycle_end=date(2027, 4, 26),
-        source=CsvSource(csv_path),
-        columns=COLUMNS,
-        values={
-            "role": {"Mentor:in": "mentor", "Mentee": "mentee", "beides": "both"},
-            "language": {"Deutsch": "de", "Englisch": "en"},
-        },
-        consent=ConsentSettings("Einwilligung", ("Ja, ich stimme zu",), "2027-01"),
+def intake_spec(csv_path: Path, *, program_id: str = "demo", **changes: Any) -> m.ProgramSpec:
+    """The typed spec intake reads; `changes` replace options of `spec.intake`."""
+    intake = m.Intake(
+        source=m.CsvSource(csv_path),
         closes=date(2027, 1, 25),
+        form_url=None,
         timestamp_format="%d.%m.%Y %H:%M:%S",
+        list_separator=",",
+        columns=MappingProxyType(COLUMNS),
+        values=MappingProxyType(
+            {
+                "role": {"Mentor:in": "mentor", "Mentee": "mentee", "beides": "both"},
+                "language": {"Deutsch": "de", "Englisch": "en"},
+            }
+        ),
+        consent=m.Consent("Einwilligung", ("Ja, ich stimme zu",), "2027-01"),
+        screening=False,
+        remind_fixable=False,
+        fields=MappingProxyType({}),
     )
-    return replace(base, **changes)
+    return m.ProgramSpec(
+        path=csv_path.parent / "spec.yaml",
+        sha256="0" * 64,
+        version=1,
+        program=m.Program(program_id, "Demo-Mentoring", "de", "Europe/Berlin", ()),
+        sender=m.Sender("Demo", "mentoring@example.org", None, None, None, 500, False),
+        model=m.Model("one_to_one", None, None, (date(2027, 2, 1),)),
+        cycle=m.Cycle(date(2027, 2, 1), timedelta(weeks=12)),
+        intake=replace(intake, **changes),
+        matching=m.Matching(
+            objective="max_score",
+            approval="automatic",
+            capacity=m.Capacity("capacity", 1),
+            seed=0,
+            criteria=(),
+            hard_rules=m.HardRules((), True),
+        ),
+        milestones=(),
+        surveys=MappingProxyType({}),
+        closure=m.Closure(recognition=False, badge=None, invite_alumni=False),
+        retention=m.Retention(365),
+        templates=MappingProxyType({}),
+    )
 
 
 def answer(

@@ -19,11 +19,11 @@ from sqlalchemy import select
 
 from flows.intake import intake, read_source
 from mentorflow.errors import IntakeError
-from mentorflow.intake.settings import SheetSource
+from mentorflow.spec.model import GoogleSheetSource, SecretRef
 from mentorflow.store.db import open_store
 from mentorflow.store.tables import enrolments, outbox
 from tests.e2e.conftest import SmtpServer
-from tests.fakes.intake import HEADER, answer, intake_settings
+from tests.fakes.intake import HEADER, answer, intake_spec
 from tests.fakes.sheets import FakeSheets
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -169,11 +169,11 @@ def test_screening_pauses_for_the_organizer_and_resumes_with_the_decision(tmp_pa
 
 # --- Google Sheets through the fake, with Prefect's retries -----------------------------------
 
-SHEET = SheetSource("1AbC", "Formularantworten 1", credentials_env="UNUSED")
+SHEET = GoogleSheetSource("1AbC", "Formularantworten 1", SecretRef("env", "UNUSED"))
 
 
 def sheet_settings(tmp_path: Path) -> Any:
-    return intake_settings(tmp_path / "unused.csv", source=SHEET)
+    return intake_spec(tmp_path / "unused.csv", source=SHEET)
 
 
 @flow
@@ -210,6 +210,22 @@ def test_mentorflow_run_intake_prints_the_counts(tmp_path, store):
     assert "43 rows read (43 new): 35 accepted, 5 quarantined, 1 not consented, 2 duplicates" in (
         result.output
     )
+
+
+def test_mentorflow_run_intake_prints_the_quarantine_list_by_sheet_row(tmp_path, store):
+    from typer.testing import CliRunner
+
+    from mentorflow.cli.main import app
+
+    result = CliRunner().invoke(app, ["run", "intake", str(demo_spec(tmp_path))])
+    assert result.exit_code == 0, result.output
+    lines = result.output.splitlines()
+    start = lines.index("quarantined rows (5; fix them in the form's sheet, then run again):")
+    assert [line.split(":")[0].strip() for line in lines[start + 1 :]] == [
+        f"sheet row {n}" for n in (13, 22, 27, 29, 44)
+    ]
+    assert "  sheet row 29: timezone: is not a time zone (e.g. Europe/Berlin, UTC+2)" in lines
+    assert "@example" not in result.output  # reasons never repeat an answer
 
 
 def test_a_renamed_question_stops_the_run_with_a_did_you_mean(tmp_path, store):

@@ -15,11 +15,11 @@ from mentorflow.cli.main import app
 from mentorflow.clock import FixedClock
 from mentorflow.errors import UnknownMemberError
 from mentorflow.intake.service import ingest
-from mentorflow.intake.settings import CsvSource
 from mentorflow.intake.sources import read_csv
 from mentorflow.mail.outbox import deliver_pending, enqueue
 from mentorflow.mail.samples import sample_context
 from mentorflow.mail.sender import RecordingSender
+from mentorflow.spec.model import CsvSource
 from mentorflow.store.db import open_store
 from mentorflow.store.erasure import (
     ERASED_EVENT,
@@ -40,10 +40,11 @@ from mentorflow.store.tables import (
     outbox,
     survey_responses,
 )
-from tests.fakes.intake import answer, intake_settings, write_csv
+from tests.fakes.intake import answer, intake_spec, write_csv
 from tests.mail_support import settings_for
 
 SPEC = Path(__file__).resolve().parents[2] / "program_specs" / "one_to_one.yaml"
+DATA = Path(__file__).resolve().parents[1] / "data" / "issue8"
 PROGRAM = "demo-mentoring"  # the program id of SPEC
 NOW = datetime(2027, 2, 1, 9, 0, tzinfo=UTC)
 CLOCK = FixedClock(NOW)
@@ -61,9 +62,9 @@ def engine(store_url):
 
 
 def _intake(engine: Engine, tmp_path: Path, rows: list[list[str]]) -> None:
-    settings = intake_settings(write_csv(tmp_path / "form.csv", rows), program_id=PROGRAM)
-    assert isinstance(settings.source, CsvSource)
-    ingest(engine, read_csv(settings.source), settings, INTAKE_CLOCK)
+    settings = intake_spec(write_csv(tmp_path / "form.csv", rows), program_id=PROGRAM)
+    assert isinstance(settings.intake.source, CsvSource)
+    ingest(engine, read_csv(settings.intake.source), settings, INTAKE_CLOCK)
 
 
 def _cycle(engine: Engine) -> CycleRef:
@@ -342,6 +343,46 @@ def test_erase_needs_exactly_one_selector(cli_env):
     assert runner.invoke(app, ["erase", str(SPEC)]).exit_code == 2
     both = runner.invoke(app, ["erase", str(SPEC), "--member", "m_x", "--expired"])
     assert both.exit_code == 2 and "exactly one of" in both.stderr
+
+
+# --- a form row without a member (issue 8) -------------------------------------------------
+
+
+def _row_intake(engine: Engine, tmp_path: Path) -> None:
+    # invalid_address_row.csv: row 3 is Erika, whose address has a comma: no member is made
+    path = tmp_path / "one_to_one.csv"  # the source label of SPEC: csv:one_to_one.csv
+    path.write_bytes((DATA / "invalid_address_row.csv").read_bytes())
+    settings = intake_spec(path, program_id=PROGRAM)
+    ingest(engine, read_csv(settings.intake.source), settings, INTAKE_CLOCK)
+
+
+def test_erasing_a_member_clears_the_reasons_of_their_form_rows_too(engine, program):
+    _erase(engine, program["ada"])
+    rows = _rows(engine, intake_rows, intake_rows.c.outcome == "quarantined")
+    assert [(r.raw, r.reasons) for r in rows] == [(None, ["row: erased"])]
+
+
+def test_a_row_with_an_invalid_address_is_erased_by_its_sheet_row(cli_env, tmp_path):
+    _row_intake(cli_env, tmp_path)
+    assert _found(cli_env, "Erika", "example,org") == ["intake_rows.raw"]
+    result = runner.invoke(app, ["erase", str(SPEC), "--row", "3", "--yes"])
+    assert result.exit_code == 0, result.output
+    assert "erased sheet row 3: cells and reasons of 1 stored copy(ies)" in result.output
+    assert _found(cli_env, "Erika", "example,org") == []
+    (row,) = _rows(cli_env, intake_rows, intake_rows.c.row_number == 3)
+    assert (row.outcome, row.reasons, row.raw) == ("quarantined", ["row: erased"], None)
+    logged = _rows(cli_env, events, events.c.kind == "intake_row.erased")
+    assert [e.data for e in logged] == [
+        {"source": "csv:one_to_one.csv", "row_number": 3, "copies": 1}
+    ]
+
+
+def test_a_row_of_a_member_points_to_erasing_the_person(cli_env, tmp_path):
+    _row_intake(cli_env, tmp_path)
+    result = runner.invoke(app, ["erase", str(SPEC), "--row", "2", "--yes"])
+    assert result.exit_code == 0, result.output
+    assert "sheet row 2 belongs to m_" in result.output and "--member" in result.output
+    assert _found(cli_env, "Olga") != []
 
 
 # --- retention ------------------------------------------------------------------------------

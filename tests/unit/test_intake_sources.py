@@ -8,13 +8,14 @@ import pytest
 
 from mentorflow.errors import HeaderMismatchError, IntakeError, SourceUnavailableError
 from mentorflow.intake.header import check_header, column_indices
-from mentorflow.intake.settings import CsvSource, SheetSource
 from mentorflow.intake.sources import credentials_from_env, read_csv, read_sheet
-from tests.fakes.intake import HEADER, answer, intake_settings, write_csv
+from mentorflow.spec.model import CsvSource, GoogleSheetSource, SecretRef
+from tests.fakes.intake import HEADER, answer, intake_spec, write_csv
 from tests.fakes.sheets import FakeSheets
 
 KEY = "1AbCdEfGhIjKlMnOpQrStUvWxYz"
-SHEET = SheetSource(KEY, "Formularantworten 1", credentials_env="GOOGLE_SERVICE_ACCOUNT_JSON")
+CREDENTIALS = SecretRef("env", "GOOGLE_SERVICE_ACCOUNT_JSON")
+SHEET = GoogleSheetSource(KEY, "Formularantworten 1", CREDENTIALS)
 
 
 @pytest.mark.parametrize(
@@ -51,10 +52,10 @@ def test_a_missing_file_is_an_intake_error(tmp_path):
 
 
 def test_header_check_lists_missing_unknown_and_repeated_columns(tmp_path):
-    settings = intake_settings(tmp_path / "f.csv")
+    intake = intake_spec(tmp_path / "f.csv").intake
     header = [h for h in HEADER if h != "Einwilligung"] + ["Einwiligung", "Lieblingsfarbe", "Name"]
     with pytest.raises(HeaderMismatchError) as raised:
-        check_header(header, settings)
+        check_header(header, intake)
     lines = str(raised.value).splitlines()
     assert "- expected column 'Einwilligung' is missing (did you mean 'Einwiligung'?)" in lines
     assert "- column 'Name' appears more than once" in lines
@@ -62,9 +63,9 @@ def test_header_check_lists_missing_unknown_and_repeated_columns(tmp_path):
 
 
 def test_extra_columns_alone_are_fine_and_case_does_not_matter(tmp_path):
-    settings = intake_settings(tmp_path / "f.csv")
+    intake = intake_spec(tmp_path / "f.csv").intake
     header = [h.upper() for h in HEADER] + ["Kommentar"]
-    indices = column_indices(header, settings)
+    indices = column_indices(header, intake)
     assert indices["email"] == 1 and indices["__consent__"] == 10
 
 
@@ -100,7 +101,10 @@ def test_rate_limits_and_server_errors_are_worth_a_retry(sheets, status):
 
 def test_an_unknown_spreadsheet_says_to_check_key_and_sharing(sheets):
     with pytest.raises(IntakeError, match="client_email") as raised:
-        read_sheet(sheets.client(), SheetSource("wrong-key", "Formularantworten 1"))
+        read_sheet(
+            sheets.client(),
+            GoogleSheetSource("wrong-key", "Formularantworten 1", CREDENTIALS),
+        )
     assert not isinstance(raised.value, SourceUnavailableError)
 
 
@@ -112,7 +116,7 @@ def test_a_sheet_not_shared_with_the_service_account_says_so(sheets):
 
 def test_an_unknown_worksheet_is_an_intake_error(sheets):
     with pytest.raises(IntakeError, match="no worksheet"):
-        read_sheet(sheets.client(), SheetSource(KEY, "Tabelle 2"))
+        read_sheet(sheets.client(), GoogleSheetSource(KEY, "Tabelle 2", CREDENTIALS))
 
 
 def test_credentials_come_from_the_environment_and_are_never_echoed(monkeypatch):

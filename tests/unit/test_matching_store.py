@@ -141,17 +141,15 @@ def test_every_example_spec_becomes_matching_settings():
 @pytest.mark.parametrize("name", ["one_to_one", "group", "peer", "reverse", "rotational"])
 def test_example_programs_match_their_sample_intake(tmp_path, name):
     from mentorflow.intake import service, sources
-    from mentorflow.intake.settings import CsvSource
-    from mentorflow.intake.settings import settings_from_spec as intake_settings
     from mentorflow.matching.settings import settings_from_spec
     from mentorflow.spec import load_spec
+    from mentorflow.spec.model import CsvSource
     from mentorflow.store import repo
 
     engine = open_store(f"sqlite:///{tmp_path / 'store.db'}")
     spec = load_spec(ROOT / "program_specs" / f"{name}.yaml")
-    intake = intake_settings(spec)
-    assert isinstance(intake.source, CsvSource)
-    service.ingest(engine, sources.read_csv(intake.source), intake, FixedClock(NOW), "test")
+    assert isinstance(spec.intake.source, CsvSource)
+    service.ingest(engine, sources.read_csv(spec.intake.source), spec, FixedClock(NOW), "test")
     with engine.begin() as conn:
         cycle = repo.get_cycle(conn, spec.program.id, spec.cycle.label)
         assert cycle is not None

@@ -105,7 +105,6 @@ def test_init_writes_the_form_export_the_spec_reads(
     model: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     from mentorflow.intake.header import check_header
-    from mentorflow.intake.settings import settings_from_spec
     from mentorflow.intake.sources import read_csv
     from mentorflow.spec import load_spec
 
@@ -114,9 +113,9 @@ def test_init_writes_the_form_export_the_spec_reads(
     assert result.exit_code == 0, result.output
     assert "fill the form export into intake/tandem-berlin.csv" in result.output
     assert "then mentorflow run intake tandem-berlin.yaml" in result.output
-    settings = settings_from_spec(load_spec("tandem-berlin.yaml"))
-    table = read_csv(settings.source)  # type: ignore[arg-type]
-    check_header(table.header, settings)  # raises HeaderMismatchError on a mismatch
+    settings = load_spec("tandem-berlin.yaml")
+    table = read_csv(settings.intake.source)  # type: ignore[arg-type]
+    check_header(table.header, settings.intake)  # raises HeaderMismatchError on a mismatch
     assert table.rows == []
 
 

@@ -9,10 +9,9 @@ from pathlib import Path
 import pytest
 
 from mentorflow.errors import SpecError, SpecInvalidError
-from mentorflow.intake.settings import CsvSource
 from mentorflow.intake.sources import read_csv
 from mentorflow.spec import BUILTIN_TEMPLATES, Problem, SecretRef, check_spec, load_spec
-from mentorflow.spec.model import parse_duration
+from mentorflow.spec.model import CsvSource, parse_duration
 
 ROOT = Path(__file__).resolve().parents[2]
 DEMO = ROOT / "program_specs" / "one_to_one.yaml"
