@@ -12,6 +12,7 @@ from urllib.parse import urlsplit
 
 from mentorflow.spec import model as m
 from mentorflow.spec.build import criterion_fields, group_size, milestone_template
+from mentorflow.spec.datafiles import data_path_problem
 from mentorflow.spec.loader import Document
 from mentorflow.spec.report import JsonPath, Problem, did_you_mean
 
@@ -24,6 +25,7 @@ def semantic_problems(document: Document, data: dict[str, Any]) -> list[Problem]
         _timezone,
         _base_url,
         _dates,
+        _source_path,
         _model,
         _rotation,
         _columns,
@@ -62,6 +64,14 @@ def _web_address(doc: Document, path: tuple[str, ...], url: str | None) -> Probl
         if parts.scheme not in ("http", "https") or not parts.netloc:
             message = f"`{url}` is not a web address (e.g. https://mentoring.example.org)"
             yield doc.problem(path, message)
+
+
+def _source_path(doc: Document, data: dict[str, Any]) -> Problems:
+    source = data["intake"]["source"]
+    if source["type"] == "csv":
+        problem = data_path_problem(Path(doc.file).parent, source["path"])
+        if problem is not None:
+            yield doc.problem(("intake", "source", "path"), problem)
 
 
 def _cycle_days(data: dict[str, Any]) -> int:
