@@ -9,7 +9,7 @@ from mentorflow.spec.build import build_spec
 from mentorflow.spec.loader import Document, read_document
 from mentorflow.spec.model import ProgramSpec
 from mentorflow.spec.report import Problem, sorted_problems
-from mentorflow.spec.schema import schema_problems, with_defaults
+from mentorflow.spec.schema import schema_check, with_defaults
 from mentorflow.spec.semantic import semantic_problems
 
 
@@ -17,9 +17,11 @@ def _check(path: Path) -> tuple[Document | None, list[Problem]]:
     document, problems = read_document(path)
     if document is None:
         return None, problems
-    problems += schema_problems(document)
-    if not problems:
-        problems += semantic_problems(document, with_defaults(document.data))
+    found, broken = schema_check(document)
+    if problems:  # duplicate keys: the data may not be what the organizer meant
+        broken.append(())
+    problems += found
+    problems += semantic_problems(document, with_defaults(document.data), broken)
     return document, sorted_problems(problems)
 
 

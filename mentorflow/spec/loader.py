@@ -214,13 +214,30 @@ class _Builder:
         self.problems.append(Problem(self.file, mark.line, mark.col, format_path(path), message))
 
 
+# PyYAML's words for the two mistakes people make most, and what to tell them instead.
+_TAB = "a tab character: YAML indents with spaces only; replace the tab with spaces"
+_INDENT = (
+    "this line's indentation does not fit the lines above; keys of one mapping start in the"
+    " same column"
+)
+_PLAIN_WORDS = {
+    "found character '\\t' that cannot start any token": _TAB,
+    "mapping values are not allowed here": _INDENT + " (or quote a value that contains `: `)",
+    "expected <block end>, but found": _INDENT,
+    "could not find expected ':'": _INDENT + " (or a key lacks its `:`)",
+}
+
+
 def _syntax_problem(file: str, error: yaml.YAMLError) -> Problem:
     mark = getattr(error, "problem_mark", None)
     line, col = (mark.line + 1, mark.column + 1) if mark is not None else (1, 1)
     what = getattr(error, "problem", None) or "the file cannot be read as YAML"
     context = getattr(error, "context", None)
-    message = f"YAML syntax error: {what}" + (f" ({context})" if context else "")
-    return Problem(file, line, col, "$", message)
+    detail = what + (f" ({context})" if context else "")
+    plain = next((words for start, words in _PLAIN_WORDS.items() if what.startswith(start)), None)
+    if plain is None:
+        return Problem(file, line, col, "$", f"YAML syntax error: {detail}")
+    return Problem(file, line, col, "$", f"YAML syntax error: {plain} [{detail}]")
 
 
 def _read_text(path: Path, file: str) -> tuple[bytes | None, Problem | None]:
