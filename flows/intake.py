@@ -19,7 +19,7 @@ from mentorflow.errors import SourceUnavailableError
 from mentorflow.intake import mails, report, screening, service, sources
 from mentorflow.intake.settings import CsvSource, IntakeSettings, SheetSource, settings_from_spec
 from mentorflow.mail.settings import MailSettings
-from mentorflow.spec import load_spec
+from mentorflow.spec import load_spec, require_runtime
 from mentorflow.store.db import open_store
 
 
@@ -107,6 +107,7 @@ def intake(
 ) -> dict[str, int]:
     """Run the intake stage of the program in `spec_path`; returns the counts."""
     spec = load_spec(spec_path)
+    require_runtime(spec)  # an unset {env: NAME} fails here, not halfway through
     settings, mail = settings_from_spec(spec), mail_settings(spec)
     engine = open_store()
     found = ingest_rows(engine, read_source(settings), settings)

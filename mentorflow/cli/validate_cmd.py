@@ -29,13 +29,19 @@ def validate(
     paths: Annotated[
         list[Path], typer.Argument(metavar="PATH", help="Program spec files to check.")
     ],
+    runtime: Annotated[
+        bool,
+        typer.Option(
+            "--runtime", help="Also check that the environment variables the spec uses are set."
+        ),
+    ] = False,
 ) -> None:
     """Check program specs and print every problem as file:line:col: $.path: message."""
     from mentorflow.spec import check_spec
 
     bad_files = 0
     for path in paths:
-        problems = check_spec(path)
+        problems = check_spec(path, runtime=runtime)
         for problem in problems:
             typer.echo(str(problem))
         if not problems:

@@ -100,7 +100,8 @@ def mail_settings_from_spec(
         from_address=sender.from_address,
         reply_to=sender.reply_to,
         base_url=base_url_from(sender.base_url),
-        smtp=_smtp_from(sender.smtp, resolve_secret) if with_smtp else None,
+        # A dry run never logs in, so its credentials need not be set (examples run without).
+        smtp=_smtp_from(sender.smtp, resolve_secret) if with_smtp and not sender.dry_run else None,
         daily_limit=sender.daily_limit,
         dry_run=bool(sender.dry_run),
         template_overrides={name: Path(folder) for name, folder in spec.templates.items()},
