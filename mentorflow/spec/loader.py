@@ -26,7 +26,7 @@ MAX_NUMBER_CHARS = 50
 class SpecLimitError(Exception):
     """A spec that exceeds one of the loader's bounds; `mark` is where (0-based, as PyYAML's)."""
 
-    def __init__(self, mark: yaml.Mark, message: str) -> None:
+    def __init__(self, mark: Any, message: str) -> None:  # yaml's Mark, pure or C flavour
         super().__init__(message)
         self.mark = mark
         self.message = message
@@ -51,9 +51,10 @@ class _SpecLoader(yaml.SafeLoader):
         if self._depth > MAX_DEPTH:
             raise SpecLimitError(event.start_mark, f"nested more than {MAX_DEPTH} levels deep")
         try:
-            node: yaml.Node = super().compose_node(parent, index)  # type: ignore[misc]
+            node = super().compose_node(parent, index)  # type: ignore[misc]
         finally:
             self._depth -= 1
+        assert node is not None  # PyYAML returns None only at the end of the stream
         if isinstance(event, yaml.AliasEvent):
             self._count_alias(event, node)
         else:
