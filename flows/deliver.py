@@ -19,7 +19,7 @@ from mentorflow.errors import SmtpUnreachableError, TemporaryMailError
 from mentorflow.mail.outbox import DeliveryReport, deliver_pending
 from mentorflow.mail.sender import sender_for
 from mentorflow.mail.settings import MailRuntime, mail_runtime
-from mentorflow.spec import load_spec
+from mentorflow.spec import load_spec, require_runtime
 from mentorflow.spec.model import ProgramSpec, SecretRef
 from mentorflow.store.db import open_store
 
@@ -76,5 +76,7 @@ def deliver_mail(engine: Engine, settings: MailRuntime) -> DeliveryReport:
 @flow(name="send_mail")
 def send_mail(spec_path: str) -> dict[str, int]:
     """Deliver the pending mail of the program in `spec_path`; returns the counts."""
-    settings = mail_settings(load_spec(spec_path))
+    spec = load_spec(spec_path)
+    require_runtime(spec)  # an unset {env: NAME} fails here, with its line in the spec
+    settings = mail_settings(spec)
     return asdict(deliver_mail(open_store(), settings))

@@ -18,7 +18,7 @@ from mentorflow.clock import SystemClock
 from mentorflow.errors import SourceUnavailableError
 from mentorflow.intake import mails, report, screening, service, sources
 from mentorflow.mail.settings import MailRuntime
-from mentorflow.spec import ProgramSpec, load_spec
+from mentorflow.spec import ProgramSpec, load_spec, require_runtime
 from mentorflow.spec.model import CsvSource
 from mentorflow.store.db import open_store
 
@@ -109,6 +109,7 @@ def intake(
 ) -> dict[str, int]:
     """Run the intake stage of the program in `spec_path`; returns the counts."""
     spec = load_spec(spec_path)
+    require_runtime(spec)  # an unset {env: NAME} fails here, not halfway through
     mail = mail_settings(spec)
     engine = open_store()
     found = ingest_rows(engine, read_source(spec), spec)

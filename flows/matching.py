@@ -22,7 +22,7 @@ from mentorflow.mail.settings import mail_runtime
 from mentorflow.matching import build_pool, handover, report, solve, store_io
 from mentorflow.matching.result import MatchResult
 from mentorflow.matching.settings import settings_from_spec
-from mentorflow.spec import ProgramSpec, load_spec
+from mentorflow.spec import ProgramSpec, load_spec, require_runtime
 from mentorflow.spec.model import GoogleSheetSource
 from mentorflow.store import repo
 from mentorflow.store.db import open_store
@@ -169,6 +169,7 @@ def export_sheet(engine: Engine, spec: ProgramSpec, proposal: Proposal, client: 
 def matching(spec_path: str, round_no: int = 1, approval_timeout_seconds: int = 7 * 86400) -> dict:
     """Propose matches for the spec's current cycle; with organizer approval, wait for it."""
     spec = load_spec(spec_path)
+    require_runtime(spec)  # an unset {env: NAME} fails here, not halfway through
     engine = open_store()
     with engine.connect() as conn:
         cycle = repo.get_cycle(conn, spec.program.id, spec.cycle.label)

@@ -272,9 +272,8 @@ def serve(
     port: Annotated[int, typer.Option(help="Port.")] = 8000,
 ) -> None:
     """Serve the pages behind links in mails (unsubscribe; later check-ins and surveys)."""
-    import uvicorn
-
     from mentorflow.store.db import open_store
     from mentorflow.web import create_app
+    from mentorflow.web.server import serve as serve_app
 
-    uvicorn.run(create_app(open_store()), host=host, port=port, proxy_headers=True)
+    serve_app(create_app(open_store()), host=host, port=port)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import re
 from datetime import date
 from enum import StrEnum
@@ -29,13 +28,19 @@ def validate(
     paths: Annotated[
         list[Path], typer.Argument(metavar="PATH", help="Program spec files to check.")
     ],
+    runtime: Annotated[
+        bool,
+        typer.Option(
+            "--runtime", help="Also check that the environment variables the spec uses are set."
+        ),
+    ] = False,
 ) -> None:
     """Check program specs and print every problem as file:line:col: $.path: message."""
     from mentorflow.spec import check_spec
 
     bad_files = 0
     for path in paths:
-        problems = check_spec(path)
+        problems = check_spec(path, runtime=runtime)
         for problem in problems:
             typer.echo(str(problem))
         if not problems:
@@ -46,13 +51,24 @@ def validate(
         raise typer.Exit(1)
 
 
-def _schema_reference(output: Path) -> str:
+SCHEMA_COPY = Path("schemas") / "program_spec.schema.json"
+
+
+def _write_schema_copy(folder: Path) -> str:
+    """Copy the schema into `folder`/schemas/ and return the modeline's path to it.
+
+    A modeline into site-packages or a checkout breaks when the organizer's folder is committed,
+    shared or moved; a copy beside the spec travels with it (and no network is needed).
+    """
     from mentorflow.spec.schema import SCHEMA_PATH
 
-    try:
-        return Path(os.path.relpath(SCHEMA_PATH, output.resolve().parent)).as_posix()
-    except ValueError:  # another drive on Windows
-        return SCHEMA_PATH.as_uri()
+    copy = folder / SCHEMA_COPY
+    text = SCHEMA_PATH.read_text(encoding="utf-8")
+    if not copy.is_file() or copy.read_text(encoding="utf-8") != text:
+        copy.parent.mkdir(parents=True, exist_ok=True)
+        copy.write_text(text, encoding="utf-8")
+        typer.echo(f"wrote {copy} (the schema, for editor completion)")
+    return SCHEMA_COPY.as_posix()
 
 
 def _spec_file(name: str) -> Path:
@@ -77,7 +93,10 @@ def _write_form(path: Path, model: str) -> str:
 def init(
     name: Annotated[
         str,
-        typer.Argument(help="Program name; also the file name (NAME.yaml) unless --output."),
+        typer.Argument(
+            help="Program name; also the file name (NAME.yaml) unless --output. DIR/NAME writes"
+            " into DIR/."
+        ),
     ],
     model: Annotated[
         ModelChoice, typer.Option("--model", "-m", help="Mentoring model.")
@@ -92,14 +111,14 @@ def init(
     """Write a commented starter spec and an empty form export for it; the spec validates clean."""
     from mentorflow.spec.starter import default_start, form_path, slugify, starter_spec
 
-    target = output or _spec_file(name)
+    folder, name = Path(name).parent, Path(name).name  # `init dir/name` writes into dir/
+    target = output or folder / _spec_file(name)
     if target.exists() and not force:
         typer.echo(f"{target} exists; choose another --output or add --force", err=True)
         raise typer.Exit(1)
-    text = starter_spec(
-        name, model.value, default_start(date.today()), _schema_reference(target), target.name
-    )
     target.parent.mkdir(parents=True, exist_ok=True)
+    schema = _write_schema_copy(target.parent)
+    text = starter_spec(name, model.value, default_start(date.today()), schema, target.name)
     target.write_text(text, encoding="utf-8")
     form = target.parent / form_path(name)
     typer.echo(f"wrote {target} ({model.value}, program id {slugify(name)})")

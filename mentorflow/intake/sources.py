@@ -17,6 +17,7 @@ import gspread
 from gspread.exceptions import APIError, SpreadsheetNotFound, WorksheetNotFound
 
 from mentorflow.errors import IntakeError, SourceUnavailableError
+from mentorflow.spec.datafiles import NotRegularFileError, open_data_file
 from mentorflow.spec.model import CsvSource, GoogleSheetSource
 
 _DELIMITERS = (",", ";", "\t")
@@ -82,9 +83,11 @@ def without_cyclic_gc() -> Iterator[None]:
 def read_csv(source: CsvSource) -> SourceTable:
     """A CSV export: UTF-8 with or without BOM, delimiter `,` `;` or tab taken from the header."""
     try:
-        text = source.path.read_bytes().decode("utf-8-sig")
+        text = open_data_file(source.path).decode("utf-8-sig")
     except FileNotFoundError as error:
         raise IntakeError(f"{source.label}: file not found") from error
+    except NotRegularFileError as error:  # a device or kernel view: its content never shows
+        raise IntakeError(f"{source.label}: not a regular file") from error
     except UnicodeDecodeError as error:
         raise IntakeError(
             f"{source.label}: not UTF-8 text; export the sheet as 'CSV UTF-8' (Excel: "

@@ -76,7 +76,8 @@ def mail_runtime(
     credentials (previews and queuing need none; such a runtime cannot log in to send).
     """
     smtp, login = spec.sender.smtp, None
-    if with_smtp and smtp is not None:
+    # A dry run never logs in, so its credentials need not be set (examples run without).
+    if with_smtp and smtp is not None and not spec.sender.dry_run:
         login = SmtpLogin(
             _resolve(smtp.username, resolve_secret), _resolve(smtp.password, resolve_secret)
         )

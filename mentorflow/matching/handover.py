@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -145,12 +146,25 @@ def export_rows(engine: Engine, result: MatchResult, match_ids: dict[str, str]) 
     return rows
 
 
+# Spreadsheets run a cell that starts with one of these as a formula (OWASP "CSV injection");
+# a leading ' makes it text. Plain numbers (a score, a negative one) stay numbers.
+_FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+_PLAIN_NUMBER = re.compile(r"^[+-]?\d+(?:\.\d+)?$")
+
+
+def neutralise_cell(cell: str) -> str:
+    """`cell`, with a leading ' when a spreadsheet would read it as a formula."""
+    if cell.startswith(_FORMULA_STARTS) and not _PLAIN_NUMBER.match(cell):
+        return "'" + cell
+    return cell
+
+
 def export_csv(rows: list[list[str]], program_id: str, cycle_label: str) -> Path:
-    """Write `$MENTORFLOW_HOME/exports/<program>/<cycle>-matches.csv`."""
+    """Write `$MENTORFLOW_HOME/exports/<program>/<cycle>-matches.csv`, formulas neutralised."""
     path = home() / "exports" / program_id / f"{cycle_label}-matches.csv"
     path.parent.mkdir(parents=True, exist_ok=True)
     with path.open("w", encoding="utf-8", newline="") as handle:
-        csv.writer(handle).writerows(rows)
+        csv.writer(handle).writerows([neutralise_cell(c) for c in row] for row in rows)
     return path
 
 

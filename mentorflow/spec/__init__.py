@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from mentorflow.spec.api import check_spec, load_spec
+from mentorflow.spec.api import check_spec, load_spec, require_runtime
 from mentorflow.spec.model import BUILTIN_FIELDS, BUILTIN_TEMPLATES, ProgramSpec, SecretRef
 from mentorflow.spec.report import Problem
 
@@ -14,4 +14,5 @@ __all__ = [
     "SecretRef",
     "check_spec",
     "load_spec",
+    "require_runtime",
 ]

@@ -13,13 +13,93 @@ import yaml
 
 from mentorflow.spec.report import JsonPath, Problem, format_path
 
+# Bounds on what a spec may ask of the loader. PyYAML has none of its own: 426 bytes of nested
+# aliases ("billion laughs") expand to 10^9 nodes, 500 levels of nesting overflow its recursive
+# composer, and Python refuses to convert integers of more than 4,300 digits. A real spec has a
+# few hundred nodes, nests about 7 levels deep and has no number longer than a seed.
+MAX_FILE_BYTES = 1_000_000
+MAX_NODES = 20_000  # after expanding aliases
+MAX_DEPTH = 40
+MAX_NUMBER_CHARS = 50
+
+
+class SpecLimitError(Exception):
+    """A spec that exceeds one of the loader's bounds; `mark` is where (0-based, as PyYAML's)."""
+
+    def __init__(self, mark: Any, message: str) -> None:  # yaml's Mark, pure or C flavour
+        super().__init__(message)
+        self.mark = mark
+        self.message = message
+
 
 class _SpecLoader(yaml.SafeLoader):
-    """YAML 1.2 core schema, as editors and check-jsonschema read it.
+    """YAML 1.2 core schema, as editors and check-jsonschema read it, composed within bounds.
 
     PyYAML follows YAML 1.1, where `no` is false, `18:00` is the number 1080 and 2027-02-01 a date;
     the schema (and everyone else) sees those as strings.
     """
+
+    def __init__(self, stream: str) -> None:
+        super().__init__(stream)
+        self._depth = 0
+        self._nodes = 0  # nodes of the document with every alias expanded
+        self._shape: dict[int, tuple[int, int]] = {}  # id(node) -> (expanded size, height)
+
+    def compose_node(self, parent: yaml.Node | None, index: Any) -> yaml.Node:
+        event = self.peek_event()
+        self._depth += 1
+        if self._depth > MAX_DEPTH:
+            raise SpecLimitError(event.start_mark, f"nested more than {MAX_DEPTH} levels deep")
+        try:
+            node = super().compose_node(parent, index)  # type: ignore[misc]
+        finally:
+            self._depth -= 1
+        assert node is not None  # PyYAML returns None only at the end of the stream
+        if isinstance(event, yaml.AliasEvent):
+            self._count_alias(event, node)
+        else:
+            self._count_node(node)
+        return node
+
+    def _count_node(self, node: yaml.Node) -> None:
+        children = _children(node)
+        shapes = [self._shape[id(child)] for child in children]
+        size = 1 + sum(size for size, _ in shapes)
+        height = 1 + max((height for _, height in shapes), default=0)
+        self._shape[id(node)] = (size, height)
+        self._nodes += 1
+        if isinstance(node, yaml.ScalarNode):
+            _check_number(node)
+
+    def _count_alias(self, event: yaml.AliasEvent, node: yaml.Node) -> None:
+        shape = self._shape.get(id(node))
+        if shape is None:  # the anchored node is still being composed: the alias is inside it
+            raise SpecLimitError(event.start_mark, f"alias `*{event.anchor}` refers to itself")
+        size, height = shape
+        self._nodes += size
+        if self._nodes > MAX_NODES:
+            message = f"aliases expand the spec to more than {MAX_NODES} values"
+            raise SpecLimitError(event.start_mark, message)
+        if self._depth + height > MAX_DEPTH:
+            message = f"alias `*{event.anchor}` nests the spec more than {MAX_DEPTH} levels deep"
+            raise SpecLimitError(event.start_mark, message)
+
+
+def _children(node: yaml.Node) -> list[yaml.Node]:
+    if isinstance(node, yaml.MappingNode):
+        return [part for pair in node.value for part in pair]
+    if isinstance(node, yaml.SequenceNode):
+        return list(node.value)
+    return []
+
+
+def _check_number(node: yaml.ScalarNode) -> None:
+    kind = node.tag.rsplit(":", 1)[-1]
+    if kind in ("int", "float") and len(node.value) > MAX_NUMBER_CHARS:
+        message = f"a number of {len(node.value)} characters; numbers here have at most"
+        raise SpecLimitError(node.start_mark, f"{message} {MAX_NUMBER_CHARS}")
+    if kind == "float" and node.value.lower().endswith("nan"):
+        raise SpecLimitError(node.start_mark, "`.nan` is not a number a spec can use")
 
 
 _SpecLoader.yaml_implicit_resolvers = {}
@@ -135,13 +215,30 @@ class _Builder:
         self.problems.append(Problem(self.file, mark.line, mark.col, format_path(path), message))
 
 
+# PyYAML's words for the two mistakes people make most, and what to tell them instead.
+_TAB = "a tab character: YAML indents with spaces only; replace the tab with spaces"
+_INDENT = (
+    "this line's indentation does not fit the lines above; keys of one mapping start in the"
+    " same column"
+)
+_PLAIN_WORDS = {
+    "found character '\\t' that cannot start any token": _TAB,
+    "mapping values are not allowed here": _INDENT + " (or quote a value that contains `: `)",
+    "expected <block end>, but found": _INDENT,
+    "could not find expected ':'": _INDENT + " (or a key lacks its `:`)",
+}
+
+
 def _syntax_problem(file: str, error: yaml.YAMLError) -> Problem:
     mark = getattr(error, "problem_mark", None)
     line, col = (mark.line + 1, mark.column + 1) if mark is not None else (1, 1)
     what = getattr(error, "problem", None) or "the file cannot be read as YAML"
     context = getattr(error, "context", None)
-    message = f"YAML syntax error: {what}" + (f" ({context})" if context else "")
-    return Problem(file, line, col, "$", message)
+    detail = what + (f" ({context})" if context else "")
+    plain = next((words for start, words in _PLAIN_WORDS.items() if what.startswith(start)), None)
+    if plain is None:
+        return Problem(file, line, col, "$", f"YAML syntax error: {detail}")
+    return Problem(file, line, col, "$", f"YAML syntax error: {plain} [{detail}]")
 
 
 def _read_text(path: Path, file: str) -> tuple[bytes | None, Problem | None]:
@@ -153,6 +250,8 @@ def _read_text(path: Path, file: str) -> tuple[bytes | None, Problem | None]:
     if path.is_dir():
         return problem("this is a folder, not a spec file")
     try:
+        if path.stat().st_size > MAX_FILE_BYTES:
+            return problem(f"the file is larger than {MAX_FILE_BYTES // 1_000_000} MB")
         raw = path.read_bytes()
         raw.decode("utf-8-sig")
     except OSError as error:
@@ -183,6 +282,9 @@ def read_document(path: Path) -> tuple[Document | None, list[Problem]]:
         return None, [problem] if problem else []
     try:
         node = yaml.compose(raw.decode("utf-8-sig"), Loader=_SpecLoader)
+    except SpecLimitError as error:
+        line, col = error.mark.line + 1, error.mark.column + 1
+        return None, [Problem(file, line, col, "$", error.message)]
     except yaml.YAMLError as error:
         return None, [_syntax_problem(file, error)]
     top = _top_level_problem(file, node)

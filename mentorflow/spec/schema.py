@@ -35,10 +35,30 @@ def _validator() -> Draft7Validator:
 
 def schema_problems(document: Document) -> list[Problem]:
     """Every schema violation in the document, each as located problems."""
+    return schema_check(document)[0]
+
+
+def schema_check(document: Document) -> tuple[list[Problem], list[JsonPath]]:
+    """The located problems, and the paths of the parts the schema refused."""
     problems: list[Problem] = []
+    broken: list[JsonPath] = []
     for error in _validator().iter_errors(document.data):
         problems.extend(_explain(document, error))
-    return problems
+        broken.extend(_broken_paths(error))
+    return problems, broken
+
+
+def _broken_paths(error: ValidationError) -> list[JsonPath]:
+    """What an error makes unusable: the value itself, or for a missing or unknown key that key."""
+    path: JsonPath = tuple(error.absolute_path)
+    if error.validator == "required":
+        return [(*path, key) for key in error.validator_value if key not in error.instance]
+    if error.validator == "additionalProperties":
+        allowed = error.schema.get("properties", {})
+        return [(*path, key) for key in error.instance if key not in allowed]
+    if "propertyNames" in error.absolute_schema_path:
+        return [(*path, str(error.instance))]
+    return [path]
 
 
 # --- resolving parts of the schema ------------------------------------------------------------

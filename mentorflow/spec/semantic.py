@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import zoneinfo
-from collections.abc import Iterator
+from collections.abc import Callable, Iterable, Iterator
 from datetime import date, timedelta
 from functools import cache
 from pathlib import Path
@@ -12,31 +12,34 @@ from urllib.parse import urlsplit
 
 from mentorflow.spec import model as m
 from mentorflow.spec.build import criterion_fields, group_size, milestone_template
+from mentorflow.spec.datafiles import data_path_problem
 from mentorflow.spec.loader import Document
 from mentorflow.spec.report import JsonPath, Problem, did_you_mean
 
 Problems = Iterator[Problem]
 
 
-def semantic_problems(document: Document, data: dict[str, Any]) -> list[Problem]:
-    """Every semantic problem of schema-valid `data` (defaults filled in)."""
-    checks = [
-        _timezone,
-        _base_url,
-        _dates,
-        _model,
-        _rotation,
-        _columns,
-        _values,
-        _custom_fields,
-        _criteria,
-        _matching_fields,
-        _milestones,
-        _milestone_recipients,
-        _surveys,
-        _templates,
+def semantic_problems(
+    document: Document, data: dict[str, Any], broken: Iterable[JsonPath] = ()
+) -> list[Problem]:
+    """Every semantic problem of `data` (defaults filled in) in the parts the schema accepted.
+
+    `broken` are the paths the schema refused; a check that reads any of them (or a part
+    containing one, or one inside them) is skipped, so one mistake is never reported twice and
+    the rest of the spec is still checked.
+    """
+    refused = list(broken)
+    return [
+        problem
+        for check, reads in _CHECKS
+        if not any(_overlaps(part, bad) for part in reads for bad in refused)
+        for problem in check(document, data)
     ]
-    return [problem for check in checks for problem in check(document, data)]
+
+
+def _overlaps(a: JsonPath, b: JsonPath) -> bool:
+    shorter = min(len(a), len(b))
+    return a[:shorter] == b[:shorter]
 
 
 @cache
@@ -62,6 +65,14 @@ def _web_address(doc: Document, path: tuple[str, ...], url: str | None) -> Probl
         if parts.scheme not in ("http", "https") or not parts.netloc:
             message = f"`{url}` is not a web address (e.g. https://mentoring.example.org)"
             yield doc.problem(path, message)
+
+
+def _source_path(doc: Document, data: dict[str, Any]) -> Problems:
+    source = data["intake"]["source"]
+    if source["type"] == "csv":
+        problem = data_path_problem(Path(doc.file).parent, source["path"])
+        if problem is not None:
+            yield doc.problem(("intake", "source", "path"), problem)
 
 
 def _cycle_days(data: dict[str, Any]) -> int:
@@ -268,3 +279,31 @@ def _templates(doc: Document, data: dict[str, Any]) -> Problems:
         if not (folder / sub).is_dir():
             message = f"folder `{sub}` does not exist next to the spec"
             yield doc.problem(("templates", name), message)
+
+
+# Each check with the parts of the spec it reads (schema paths, as `broken` gives them).
+_CHECKS: list[tuple[Callable[[Document, dict[str, Any]], Problems], list[JsonPath]]] = [
+    (_timezone, [("program", "timezone")]),
+    (_base_url, [("sender", "base_url"), ("intake", "form_url")]),
+    (_dates, [("intake", "closes"), ("cycle",), ("retention",)]),
+    (_source_path, [("intake", "source")]),
+    (_model, [("model",)]),
+    (_rotation, [("model",), ("cycle",)]),
+    (_columns, [("intake", "columns"), ("intake", "fields"), ("model", "type")]),
+    (_values, [("intake", "columns"), ("intake", "values")]),
+    (_custom_fields, [("intake", "fields")]),
+    (_criteria, [("matching", "criteria"), ("intake", "columns"), ("intake", "fields")]),
+    (
+        _matching_fields,
+        [
+            ("matching", "hard_rules"),
+            ("matching", "capacity"),
+            ("intake", "columns"),
+            ("intake", "fields"),
+        ],
+    ),
+    (_milestones, [("milestones",), ("surveys",), ("cycle",), ("templates",)]),
+    (_milestone_recipients, [("program", "organizers"), ("milestones",)]),
+    (_surveys, [("surveys",)]),
+    (_templates, [("templates",)]),
+]

@@ -7,14 +7,17 @@ from pathlib import Path
 import jinja2
 from sqlalchemy import Engine
 from starlette.applications import Starlette
+from starlette.exceptions import HTTPException
 from starlette.requests import Request
-from starlette.responses import HTMLResponse, Response
+from starlette.responses import HTMLResponse, PlainTextResponse, Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from mentorflow.clock import Clock, SystemClock
 from mentorflow.mail.tokens import secret_key as default_secret_key
 
 TEMPLATES_DIR = Path(__file__).resolve().parent / "templates"
+# The pages take a one-line form at most; anything larger is refused before it is buffered.
+MAX_BODY_BYTES = 64 * 1024
 # Answer pages hold tokens: never cache them, never leak them in a Referer header.
 SECURITY_HEADERS = {
     b"cache-control": b"no-store",
@@ -48,6 +51,51 @@ class SecurityHeaders:
         await self.app(scope, receive, send_with_headers)
 
 
+class BodyLimit:
+    """ASGI middleware: bodies over MAX_BODY_BYTES get 413, whether declared or streamed."""
+
+    def __init__(self, app: ASGIApp, limit: int = MAX_BODY_BYTES) -> None:
+        self.app = app
+        self.limit = limit
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        if self._declared(scope) > self.limit:
+            await _too_large(scope, receive, send)
+            return
+        received = 0
+
+        async def counted() -> Message:
+            nonlocal received
+            message = await receive()
+            received += len(message.get("body", b""))
+            if received > self.limit:  # chunked, or more than Content-Length said
+                raise HTTPException(413, "request body too large")
+            return message
+
+        await self.app(scope, counted, send)
+
+    @staticmethod
+    def _declared(scope: Scope) -> int:
+        for name, value in scope.get("headers", []):
+            if name.lower() == b"content-length":
+                return int(value) if value.isdigit() else 1 << 62
+        return 0
+
+
+async def _too_large(scope: Scope, receive: Receive, send: Send) -> None:
+    await PlainTextResponse("request body too large", status_code=413)(scope, receive, send)
+
+
+class _App(Starlette):
+    """Starlette with SECURITY_HEADERS outside its error middleware, so a 500 carries them too."""
+
+    def build_middleware_stack(self) -> ASGIApp:
+        return SecurityHeaders(super().build_middleware_stack())
+
+
 _pages = jinja2.Environment(
     loader=jinja2.FileSystemLoader(str(TEMPLATES_DIR)),
     autoescape=True,
@@ -66,11 +114,11 @@ def create_app(
     """The web app over the store `engine`; `secret_key` verifies link tokens."""
     from mentorflow.web.routes import routes
 
-    app = Starlette(routes=routes())
+    app = _App(routes=routes())
     app.state.engine = engine
     app.state.secret_key = secret_key or default_secret_key()
     app.state.clock = clock or SystemClock()
-    app.add_middleware(SecurityHeaders)
+    app.add_middleware(BodyLimit)
     return app
 
 

@@ -70,10 +70,10 @@ async def unsubscribe_form(request: Request) -> Response:
 
 async def unsubscribe(request: Request) -> Response:
     """POST from the page or the RFC 8058 one-click POST: unsubscribe from optional mail."""
-    await request.body()  # either `confirm=yes` or `List-Unsubscribe=One-Click`: both act
     row, lang = await run_in_threadpool(_member, request)
-    if row is None:
+    if row is None:  # checked before any of the body is read: a bogus token costs nothing
         return _invalid()
+    await request.body()  # either `confirm=yes` or `List-Unsubscribe=One-Click`: both act
     await run_in_threadpool(_unsubscribe, request, row)
     texts = TEXTS[lang]
     return page("message.html", lang=lang, title=texts["title"], message=texts["done"])

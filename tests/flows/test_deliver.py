@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shutil
 import time
 from pathlib import Path
 
@@ -46,7 +47,8 @@ def _queue(engine, cycle, settings, count=3):
 
 def _spec_with_smtp(tmp_path: Path, port: int) -> Path:
     text = (ROOT / "program_specs" / "one_to_one.yaml").read_text(encoding="utf-8")
-    text = text.replace("path: intake/", f"path: {ROOT / 'program_specs' / 'intake'}/")
+    # The CSV must sit in the spec's folder (or MENTORFLOW_DATA_DIR): copy it beside the spec.
+    shutil.copytree(ROOT / "program_specs" / "intake", tmp_path / "intake", dirs_exist_ok=True)
     smtp = f"  smtp: {{host: 127.0.0.1, port: {port}, security: none, timeout_seconds: 5}}\n"
     text = text.replace(
         "  base_url: http://127.0.0.1:8000\n", "  base_url: http://127.0.0.1:8000\n" + smtp

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import csv
 import json
+import shutil
 import threading
 import time
 from datetime import UTC, datetime
@@ -43,16 +44,14 @@ PROGRAM = "demo-mentoring"
 
 def _spec(tmp_path: Path, approval: str, sheet: str | None = None) -> Path:
     text = (ROOT / "program_specs" / "one_to_one.yaml").read_text(encoding="utf-8")
-    text = text.replace("path: intake/", f"path: {ROOT / 'program_specs' / 'intake'}/")
+    # The CSV must sit in the spec's folder (or MENTORFLOW_DATA_DIR): copy it beside the spec.
+    shutil.copytree(ROOT / "program_specs" / "intake", tmp_path / "intake", dirs_exist_ok=True)
     if sheet:
         source = (
             f"source: {{type: google_sheet, key: {sheet}, worksheet: Formularantworten 1, "
             "credentials: {env: MENTORFLOW_TEST_SHEETS_JSON}}"
         )
-        text = text.replace(
-            f"source: {{type: csv, path: {ROOT / 'program_specs' / 'intake'}/one_to_one.csv}}",
-            source,
-        )
+        text = text.replace("source: {type: csv, path: intake/one_to_one.csv}", source)
         assert source in text
     text = text.replace("approval: automatic", f"approval: {approval}")
     path = tmp_path / "spec.yaml"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -85,6 +86,7 @@ def test_settings_from_the_demo_spec(monkeypatch):
 
 def test_settings_resolve_smtp_credentials_from_the_environment(monkeypatch):
     spec = load_spec(ROOT / "program_specs" / "rotational.yaml")
+    spec = replace(spec, sender=replace(spec.sender, dry_run=False))  # the example is a dry run
     monkeypatch.setenv("ROTATIONS_SMTP_USER", "user")
     monkeypatch.setenv("ROTATIONS_SMTP_PASSWORD", "secret")
     settings = mail_runtime(spec)

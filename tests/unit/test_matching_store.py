@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shutil
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -75,7 +76,9 @@ def test_what_if_compares_with_the_saved_result(tmp_path, monkeypatch):
     _run(engine, cycle)
     text = (ROOT / "program_specs" / "one_to_one.yaml").read_text(encoding="utf-8")
     spec = tmp_path / "spec.yaml"
-    spec.write_text(text.replace("path: intake/", f"path: {ROOT / 'program_specs' / 'intake'}/"))
+    spec.write_text(text)
+    # The CSV must sit in the spec's folder (or MENTORFLOW_DATA_DIR): copy it beside the spec.
+    shutil.copytree(ROOT / "program_specs" / "intake", tmp_path / "intake")
     monkeypatch.setenv("MENTORFLOW_DB_URL", f"sqlite:///{tmp_path / 'store.db'}")
     before = engine.connect().execute(select(enrolments)).all()
     with engine.connect() as conn:

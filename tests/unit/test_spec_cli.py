@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import subprocess
 import sys
 from pathlib import Path
@@ -62,7 +63,37 @@ def test_init_writes_a_starter_that_validates_clean(model: str, tmp_path: Path) 
     text = target.read_text(encoding="utf-8")
     assert f"type: {model}" in text and "id: pyladies-berlin" in text
     schema = target.parent / text.splitlines()[0].split("$schema=")[1]
-    assert schema.resolve() == ROOT / "schemas" / "program_spec.schema.json"
+    assert schema.read_bytes() == (ROOT / "schemas" / "program_spec.schema.json").read_bytes()
+    assert schema.resolve().is_relative_to(tmp_path)  # beside the spec, not in this checkout
+
+
+def test_the_modeline_still_resolves_after_the_folder_moves(tmp_path: Path) -> None:
+    first = tmp_path / "first"
+    result = runner.invoke(app, ["init", str(first / "Tandem Berlin")])
+    assert result.exit_code == 0, result.output
+    moved = tmp_path / "elsewhere" / "committed"
+    moved.parent.mkdir()
+    first.rename(moved)
+    spec = moved / "tandem-berlin.yaml"
+    modeline = spec.read_text(encoding="utf-8").splitlines()[0]
+    assert modeline == "# yaml-language-server: $schema=schemas/program_spec.schema.json"
+    assert json.loads((moved / "schemas" / "program_spec.schema.json").read_text("utf-8"))
+    assert check_spec(spec) == []
+
+
+def test_init_dir_slash_name_writes_into_dir(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    result = runner.invoke(app, ["init", "programs/tandem", "--model", "peer"])
+    assert result.exit_code == 0, result.output
+    assert sorted(str(p.relative_to(tmp_path)) for p in tmp_path.rglob("*") if p.is_file()) == [
+        "programs/intake/tandem.csv",
+        "programs/schemas/program_spec.schema.json",
+        "programs/tandem.yaml",
+    ]
+    assert "id: tandem" in (tmp_path / "programs" / "tandem.yaml").read_text(encoding="utf-8")
+    assert check_spec("programs/tandem.yaml") == []
 
 
 def test_init_defaults_to_name_dot_yaml_and_refuses_to_overwrite(

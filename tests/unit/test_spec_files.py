@@ -41,7 +41,14 @@ def test_invalid_spec_reports_exactly_the_expected_lines(path: Path) -> None:
     assert [str(p) for p in check_spec(_relative(path))] == expected
 
 
-@pytest.mark.parametrize("path", INVALID, ids=lambda p: p.stem)
+# The form export's header is checked by `validate`, not by load_spec: a flow that never reads
+# the form must not fail because a new export renamed a column.
+LOADABLE_BUT_INVALID = {"intake_header_mismatch"}
+
+
+@pytest.mark.parametrize(
+    "path", [p for p in INVALID if p.stem not in LOADABLE_BUT_INVALID], ids=lambda p: p.stem
+)
 def test_invalid_spec_cannot_be_loaded(path: Path) -> None:
     with pytest.raises(SpecInvalidError) as caught:
         load_spec(_relative(path))
