@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
 from mentorflow.cli._flows import run_flow_quietly
 from mentorflow.errors import MentorflowError
+
+if TYPE_CHECKING:
+    from mentorflow.spec import ProgramSpec
 
 SpecArgument = typer.Argument(
     ..., exists=True, dir_okay=False, readable=True, help="The program spec (YAML)."
@@ -111,7 +114,8 @@ def approve(
 ) -> None:
     """Answer the matching run of this spec's program and cycle that waits for approval.
 
-    Exit 0 when answered, 1 when no run of this program and cycle waits.
+    Exit 0 when answered, 1 when no run of this program and cycle waits or a --drop names no
+    proposed pair (then nothing is answered).
     """
     from mentorflow.cli._pauses import paused_run, resume
     from mentorflow.spec import load_spec
@@ -121,12 +125,27 @@ def approve(
     try:
         loaded = load_spec(spec)
         run = paused_run("matching", loaded.program.id, loaded.cycle.label, run_id)
+        _check_drops(loaded, drop or [], int(run.parameters.get("round_no", 1)))
     except MentorflowError as error:
         _fail(error)
         return
     answer = {"approve_all": approve_all, "drop_pairs": drop or [], "hold_back": hold_back or []}
     resume(run, answer)
     typer.echo(f"answered flow run {run.id}: {answer}")
+
+
+def _check_drops(spec: ProgramSpec, names: list[str], round_no: int) -> None:
+    """Refuse, before answering, drops that name no proposed pair (the run would fail on them)."""
+    from mentorflow.matching import store_io
+    from mentorflow.store import repo
+    from mentorflow.store.db import open_store
+
+    if not names:
+        return
+    with open_store().connect() as conn:
+        cycle = repo.get_cycle(conn, spec.program.id, spec.cycle.label)
+        assert cycle is not None  # a matching run of this cycle waits, so the cycle is stored
+        store_io.resolve_drops(conn, cycle.id, names, round_no)
 
 
 def rematch(

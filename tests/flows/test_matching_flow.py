@@ -299,6 +299,10 @@ def test_an_answer_with_nothing_chosen_keeps_the_approval_waiting(tmp_path, monk
     assert again.id == run.id and runner.is_alive()
     assert _logged(run.id, "chose nothing") and _logged(run.id, "still waiting")
     assert _stored(engine, "approved") == {}
+    code, output = _cli("approve", spec, "--drop", "m_nobody+m_noone")  # a typo: refused
+    assert code == 1 and "not in the proposal: m_nobody+m_noone" in output, output
+    code, output = _cli("approve", spec)  # nothing chosen on the command line either
+    assert code == 2 and runner.is_alive()
     code, output = _cli("approve", spec, "--all")
     assert code == 0, output
     runner.join(timeout=120)
