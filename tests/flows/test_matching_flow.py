@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import csv
 import json
+import logging
 import threading
 import time
 from datetime import UTC, datetime
@@ -280,8 +281,22 @@ def _logged(run_id, text: str, deadline: float = 30.0) -> bool:
     return False
 
 
+class _Collect(logging.Handler):
+    def __init__(self, into: list[str]) -> None:
+        super().__init__()
+        self.into = into
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.into.append(record.getMessage())
+
+
 def test_an_answer_with_nothing_chosen_keeps_the_approval_waiting(tmp_path, monkeypatch):
+    from flows.pauses import NOTICE_LOGGER
+
     engine, _cycle = _seed(tmp_path, monkeypatch)
+    notices: list[str] = []
+    monkeypatch.setattr(logging.getLogger(NOTICE_LOGGER), "handlers", [_Collect(notices)])
+    monkeypatch.setattr(logging.getLogger(NOTICE_LOGGER), "level", logging.INFO)
     outcome: dict = {}
     spec = str(_spec(tmp_path, "organizer"))
     runner = threading.Thread(target=lambda: outcome.update(matching(spec, 1, 120)))
@@ -294,6 +309,10 @@ def test_an_answer_with_nothing_chosen_keeps_the_approval_waiting(tmp_path, monk
     assert set(_stored(engine, "proposed")) <= {
         line.split("`")[1] for line in description.splitlines() if line.startswith("| `")
     }
+    # what `match` and `run matching` print in the terminal: the UI address and the command
+    shown = "\n".join(notices)
+    assert f"Waiting for the organizer: approval of {len(_stored(engine, 'proposed'))}" in shown
+    assert f"/runs/flow-run/{run.id}" in shown and f"mentorflow approve {spec} --all" in shown
     resume_flow_run(run.id, run_input={})  # the UI's Submit with the defaults: nothing chosen
     again = _paused_of(PROGRAM, after=run.state.timestamp)
     assert again.id == run.id and runner.is_alive()
