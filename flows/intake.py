@@ -14,6 +14,7 @@ from pydantic import Field
 from sqlalchemy import Engine
 
 from flows.deliver import deliver_mail, mail_settings
+from flows.pauses import announce
 from mentorflow.clock import SystemClock
 from mentorflow.errors import SourceUnavailableError
 from mentorflow.intake import mails, report, screening, service, sources
@@ -103,6 +104,35 @@ def publish_report(found: service.IntakeReport, queued: mails.QueuedMails, progr
     )
 
 
+SCREEN_COMMAND = "mentorflow screen {spec} --all  (or --approve ID... / --decline ID...)"
+
+
+def wait_for_screening(
+    spec_path: str,
+    spec: ProgramSpec,
+    pending: list[screening.Applicant],
+    timeout: int,
+    poll: int,
+) -> ScreeningDecision:
+    """Pause until the organizer approves or declines someone who waits; say how to answer."""
+    what = f"screening of {len(pending)} applicant(s) of {spec.program.id}"
+    announce(what, SCREEN_COMMAND, spec_path, spec.program.id, spec.cycle.label)
+    form = ScreeningDecision.with_initial_data(description=screening.describe_pending(pending))
+    waiting = [a.member_id for a in pending]
+    while True:
+        decision = pause_flow_run(wait_for_input=form, timeout=timeout, poll_interval=poll)
+        if screening.decides_anything(
+            waiting, decision.approve, decision.decline, decision.approve_all
+        ):
+            return decision
+        # a count, not the ids: what was typed into the form may be anything, even an address
+        get_run_logger().warning(
+            "screening: the answer approves or declines nobody who waits (%d id(s) given, none "
+            "pending; approve_all not ticked): still waiting for a decision",
+            len({*decision.approve, *decision.decline}),
+        )
+
+
 @flow(name="intake")
 def intake(
     spec_path: str, screening_timeout_seconds: int = 86400, screening_poll_seconds: int = 10
@@ -115,11 +145,8 @@ def intake(
     found = ingest_rows(engine, read_source(spec), spec)
     pending = screening.pending_applicants(engine, spec) if spec.intake.screening else []
     if pending:
-        form = ScreeningDecision.with_initial_data(description=screening.describe_pending(pending))
-        decision = pause_flow_run(
-            wait_for_input=form,
-            timeout=screening_timeout_seconds,
-            poll_interval=screening_poll_seconds,
+        decision = wait_for_screening(
+            spec_path, spec, pending, screening_timeout_seconds, screening_poll_seconds
         )
         decide_applicants(engine, spec, decision)
     queued = queue_mails(engine, spec, mail)

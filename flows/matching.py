@@ -16,6 +16,7 @@ from sqlalchemy import Engine
 
 from flows.deliver import deliver_mail, mail_settings
 from flows.intake import sheet_client
+from flows.pauses import announce
 from mentorflow.clock import SystemClock
 from mentorflow.errors import MatchingError
 from mentorflow.mail.settings import mail_runtime
@@ -165,6 +166,46 @@ def export_sheet(engine: Engine, spec: ProgramSpec, proposal: Proposal, client: 
     handover.export_sheet(client, source.key, rows)
 
 
+APPROVE_COMMAND = "mentorflow approve {spec} --all  (or --drop MATCH_ID... / --hold-back ID...)"
+
+
+def wait_for_approval(
+    spec_path: str, spec: ProgramSpec, proposal: Proposal, timeout: int
+) -> MatchApproval:
+    """Pause until the organizer approves, drops pairs or holds members back; say how to answer.
+
+    An answer with nothing chosen (the form's defaults, sent when Submit is pressed as shown) is
+    no decision: the run logs so and keeps waiting.
+    """
+    what = f"approval of {len(proposal.result.matches)} proposed matches of {spec.program.id}"
+    announce(what, APPROVE_COMMAND, spec_path, spec.program.id, spec.cycle.label)
+    form = MatchApproval.with_initial_data(description=approval_form_text(proposal))
+    while True:
+        decision = pause_flow_run(wait_for_input=form, timeout=timeout)
+        if decision.approve_all or decision.drop_pairs or decision.hold_back:
+            return decision
+        get_run_logger().warning(
+            "matching: the answer chose nothing (approve_all not ticked, no drop_pairs, no "
+            "hold_back): nothing is approved, still waiting for a decision"
+        )
+
+
+def approval_form_text(proposal: Proposal) -> str:
+    """The form's description: the summary, how to answer, and the match ids that can be dropped."""
+    rows = "\n".join(
+        f"| `{proposal.match_ids.get(r['match'], r['match'])}` | {r['members']} | {r['score']} |"
+        for r in proposal.result.table_rows()
+    )
+    return (
+        report.summary_markdown(proposal.result, "Approve the matches")
+        + "\n\nTick `approve_all` to approve the proposal as shown, or put match ids into "
+        "`drop_pairs` (those pairs are dropped and the rest is solved again) or member ids into "
+        "`hold_back`. Submitting with nothing chosen keeps this run waiting; to end it without "
+        "approving anything, cancel the run.\n\n| match id | members | score |\n|---|---|---|\n"
+        + rows
+    )
+
+
 @flow(name="matching")
 def matching(spec_path: str, round_no: int = 1, approval_timeout_seconds: int = 7 * 86400) -> dict:
     """Propose matches for the spec's current cycle; with organizer approval, wait for it."""
@@ -181,16 +222,9 @@ def matching(spec_path: str, round_no: int = 1, approval_timeout_seconds: int = 
         return {"approved": 0, "unmatched": 0}
     publish_proposal(proposal, spec.program.id)
     while spec.matching.approval == "organizer":
-        decision = pause_flow_run(
-            wait_for_input=MatchApproval.with_initial_data(
-                description=report.summary_markdown(proposal.result, "Approve the matches")
-            ),
-            timeout=approval_timeout_seconds,
-        )
+        decision = wait_for_approval(spec_path, spec, proposal, approval_timeout_seconds)
         if not (decision.drop_pairs or decision.hold_back):
-            if not decision.approve_all:
-                return {"approved": 0, "matches": len(proposal.result.matches)}
-            break
+            break  # approve_all: wait_for_approval returns no answer that decides nothing
         drop_pairs(engine, cycle.id, decision.drop_pairs, round_no)
         held += decision.hold_back
         proposal = propose_matches(engine, spec, cycle.id, round_no, held)

@@ -28,6 +28,28 @@ class _NoTracebackForOurErrors(logging.Filter):
 
 _FILTER = _NoTracebackForOurErrors()  # one instance: addFilter ignores a second add
 
+# A flow that pauses for the organizer says so on this logger (flows/pauses.py): what it waits
+# for, where to answer and the command. The terminal shows it whatever Prefect's log level.
+_NOTICE_LOGGER = "mentorflow.pauses"
+
+
+class _Echo(logging.Handler):
+    """Print each record's message in the terminal, as the command's own output."""
+
+    def emit(self, record: logging.LogRecord) -> None:
+        typer.secho(record.getMessage(), fg=typer.colors.YELLOW)
+
+
+_ECHO = _Echo()
+
+
+def _show_pause_notices() -> None:
+    notices = logging.getLogger(_NOTICE_LOGGER)
+    notices.setLevel(logging.INFO)
+    notices.propagate = False  # once here, not again through Prefect's console handler
+    if _ECHO not in notices.handlers:
+        notices.addHandler(_ECHO)
+
 
 def fail(error: Exception, code: int = 1) -> NoReturn:
     """Print the error's message as one red line on stderr and leave with `code`."""
@@ -39,7 +61,8 @@ def run_flow_quietly(spec: Path, start: Callable[[], T]) -> T:
     """Check `spec`, then return `start()`, a call that imports and runs a flow.
 
     A bad spec stops before Prefect starts; a MentorflowError raised inside the flow is logged by
-    Prefect without its traceback; either way the command prints the message and exits 1.
+    Prefect without its traceback; either way the command prints the message and exits 1. A flow
+    that pauses for the organizer prints what it waits for and how to answer it.
     """
     from mentorflow.spec import load_spec
 
@@ -47,6 +70,7 @@ def run_flow_quietly(spec: Path, start: Callable[[], T]) -> T:
         load_spec(spec)
         for name in _RUN_LOGGERS:
             logging.getLogger(name).addFilter(_FILTER)
+        _show_pause_notices()
         return start()
     except MentorflowError as error:
         fail(error)

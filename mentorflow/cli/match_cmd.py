@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
 from mentorflow.cli._flows import run_flow_quietly
 from mentorflow.errors import MentorflowError
+
+if TYPE_CHECKING:
+    from mentorflow.spec import ProgramSpec
 
 SpecArgument = typer.Argument(
     ..., exists=True, dir_okay=False, readable=True, help="The program spec (YAML)."
@@ -105,43 +108,44 @@ def approve(
     hold_back: Annotated[
         list[str] | None, typer.Option("--hold-back", help="Member id to keep out (repeat).")
     ] = None,
+    run_id: Annotated[
+        str | None, typer.Option("--run", help="The flow run to answer, when two wait.")
+    ] = None,
 ) -> None:
-    """Answer the matching flow that waits for approval of this spec (found via Prefect)."""
-    from prefect.flow_runs import resume_flow_run
+    """Answer the matching run of this spec's program and cycle that waits for approval.
 
-    run_id = _paused_matching_run(spec)
-    if run_id is None:
-        _fail(MentorflowError("no matching run of this spec is waiting for approval"))
+    Exit 0 when answered, 1 when no run of this program and cycle waits or a --drop names no
+    proposed pair (then nothing is answered).
+    """
+    from mentorflow.cli._pauses import paused_run, resume
+    from mentorflow.spec import load_spec
+
+    if not (approve_all or drop or hold_back):
+        raise typer.BadParameter("say --all, --drop MATCH_ID... or --hold-back MEMBER_ID...")
+    try:
+        loaded = load_spec(spec)
+        run = paused_run("matching", loaded.program.id, loaded.cycle.label, run_id)
+        _check_drops(loaded, drop or [], int(run.parameters.get("round_no", 1)))
+    except MentorflowError as error:
+        _fail(error)
         return
     answer = {"approve_all": approve_all, "drop_pairs": drop or [], "hold_back": hold_back or []}
-    resume_flow_run(run_id, run_input=answer)
-    typer.echo(f"answered flow run {run_id}: {answer}")
+    resume(run, answer)
+    typer.echo(f"answered flow run {run.id}: {answer}")
 
 
-def _paused_matching_run(spec: Path) -> Any:
-    from prefect.client.orchestration import get_client
-    from prefect.client.schemas.filters import (
-        FlowFilter,
-        FlowFilterName,
-        FlowRunFilter,
-        FlowRunFilterState,
-        FlowRunFilterStateType,
-    )
-    from prefect.client.schemas.objects import StateType
-    from prefect.client.schemas.sorting import FlowRunSort
+def _check_drops(spec: ProgramSpec, names: list[str], round_no: int) -> None:
+    """Refuse, before answering, drops that name no proposed pair (the run would fail on them)."""
+    from mentorflow.matching import store_io
+    from mentorflow.store import repo
+    from mentorflow.store.db import open_store
 
-    paused = FlowRunFilterState(type=FlowRunFilterStateType(any_=[StateType.PAUSED]))
-    with get_client(sync_client=True) as client:
-        runs = client.read_flow_runs(
-            flow_filter=FlowFilter(name=FlowFilterName(any_=["matching"])),
-            flow_run_filter=FlowRunFilter(state=paused),
-            sort=FlowRunSort.START_TIME_DESC,
-        )
-    wanted = {str(spec), str(spec.resolve())}
-    for run in runs:
-        if str(run.parameters.get("spec_path")) in wanted:
-            return run.id
-    return runs[0].id if len(runs) == 1 else None
+    if not names:
+        return
+    with open_store().connect() as conn:
+        cycle = repo.get_cycle(conn, spec.program.id, spec.cycle.label)
+        assert cycle is not None  # a matching run of this cycle waits, so the cycle is stored
+        store_io.resolve_drops(conn, cycle.id, names, round_no)
 
 
 def rematch(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
@@ -33,8 +34,13 @@ class ScreeningOutcome:
 
 
 def pending_applicants(engine: Engine, spec: ProgramSpec) -> list[Applicant]:
+    return waiting(engine, spec.program.id, spec.cycle.label)
+
+
+def waiting(engine: Engine, program_id: str, cycle_label: str) -> list[Applicant]:
+    """The applicants of this program's cycle who wait for the organizer's decision."""
     with engine.connect() as conn:
-        cycle = repo.get_cycle(conn, spec.program.id, spec.cycle.label)
+        cycle = repo.get_cycle(conn, program_id, cycle_label)
         if cycle is None:
             return []
         query = (
@@ -49,7 +55,8 @@ def describe_pending(applicants: list[Applicant]) -> str:
     """Markdown for the Prefect pause form: one line per applicant, by member id."""
     lines = [
         f"**{len(applicants)} applicant(s) wait for approval.** Put member ids into `approve` or "
-        "`decline`, or tick `approve_all`. Undecided ones stay pending for the next run.",
+        "`decline`, or tick `approve_all` (with `decline`: all but those). Undecided ones stay "
+        "pending for the next run. Submitting with nothing chosen keeps this run waiting.",
         "",
         "| member | role | answers |",
         "|---|---|---|",
@@ -62,6 +69,18 @@ def describe_pending(applicants: list[Applicant]) -> str:
         )
         lines.append(f"| `{applicant.member_id}` | {applicant.role} | {shown} |")
     return "\n".join(lines)
+
+
+def decides_anything(
+    pending: Iterable[str], approve: list[str], decline: list[str], approve_all: bool
+) -> bool:
+    """Whether a decision approves or declines at least one pending applicant.
+
+    The Prefect form submits its defaults (nothing chosen) when the organizer just presses
+    Submit; such an answer, or one naming nobody who waits, is no decision.
+    """
+    named = set(approve) | set(decline)
+    return bool(set(pending) and (approve_all or named & set(pending)))
 
 
 def _text(value: Any) -> str:

@@ -241,3 +241,121 @@ def test_a_renamed_question_stops_the_run_with_a_did_you_mean(tmp_path, store):
     result = CliRunner().invoke(app, ["run", "intake", str(spec)])
     assert result.exit_code == 1
     assert "expected column 'Rolle' is missing (did you mean 'Deine Rolle'?)" in result.output
+
+
+# --- Pauses anyone can answer (issue 8) -------------------------------------------------------
+
+
+def _screening_run(program: str = "demo-mentoring", after: Any = None, timeout: float = 60) -> Any:
+    """The paused intake run tagged with `program` (paused later than `after`)."""
+    from prefect.client.schemas.filters import FlowRunFilterTags
+
+    deadline = time.monotonic() + timeout
+    state = FlowRunFilterState(type=FlowRunFilterStateType(any_=[StateType.PAUSED]))
+    wanted = FlowRunFilter(state=state, tags=FlowRunFilterTags(all_=[f"program:{program}"]))
+    with get_client(sync_client=True) as client:
+        while time.monotonic() < deadline:
+            for run in client.read_flow_runs(flow_run_filter=wanted):
+                if run.state and (after is None or run.state.timestamp > after):
+                    return run
+            time.sleep(0.2)
+    raise AssertionError(f"no intake run of {program} paused for screening")
+
+
+def _logged(run_id: Any, text: str, deadline: float = 30.0) -> bool:
+    """Whether the run's logs on the server (what the UI shows) come to contain `text`."""
+    from prefect.client.schemas.filters import LogFilter, LogFilterFlowRunId
+
+    wanted = LogFilter(flow_run_id=LogFilterFlowRunId(any_=[run_id]))
+    began = time.monotonic()
+    with get_client(sync_client=True) as client:
+        while time.monotonic() - began < deadline:  # logs reach the server in batches
+            if any(text in log.message for log in client.read_logs(wanted)):
+                return True
+            time.sleep(0.5)
+    return False
+
+
+def _statuses(url: str) -> dict[str, str]:
+    engine = open_store(url)
+    with engine.connect() as conn:
+        found = dict(conn.execute(select(enrolments.c.member_id, enrolments.c.status)).all())
+    engine.dispose()
+    return found
+
+
+def test_mentorflow_screen_answers_the_waiting_intake_run(tmp_path, store):
+    from typer.testing import CliRunner
+
+    from mentorflow.cli.main import app
+
+    def screen(*args: str) -> Any:
+        return CliRunner().invoke(app, ["screen", str(spec), *args])
+
+    spec = demo_spec(tmp_path, screening=True)
+    nothing = screen("--all")
+    assert nothing.exit_code == 1 and "no intake run of demo-mentoring 2027-02-01" in nothing.output
+    result: dict[str, Any] = {}
+    runner = threading.Thread(
+        target=lambda: result.update(intake(str(spec), screening_poll_seconds=1)), daemon=True
+    )
+    runner.start()
+    run = _screening_run()
+    waiting = [m for m, status in _statuses(store).items() if status == "pending_approval"]
+    # the UI's Submit with the form's defaults decides nothing: the run says so and waits on
+    resume_flow_run(run.id, run_input={})
+    assert _screening_run(after=run.state.timestamp).id == run.id and runner.is_alive()
+    assert _logged(run.id, "approves or declines nobody who waits")
+    unknown = screen("--approve", waiting[0], "--decline", "m_nobody")
+    assert unknown.exit_code == 1 and "not waiting for screening" in unknown.output
+    assert "m_nobody" in unknown.output and runner.is_alive()  # nothing was answered
+    answered = screen("--approve", waiting[0], "--approve", waiting[1], "--decline", waiting[2])
+    assert answered.exit_code == 0, answered.output
+    assert f"flow run {run.id}" in answered.output and "2 approved, 1 declined" in answered.output
+    runner.join(timeout=60)
+    assert not runner.is_alive()
+    statuses = _statuses(store)
+    assert [statuses[m] for m in waiting[:3]] == ["enrolled", "enrolled", "declined"]
+    assert [statuses[m] for m in waiting[3:]] == ["pending_approval"] * (len(waiting) - 3)
+    assert screen("--all").exit_code == 1  # nothing waits any more
+
+
+def test_run_intake_says_what_it_waits_for_and_how_to_answer(tmp_path, store):
+    """`mentorflow run intake` with screening, as an organizer starts it in a terminal."""
+    import os
+    import subprocess
+    import sys
+
+    from prefect.settings import PREFECT_API_URL
+    from typer.testing import CliRunner
+
+    from mentorflow.cli.main import app
+
+    spec = demo_spec(tmp_path, screening=True)
+    env = {**os.environ, "PREFECT_API_URL": str(PREFECT_API_URL.value()), "PYTHONPATH": str(ROOT)}
+    command = [sys.executable, "-m", "mentorflow.cli.main", "run", "intake", str(spec)]
+    process = subprocess.Popen(command, env=env, stdout=subprocess.PIPE, text=True, cwd=ROOT)
+    try:
+        run = _screening_run()
+        answered = CliRunner().invoke(app, ["screen", str(spec), "--all"])
+        assert answered.exit_code == 0, answered.output
+        output, _ = process.communicate(timeout=90)
+    finally:
+        process.kill()
+    assert process.returncode == 0, output
+    ui = str(PREFECT_API_URL.value()).removesuffix("/api")
+    assert "Waiting for the organizer: screening of" in output
+    assert f"Answer in the Prefect UI: {ui}/runs/flow-run/{run.id}" in output
+    assert f"mentorflow screen {spec} --all" in output
+    assert "intake: 43 rows read" in output
+
+
+def test_without_a_prefect_server_the_notice_says_to_answer_from_another_terminal():
+    from prefect.settings import PREFECT_API_URL, temporary_settings
+
+    from flows.pauses import notice
+
+    with temporary_settings(restore_defaults={PREFECT_API_URL}):
+        text = notice("screening of 3 applicant(s)", "mentorflow screen s.yaml --all", "abc")
+    assert "no UI" in text and "another terminal" in text and "http" not in text
+    assert "mentorflow screen s.yaml --all" in text

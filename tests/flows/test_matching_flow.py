@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import csv
 import json
+import logging
 import shutil
 import threading
 import time
@@ -20,9 +21,13 @@ from prefect.client.schemas.filters import (
     FlowRunFilter,
     FlowRunFilterState,
     FlowRunFilterStateType,
+    FlowRunFilterTags,
+    LogFilter,
+    LogFilterFlowRunId,
 )
 from prefect.client.schemas.objects import StateType
 from prefect.flow_runs import resume_flow_run
+from prefect.input.run_input import keyset_from_paused_state
 from sqlalchemy import select
 from typer.testing import CliRunner
 
@@ -244,3 +249,134 @@ def test_approved_matches_go_to_a_matches_worksheet_of_the_intake_sheet(tmp_path
     assert fake.values("1SheetKey", "Formularantworten 1") == form  # the answers stay as they were
     table = json.dumps(_artifact("demo-mentoring-matching"))
     assert "m_" in table and "@example.org" not in table and "Person Nummer" not in table
+
+
+# --- Pauses anyone can answer (issue 8) -------------------------------------------------------
+
+
+def _paused_of(program: str, after=None, deadline: float = 60.0):
+    """The paused matching run tagged with `program`, paused later than `after`."""
+    state = FlowRunFilterState(type=FlowRunFilterStateType(any_=[StateType.PAUSED]))
+    wanted = FlowRunFilter(state=state, tags=FlowRunFilterTags(all_=[f"program:{program}"]))
+    with get_client(sync_client=True) as client:
+        began = time.monotonic()
+        while time.monotonic() - began < deadline:
+            for run in client.read_flow_runs(flow_run_filter=wanted):
+                if run.state and (after is None or run.state.timestamp > after):
+                    return run
+            time.sleep(0.2)
+    raise AssertionError(f"no matching run of {program} paused")
+
+
+def _logged(run_id, text: str, deadline: float = 30.0) -> bool:
+    """Whether the run's logs on the server (what the UI shows) come to contain `text`."""
+    wanted = LogFilter(flow_run_id=LogFilterFlowRunId(any_=[run_id]))
+    began = time.monotonic()
+    with get_client(sync_client=True) as client:
+        while time.monotonic() - began < deadline:  # logs reach the server in batches
+            if any(text in log.message for log in client.read_logs(wanted)):
+                return True
+            time.sleep(0.5)
+    return False
+
+
+class _Collect(logging.Handler):
+    def __init__(self, into: list[str]) -> None:
+        super().__init__()
+        self.into = into
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.into.append(record.getMessage())
+
+
+def test_an_answer_with_nothing_chosen_keeps_the_approval_waiting(tmp_path, monkeypatch):
+    from flows.pauses import NOTICE_LOGGER
+
+    engine, _cycle = _seed(tmp_path, monkeypatch)
+    notices: list[str] = []
+    monkeypatch.setattr(logging.getLogger(NOTICE_LOGGER), "handlers", [_Collect(notices)])
+    monkeypatch.setattr(logging.getLogger(NOTICE_LOGGER), "level", logging.INFO)
+    outcome: dict = {}
+    spec = str(_spec(tmp_path, "organizer"))
+    runner = threading.Thread(target=lambda: outcome.update(matching(spec, 1, 120)))
+    runner.start()
+    run = _paused_of(PROGRAM)
+    # the form lists every proposed match id, so the organizer can copy one into drop_pairs
+    with get_client(sync_client=True) as client:
+        key = keyset_from_paused_state(run.state)["description"]
+        description = json.loads(client.read_flow_run_input(run.id, key))
+    assert set(_stored(engine, "proposed")) <= {
+        line.split("`")[1] for line in description.splitlines() if line.startswith("| `")
+    }
+    # what `match` and `run matching` print in the terminal: the UI address and the command
+    shown = "\n".join(notices)
+    assert f"Waiting for the organizer: approval of {len(_stored(engine, 'proposed'))}" in shown
+    assert f"/runs/flow-run/{run.id}" in shown and f"mentorflow approve {spec} --all" in shown
+    resume_flow_run(run.id, run_input={})  # the UI's Submit with the defaults: nothing chosen
+    again = _paused_of(PROGRAM, after=run.state.timestamp)
+    assert again.id == run.id and runner.is_alive()
+    assert _logged(run.id, "chose nothing") and _logged(run.id, "still waiting")
+    assert _stored(engine, "approved") == {}
+    code, output = _cli("approve", spec, "--drop", "m_nobody+m_noone")  # a typo: refused
+    assert code == 1 and "not in the proposal: m_nobody+m_noone" in output, output
+    code, output = _cli("approve", spec)  # nothing chosen on the command line either
+    assert code == 2 and runner.is_alive()
+    code, output = _cli("approve", spec, "--all")
+    assert code == 0, output
+    runner.join(timeout=120)
+    assert not runner.is_alive() and outcome["approved"] == len(_stored(engine, "approved")) > 0
+
+
+def _second_program(tmp_path: Path, engine) -> str:
+    """A second program in the same store, with its own members and a spec that asks approval."""
+    other = "other-mentoring"
+    text = _spec(tmp_path, "organizer").read_text(encoding="utf-8")
+    path = tmp_path / "other.yaml"
+    path.write_text(text.replace("id: demo-mentoring", f"id: {other}", 1), encoding="utf-8")
+    records = [
+        {**r, "id": r["id"].replace("m_", "m_o")}
+        for r in synthetic_records(9, 4, seed=12, max_capacity=2)
+    ]
+    with engine.begin() as conn:
+        ensure_program(conn, other, "Other", NOW)
+        cycle = ensure_cycle(conn, other, "2027-02-01", NOW.date(), NOW.date(), NOW)
+        enrol_records(conn, program_id=other, cycle_id=cycle.id, records=records, now=NOW)
+    return str(path)
+
+
+def _approved_programs(engine) -> set[str]:
+    with engine.connect() as conn:
+        rows = conn.execute(
+            select(matches.c.id, match_members.c.member_id)
+            .join(match_members, match_members.c.match_id == matches.c.id)
+            .where(matches.c.status == "approved")
+        ).all()
+    return {"other" if member.startswith("m_o") else "demo" for _, member in rows}
+
+
+def test_approve_answers_only_the_run_of_its_own_program(tmp_path, monkeypatch):
+    engine, _cycle = _seed(tmp_path, monkeypatch)
+    demo, other = str(_spec(tmp_path, "organizer")), _second_program(tmp_path, engine)
+    outcomes: dict[str, dict] = {"demo": {}, "other": {}}
+    runners = {
+        name: threading.Thread(
+            target=lambda n=name, s=path: outcomes[n].update(matching(s, 1, 120))
+        )
+        for name, path in (("other", other), ("demo", demo))
+    }
+    runners["other"].start()
+    other_run = _paused_of("other-mentoring")
+    runners["demo"].start()
+    demo_run = _paused_of(PROGRAM)
+    code, output = _cli("approve", demo, "--all")
+    assert code == 0 and str(demo_run.id) in output and str(other_run.id) not in output
+    runners["demo"].join(timeout=120)
+    assert not runners["demo"].is_alive() and runners["other"].is_alive()
+    assert _approved_programs(engine) == {"demo"}
+    assert _paused_of("other-mentoring").id == other_run.id  # still waiting for its organizer
+    code, output = _cli("approve", demo, "--all")  # nothing of demo's waits any more
+    assert code == 1 and "no matching run of demo-mentoring 2027-02-01" in output
+    code, output = _cli("approve", other, "--all")
+    assert code == 0 and str(other_run.id) in output
+    runners["other"].join(timeout=120)
+    assert _approved_programs(engine) == {"demo", "other"}

@@ -1,0 +1,54 @@
+"""Pauses that wait for the organizer: tag the run so the CLI finds it, and say how to answer it."""
+
+from __future__ import annotations
+
+import logging
+import shlex
+from typing import Any
+
+from prefect import get_run_logger
+from prefect.client.orchestration import get_client
+from prefect.context import get_run_context
+from prefect.settings import PREFECT_API_URL
+from prefect.utilities.urls import url_for
+
+# The CLI shows this logger's lines in the terminal; a worker's run shows the run logger's copy.
+NOTICE_LOGGER = "mentorflow.pauses"
+
+
+def run_tags(program_id: str, cycle_label: str) -> list[str]:
+    """The tags by which `mentorflow screen` and `approve` find this program's paused runs."""
+    return [f"program:{program_id}", f"cycle:{cycle_label}"]
+
+
+def announce(what: str, command: str, spec_path: str, program_id: str, cycle_label: str) -> None:
+    """Tag the current flow run with its program and cycle, then say what it waits for.
+
+    `what` says what the organizer decides; `command` is the answering command with `{spec}`
+    where the spec's path goes.
+    """
+    run = get_run_context().flow_run  # type: ignore[union-attr]
+    assert run is not None
+    tags = sorted({*run.tags, *run_tags(program_id, cycle_label)})
+    with get_client(sync_client=True) as client:
+        client.update_flow_run(run.id, tags=tags)
+    text = notice(what, command.format(spec=shlex.quote(spec_path)), run.id)
+    get_run_logger().info(text)
+    logging.getLogger(NOTICE_LOGGER).info(text)
+
+
+def notice(what: str, command: str, run_id: Any) -> str:
+    """The lines an organizer reads: what waits, where to answer it, and the command."""
+    head = f"Waiting for the organizer: {what} (flow run {run_id})."
+    if PREFECT_API_URL.value():
+        address = url_for("flow-run", obj_id=run_id) or "the Prefect UI"
+        return f"{head}\n  Answer in the Prefect UI: {address}\n  or in a terminal: {command}"
+    # Without PREFECT_API_URL this process runs its own temporary Prefect server: no UI, and
+    # gone when the process ends. Another process with the same PREFECT_HOME shares its
+    # database, so the command answers the run from a second terminal.
+    return (
+        f"{head}\n  No Prefect server is set (PREFECT_API_URL), so this run has no UI and ends"
+        " with this command: keep it running and answer from another terminal (same"
+        f" PREFECT_HOME):\n  {command}\n  For the Prefect UI next time, start `prefect server"
+        " start` and set PREFECT_API_URL before running."
+    )
