@@ -41,7 +41,8 @@ def load_pool_input(
         .join(members, members.c.id == enrolments.c.member_id)
         .where(enrolments.c.cycle_id == cycle_id, enrolments.c.status == "enrolled")
         .where(members.c.erased_at.is_(None))
-        .order_by(enrolments.c.member_id)
+        # the order decides between equal optima: data (sheet row, address), never random ids
+        .order_by(enrolments.c.source_row, members.c.email, enrolments.c.member_id)
     ).all()
     records = []
     for row in rows:
