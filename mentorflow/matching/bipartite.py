@@ -451,7 +451,21 @@ def _price_out(
     graph: Graph,
     bonus: np.ndarray,
 ) -> tuple[tuple[np.ndarray, np.ndarray, np.ndarray] | None, int]:
-    """Pairs left out of the graph that would improve the dual objective, and the dual bound.
+    """Pairs left out of the graph that would improve the dual objective, and the dual bound."""
+    extra, bound, _ = price_out(profits, u, v, capacity, graph, bonus)
+    return extra, bound
+
+
+def price_out(
+    profits: Profits,
+    u: np.ndarray,
+    v: np.ndarray,
+    capacity: np.ndarray,
+    graph: Graph,
+    bonus: np.ndarray,
+) -> tuple[tuple[np.ndarray, np.ndarray, np.ndarray] | None, int, np.ndarray]:
+    """`_price_out`, and the row prices raised to cover every pair of the pool (with v, a
+    dual solution feasible for the whole pool: the bound is its objective).
 
     The spare columns kept per row are priced from their stored profits. Any other left-out
     pair has profit at most `left_out_i`, so it can only violate when
@@ -484,10 +498,10 @@ def _price_out(
             found.append(violations)
     bound = int(best.sum()) + int((np.where(capacity > 0, v, 0) * capacity).sum())
     if not found:
-        return None, bound
+        return None, bound, best
     rows, cols, prof = (np.concatenate([f[k] for f in found]).astype(np.int64) for k in range(3))
     _, first = np.unique(rows * m + cols, return_index=True)  # spare pairs are scored again too
-    return (rows[first], cols[first], prof[first]), bound
+    return (rows[first], cols[first], prof[first]), bound, best
 
 
 def _suspect_chunks(

@@ -36,7 +36,13 @@ def solve(
     """The proposal for the spec's model and objective (same input and seed: same result)."""
     started = time.perf_counter()
     hold = set(hold_back)
-    held = [i for i, member_id in enumerate(pool.ids) if member_id in hold]
+    # a bounced address would never hear of its introduction: keep it out, say why
+    reasons = {
+        i: "held_back" if member_id in hold else "address_bounced"
+        for i, member_id in enumerate(pool.ids)
+        if member_id in hold or pool.bounced[i]
+    }
+    held = sorted(reasons)
     keep = np.setdiff1d(np.arange(len(pool)), held)
     active = pool.subset(keep) if held else pool
     earlier = list(earlier_pairs) if settings.no_repeat_pairs else []
@@ -45,7 +51,7 @@ def solve(
             result = _solve_peer(active, settings, earlier, round_no, gap_tolerance)
         else:
             result = _solve_bipartite(active, settings, earlier, round_no, gap_tolerance)
-    extra = tuple(Unmatched(pool.ids[i], _side_name(pool.roles[i]), "held_back") for i in held)
+    extra = tuple(Unmatched(pool.ids[i], _side_name(pool.roles[i]), reasons[i]) for i in held)
     stats = {**result.stats, "seconds": round(time.perf_counter() - started, 3)}
     return replace(result, unmatched=result.unmatched + extra, stats=stats)
 
@@ -174,7 +180,7 @@ def _sides(pool: Pool) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
 def _side_method(exact: bool, how: str) -> str:
     if exact:
         return f"; sides of `both` members chosen exactly over every side choice ({how})"
-    return f"; sides of `both` members chosen by {how}: the bound holds for every side choice"
+    return f"; sides of `both` members: {how}, with a bound that holds for every side choice"
 
 
 def _close_small_groups(

@@ -4,7 +4,6 @@ matches in any fresh store, and the optimum equals a brute force over every side
 from __future__ import annotations
 
 import itertools
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -14,48 +13,28 @@ from hypothesis import HealthCheck, given
 from hypothesis import settings as hsettings
 from hypothesis import strategies as st
 from scipy.optimize import linear_sum_assignment
+from sqlalchemy import select
 
-from mentorflow.clock import FixedClock
-from mentorflow.intake.service import ingest
-from mentorflow.intake.settings import settings_from_spec as intake_settings
-from mentorflow.intake.sources import read_csv
 from mentorflow.matching import build_pool, solve, store_io
 from mentorflow.matching.pool import BOTH, MENTEE, MENTOR
 from mentorflow.matching.result import MatchResult
 from mentorflow.matching.scoring import Scorer
 from mentorflow.matching.settings import settings_from_spec
-from mentorflow.spec import load_spec
-from mentorflow.store.db import open_store
-from mentorflow.store.repo import get_cycle
 from mentorflow.store.tables import members
+from tests.fakes.matching import intake_csv
 from tests.unit.matching_strategies import member, profit_matrix, settings
 
 ROOT = Path(__file__).resolve().parents[2]
 DATA = ROOT / "tests" / "data" / "issue8"
-CLOCK = FixedClock(datetime(2027, 1, 26, 9, 0, tzinfo=UTC))
 FAST = hsettings(max_examples=80, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-
-
-def _spec(tmp_path: Path) -> Path:
-    text = (ROOT / "program_specs" / "one_to_one.yaml").read_text(encoding="utf-8")
-    text = text.replace("path: intake/one_to_one.csv", f"path: {DATA / 'both_roles.csv'}")
-    path = tmp_path / "spec.yaml"
-    path.write_text(text, encoding="utf-8")
-    return path
 
 
 def _match_in_fresh_store(tmp_path: Path, name: str) -> tuple[MatchResult, dict[str, str]]:
     """Intake of tests/data/issue8/both_roles.csv into a new store, then one matching run."""
-    spec = load_spec(_spec(tmp_path))
-    engine = open_store(f"sqlite:///{tmp_path / name}")
-    settings = intake_settings(spec)
-    ingest(engine, read_csv(settings.source), settings, CLOCK)
+    spec, engine, cycle = intake_csv(tmp_path, DATA / "both_roles.csv", store=name)
     with engine.connect() as conn:
-        cycle = get_cycle(conn, spec.program.id, spec.cycle.label)
         found = store_io.load_pool_input(conn, spec.program.id, cycle.id)
-        emails = dict(
-            conn.execute(members.select().with_only_columns(members.c.id, members.c.email)).all()
-        )
+        emails = dict(conn.execute(select(members.c.id, members.c.email)).all())
     engine.dispose()
     matching = settings_from_spec(spec)
     pool = build_pool(found.records, matching, week_of=spec.cycle.start)
