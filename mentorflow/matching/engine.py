@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Collection, Iterable
-from dataclasses import replace
+from dataclasses import dataclass, replace
 
 import numpy as np
 from scipy.sparse import coo_matrix
@@ -97,7 +97,7 @@ def split_sides(pool: Pool) -> tuple[np.ndarray, np.ndarray]:
     mentees = list(np.flatnonzero(pool.roles == MENTEE))
     mentors = list(np.flatnonzero(pool.roles == MENTOR))
     short = len(mentees) - int(pool.capacity[mentors].sum())
-    for i in sorted(np.flatnonzero(pool.roles == BOTH), key=lambda i: pool.ids[i]):
+    for i in np.flatnonzero(pool.roles == BOTH):  # pool order: from the data, not the ids
         if short > 0 and pool.capacity[i] > 0:
             mentors.append(i)
             short -= int(pool.capacity[i])
@@ -107,6 +107,20 @@ def split_sides(pool: Pool) -> tuple[np.ndarray, np.ndarray]:
     return np.array(sorted(mentees), dtype=np.int64), np.array(sorted(mentors), dtype=np.int64)
 
 
+@dataclass(frozen=True)
+class Assignment:
+    """A bipartite model solved: who goes where, and what the certificate covers."""
+
+    scorer: Scorer
+    capacity: np.ndarray  # per column, `both` members on the mentee side closed (0)
+    solution: BipartiteSolution
+    bound: int  # proven upper bound, score units (every side choice of `both` members)
+    certified: bool
+    method: str
+    closed_rows: np.ndarray  # bool per row: `both` members on the mentor side
+    closed_groups: set[int]  # columns whose group was closed (below the minimum)
+
+
 def _solve_bipartite(
     pool: Pool,
     settings: MatchingSettings,
@@ -114,12 +128,34 @@ def _solve_bipartite(
     round_no: int,
     gap_tolerance: float,
 ) -> MatchResult:
+    a = assign_bipartite(pool, settings, earlier, round_no, gap_tolerance)
+    return _bipartite_result(
+        pool,
+        settings,
+        a.scorer,
+        a.capacity,
+        a.solution,
+        (a.bound, a.certified, a.method),
+        a.closed_groups,
+        round_no,
+        a.closed_rows,
+    )
+
+
+def assign_bipartite(
+    pool: Pool,
+    settings: MatchingSettings,
+    earlier: Iterable[Pair] = (),
+    round_no: int = 1,
+    gap_tolerance: float = 0.0,
+) -> Assignment:
+    """The assignment of a bipartite model, without explanations (the benchmark times this)."""
     mentees, mentors, both = _sides(pool)
     rng = _rng(settings, round_no)
     # a `both` member stands on both sides until the solver has chosen its side
     rows = rng.permutation(np.concatenate([mentees, both]))
     cols = rng.permutation(np.concatenate([mentors, both]))
-    scorer = Scorer(pool, settings, rows, cols, earlier_pairs=earlier)
+    scorer = Scorer(pool, settings, rows, cols, earlier_pairs=list(earlier))
     if settings.model == "group":
         capacity = np.full(len(cols), settings.group_max, dtype=np.int64)
     else:
@@ -155,17 +191,7 @@ def _solve_bipartite(
         closed_members = {int(c) for c in closed}
         certified = certified and not closed_members
         method += "; groups below the minimum closed one after another (gap to the relaxation)"
-    return _bipartite_result(
-        pool,
-        settings,
-        scorer,
-        capacity,
-        sol,
-        (bound, certified, method),
-        closed_members,
-        round_no,
-        closed_rows,
-    )
+    return Assignment(scorer, capacity, sol, bound, certified, method, closed_rows, closed_members)
 
 
 def _sides(pool: Pool) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
