@@ -174,3 +174,13 @@ def test_rotational_round_mail_and_priority_for_members_matched_in_an_earlier_ro
     with engine.connect() as conn:
         priority = dict(conn.execute(select(enrolments.c.member_id, enrolments.c.priority)).all())
     assert priority[mentee] == 0 and priority[mentor] == 0  # matched this cycle: no priority
+
+
+def test_waitlist_greets_without_a_name_when_none_is_stored(tmp_path):
+    from mentorflow.mail.outbox import standard_context
+    from tests.mail_support import settings_for
+
+    base = standard_context(settings_for(tmp_path), member_id="m_x", name="", cycle_label="c")
+    for lang, hello in (("de", "Hallo,"), ("en", "Hi,")):
+        mail = render("waitlist", base, language=lang, default_language="de")
+        assert mail.text.startswith(hello) and " ," not in mail.text
