@@ -1,6 +1,6 @@
 """Matching: member records to a certified assignment, beside scipy's exact assignment.
 
-Run: .venv/bin/python -m benchmarks.bench_matching [--quick] [--huge]
+Run: .venv/bin/python -m benchmarks.bench_matching [--quick] [--huge] [--both]
 Pools are seeded synthetic members (mentorflow.matching.synthetic): six weighted criteria
 (goals overlap, topic coverage, time-zone distance, shared availability, same channel,
 seniority), a required common language and a different-employer rule; mentor capacity 1-5.
@@ -9,6 +9,9 @@ the same scores. Every measurement runs in its own process; memory is the growth
 peak (`resource.getrusage(...).ru_maxrss` after the run minus the resident size before it), so
 it counts numpy, OR-Tools and scipy alike. Time is wall-clock from member records to the
 assignment (pool building, scoring, solving, certificate; explanations are not included).
+`--both`: the same pools with 20% of the members (drawn at random, seeded) given role `both`,
+solved through `engine.assign_bipartite` (sides chosen inside the optimisation), beside the same
+pools without them through the same function.
 """
 
 from __future__ import annotations
@@ -24,6 +27,8 @@ from typing import Any
 import numpy as np
 
 TARGETS = {(10_000, 3_000): (1.0, 400.0)}
+BOTH_SHARE = 0.2
+BOTH_TARGET = 2.0  # at most this many times the time without `both` members
 PEER_TARGET = (5.0, 0.995)
 
 
@@ -73,6 +78,28 @@ def _mentorflow(records: list[dict], model: str, tolerance: float, rounds: int) 
     }
 
 
+def _assign(records: list[dict], tolerance: float, rounds: int) -> dict[str, Any]:
+    """The engine's bipartite path (sides of `both` members chosen inside), no explanations."""
+    from threadpoolctl import threadpool_limits
+
+    from mentorflow.matching.engine import assign_bipartite
+    from mentorflow.matching.pool import build_pool
+    from mentorflow.matching.synthetic import synthetic_settings
+
+    settings = synthetic_settings(max_pricing_rounds=rounds)
+    with threadpool_limits(1, user_api="blas"):
+        pool = build_pool(records, settings)
+        found = assign_bipartite(pool, settings, gap_tolerance=tolerance)
+    sol = found.solution
+    return {
+        "total": sol.total,
+        "bound": max(found.bound, sol.total),
+        "certified": found.certified,
+        "matched": sol.matched,
+        "rounds": sol.pricing_rounds,
+    }
+
+
 def _scipy(records: list[dict]) -> dict[str, Any]:
     from scipy.optimize import linear_sum_assignment
     from threadpoolctl import threadpool_limits
@@ -101,18 +128,21 @@ def child(method: str, mentees: int, mentors: int, tolerance: float, rounds: int
     from mentorflow.matching.synthetic import synthetic_records
 
     peer = method == "mentorflow-peer"
+    share = BOTH_SHARE if method == "engine-both" else 0.0
     records = synthetic_records(
-        mentees, 0 if peer else mentors, seed=1, role="peer" if peer else None
+        mentees, 0 if peer else mentors, seed=1, role="peer" if peer else None, both_share=share
     )
     before = _rss_mb()
     began = time.perf_counter()
     if method == "scipy":
         out = _scipy(records)
+    elif method.startswith("engine"):
+        out = _assign(records, tolerance, rounds)
     else:
         out = _mentorflow(records, "peer" if peer else "one_to_one", tolerance, rounds)
     out["seconds"] = time.perf_counter() - began
     out["peak_mb"] = _peak_mb() - before
-    if method != "scipy" and mentees * max(mentors, 1) < 10**9:
+    if method.startswith("mentorflow") and mentees * max(mentors, 1) < 10**9:
         # a second run in the same process: this VM pays ~2 ms per fresh MB on first touch
         again = time.perf_counter()
         _mentorflow(records, "peer" if peer else "one_to_one", tolerance, rounds)
@@ -153,6 +183,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="small sizes only")
     parser.add_argument("--huge", action="store_true", help="also 100,000 x 30,000")
+    parser.add_argument("--both", action="store_true", help="only: 20%% `both` members vs none")
     parser.add_argument("--child", nargs=3, help=argparse.SUPPRESS)
     parser.add_argument("--tolerance", type=float, default=0.0, help=argparse.SUPPRESS)
     parser.add_argument("--rounds", type=int, default=10, help=argparse.SUPPRESS)
@@ -161,6 +192,9 @@ def main() -> None:
         child(args.child[0], int(args.child[1]), int(args.child[2]), args.tolerance, args.rounds)
         return
     sizes = [(1_000, 400)] if args.quick else [(1_000, 400), (5_000, 1_500), (10_000, 3_000)]
+    if args.both:
+        _both(sizes)
+        return
     print("bipartite one_to_one (mentees x mentors, capacity 1-5); memory = ru_maxrss growth")
     for n, m in sizes:
         print(f"{n:,} x {m:,}")
@@ -187,6 +221,21 @@ def main() -> None:
     if args.huge:
         print("100,000 x 30,000 (no baseline: its matrix alone would need about 24 GB)")
         print(_line("mentorflow, stop at gap 0.1%", run("mentorflow", 100_000, 30_000, 0.001, 3)))
+
+
+def _both(sizes: list[tuple[int, int]]) -> None:
+    print(
+        f"bipartite one_to_one with {100 * BOTH_SHARE:.0f}% `both` members vs none (same answers)"
+    )
+    for n, m in sizes:
+        print(f"{n:,} x {m:,}")
+        plain = run("engine", n, m)
+        print(_line("engine, no `both` members", plain))
+        both = run("engine-both", n, m)
+        print(_line(f"engine, {100 * BOTH_SHARE:.0f}% `both`", both))
+        if "error" not in plain and "error" not in both:
+            ratio = both["seconds"] / plain["seconds"]
+            print(f"  time with `both` / without: {ratio:.1f}x (target <= {BOTH_TARGET}x)")
 
 
 if __name__ == "__main__":

@@ -139,19 +139,23 @@ def queue_introductions(
         clock=SystemClock(),
         next_cycle_starts=_next_cycle(spec),
         expectations=spec.expectations,
+        rounds=spec.model.rounds,
     )
     get_run_logger().info("queued %d introductions and %d waitlist mails", queued, waiting)
     return queued
 
 
 def _next_cycle(spec: ProgramSpec) -> date | None:
-    return spec.cycle.end
+    """The spec describes one cycle and says nothing of a next one: the mail promises none."""
+    return None
 
 
 @task(cache_policy=NO_CACHE)
 def export_matches(engine: Engine, spec: ProgramSpec, proposal: Proposal) -> int:
     """The organizer's CSV (names and e-mails stay in this file; the task returns a count)."""
-    rows = handover.export_rows(engine, proposal.result, proposal.match_ids)
+    rows = handover.export_rows(
+        engine, proposal.result, proposal.match_ids, language=spec.program.language
+    )
     handover.export_csv(rows, spec.program.id, spec.cycle.label)
     return len(rows) - 1
 
@@ -162,7 +166,9 @@ def export_sheet(engine: Engine, spec: ProgramSpec, proposal: Proposal, client: 
     source = spec.intake.source
     assert isinstance(source, GoogleSheetSource)
     client = client or sheet_client(spec)
-    rows = handover.export_rows(engine, proposal.result, proposal.match_ids)
+    rows = handover.export_rows(
+        engine, proposal.result, proposal.match_ids, language=spec.program.language
+    )
     handover.export_sheet(client, source.key, rows)
 
 

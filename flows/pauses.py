@@ -34,7 +34,11 @@ def announce(what: str, command: str, spec_path: str, program_id: str, cycle_lab
         client.update_flow_run(run.id, tags=tags)
     text = notice(what, command.format(spec=shlex.quote(spec_path)), run.id)
     get_run_logger().info(text)
-    logging.getLogger(NOTICE_LOGGER).info(text)
+    notices = logging.getLogger(NOTICE_LOGGER)
+    # Prefect's logging setup (dictConfig) disables loggers that existed before it ran, so a
+    # second flow in the same process would silence the notice: it must always reach the CLI.
+    notices.disabled = False
+    notices.info(text)
 
 
 def notice(what: str, command: str, run_id: Any) -> str:

@@ -53,6 +53,9 @@ class BipartiteSolution:
     edges: np.ndarray  # (2, E) int64: the final candidate graph (rows, cols)
     row_feasible: np.ndarray  # bool per row: some feasible column exists
     col_feasible: np.ndarray  # bool per column: some feasible row exists
+    edge_profit: np.ndarray | None = None  # int64 per edge of `edges` (without bonuses)
+    gross_total: int = 0  # total with the lexicographic bonuses (see `row_bonus`)
+    gross_bound: int = 0  # proven upper bound on gross_total
 
     @property
     def matched(self) -> int:
@@ -226,6 +229,8 @@ def solve_bipartite(
     profits: Profits | None = None,
     col_candidates: int | None = None,
     priority: np.ndarray | None = None,
+    graph: Graph | None = None,
+    closed_rows: np.ndarray | None = None,
 ) -> BipartiteSolution:
     """The optimum of the declared objective for rows x columns with column capacities.
 
@@ -233,14 +238,21 @@ def solve_bipartite(
     sum of matched rows' priorities, then the objective (see `row_bonus`). Stops when certified
     optimal, when the proven relative gap is at most `gap_tolerance`, or
     after `max_rounds` pricing rounds (the proven gap is then in the result).
+
+    `graph` reuses a candidate graph of the same scorer (no scoring again); rows marked in
+    `closed_rows` take no column (a `both` member placed as a mentor). The bonuses are computed
+    before rows are closed, so gross totals of one graph compare across closings.
     """
     nr, m = scorer.shape
     capacity = np.where(scorer.closed, 0, np.asarray(capacity, dtype=np.int64))
     profits = profits or Profits(scorer)
     col_k = 0 if col_candidates is None else col_candidates
-    graph = candidate_graph(profits, candidates, col_k=min(nr, col_k), spare=SPARE)
-    rows, cols, prof, left_out = graph.rows, graph.cols, graph.profit, graph.left_out
-    bonus = row_bonus(prof, left_out, m, objective, priority)
+    if graph is None:
+        graph = candidate_graph(profits, candidates, col_k=min(nr, col_k), spare=SPARE)
+    bonus = row_bonus(graph.profit, graph.left_out, m, objective, priority)
+    if closed_rows is not None and closed_rows.any():
+        graph = without_rows(graph, closed_rows)
+    rows, cols, prof = graph.rows, graph.cols, graph.profit
     rounds = 0
     while True:
         rounds += 1
@@ -269,6 +281,47 @@ def solve_bipartite(
         edges=np.stack([rows, cols]),
         row_feasible=np.bincount(rows, minlength=nr) > 0,
         col_feasible=graph.col_feasible,
+        edge_profit=prof,
+        gross_total=total_now,
+        gross_bound=max(int(bound), total_now),
+    )
+
+
+def without_rows(graph: Graph, closed: np.ndarray) -> Graph:
+    """The graph with the rows marked in `closed` taking no column (and nothing to price)."""
+    keep = ~closed[graph.rows]
+    left = np.where(closed, 0, graph.left_out)
+    spare = (
+        np.where(closed[:, None], 0, graph.spare_profit)
+        if graph.spare_profit.size
+        else graph.spare_profit
+    )
+    return Graph(
+        graph.rows[keep],
+        graph.cols[keep],
+        graph.profit[keep],
+        left,
+        graph.col_feasible,
+        graph.spare_cols,
+        spare,
+    )
+
+
+def with_edges(graph: Graph, rows: np.ndarray, cols: np.ndarray, profit: np.ndarray) -> Graph:
+    """The graph plus edges found by pricing elsewhere (duplicates kept once)."""
+    m = max(int(graph.cols.max(initial=0)), int(cols.max(initial=0))) + 1
+    r = np.concatenate([graph.rows, rows])
+    c = np.concatenate([graph.cols, cols])
+    p = np.concatenate([graph.profit, profit])
+    key, first = np.unique(r * m + c, return_index=True)
+    return Graph(
+        key // m,
+        key % m,
+        p[first],
+        graph.left_out,
+        graph.col_feasible,
+        graph.spare_cols,
+        graph.spare_profit,
     )
 
 
@@ -398,7 +451,21 @@ def _price_out(
     graph: Graph,
     bonus: np.ndarray,
 ) -> tuple[tuple[np.ndarray, np.ndarray, np.ndarray] | None, int]:
-    """Pairs left out of the graph that would improve the dual objective, and the dual bound.
+    """Pairs left out of the graph that would improve the dual objective, and the dual bound."""
+    extra, bound, _ = price_out(profits, u, v, capacity, graph, bonus)
+    return extra, bound
+
+
+def price_out(
+    profits: Profits,
+    u: np.ndarray,
+    v: np.ndarray,
+    capacity: np.ndarray,
+    graph: Graph,
+    bonus: np.ndarray,
+) -> tuple[tuple[np.ndarray, np.ndarray, np.ndarray] | None, int, np.ndarray]:
+    """`_price_out`, and the row prices raised to cover every pair of the pool (with v, a
+    dual solution feasible for the whole pool: the bound is its objective).
 
     The spare columns kept per row are priced from their stored profits. Any other left-out
     pair has profit at most `left_out_i`, so it can only violate when
@@ -431,10 +498,10 @@ def _price_out(
             found.append(violations)
     bound = int(best.sum()) + int((np.where(capacity > 0, v, 0) * capacity).sum())
     if not found:
-        return None, bound
+        return None, bound, best
     rows, cols, prof = (np.concatenate([f[k] for f in found]).astype(np.int64) for k in range(3))
     _, first = np.unique(rows * m + cols, return_index=True)  # spare pairs are scored again too
-    return (rows[first], cols[first], prof[first]), bound
+    return (rows[first], cols[first], prof[first]), bound, best
 
 
 def _suspect_chunks(

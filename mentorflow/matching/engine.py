@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Collection, Iterable
-from dataclasses import replace
+from dataclasses import dataclass, replace
 
 import numpy as np
 from scipy.sparse import coo_matrix
@@ -19,6 +19,7 @@ from mentorflow.matching.pool import BOTH, MENTEE, MENTOR, PEER, Pool
 from mentorflow.matching.result import Match, MatchResult, Unmatched
 from mentorflow.matching.scoring import SCALE, Scorer
 from mentorflow.matching.settings import MatchingSettings
+from mentorflow.matching.sides import choose_sides
 
 Pair = tuple[str, str]
 
@@ -35,7 +36,13 @@ def solve(
     """The proposal for the spec's model and objective (same input and seed: same result)."""
     started = time.perf_counter()
     hold = set(hold_back)
-    held = [i for i, member_id in enumerate(pool.ids) if member_id in hold]
+    # a bounced address would never hear of its introduction: keep it out, say why
+    reasons = {
+        i: "held_back" if member_id in hold else "address_bounced"
+        for i, member_id in enumerate(pool.ids)
+        if member_id in hold or pool.bounced[i]
+    }
+    held = sorted(reasons)
     keep = np.setdiff1d(np.arange(len(pool)), held)
     active = pool.subset(keep) if held else pool
     earlier = list(earlier_pairs) if settings.no_repeat_pairs else []
@@ -44,7 +51,7 @@ def solve(
             result = _solve_peer(active, settings, earlier, round_no, gap_tolerance)
         else:
             result = _solve_bipartite(active, settings, earlier, round_no, gap_tolerance)
-    extra = tuple(Unmatched(pool.ids[i], _side_name(pool.roles[i]), "held_back") for i in held)
+    extra = tuple(Unmatched(pool.ids[i], _side_name(pool.roles[i]), reasons[i]) for i in held)
     stats = {**result.stats, "seconds": round(time.perf_counter() - started, 3)}
     return replace(result, unmatched=result.unmatched + extra, stats=stats)
 
@@ -82,11 +89,15 @@ def _rng(settings: MatchingSettings, round_no: int) -> np.random.Generator:
 
 
 def split_sides(pool: Pool) -> tuple[np.ndarray, np.ndarray]:
-    """(mentee positions, mentor positions); `both` members go where places are short."""
+    """(mentee positions, mentor positions), `both` members put where places are short.
+
+    A fixed split for tests and the benchmark's baseline; `solve` chooses their sides inside the
+    optimisation instead (`sides.choose_sides`).
+    """
     mentees = list(np.flatnonzero(pool.roles == MENTEE))
     mentors = list(np.flatnonzero(pool.roles == MENTOR))
     short = len(mentees) - int(pool.capacity[mentors].sum())
-    for i in sorted(np.flatnonzero(pool.roles == BOTH), key=lambda i: pool.ids[i]):
+    for i in np.flatnonzero(pool.roles == BOTH):  # pool order: from the data, not the ids
         if short > 0 and pool.capacity[i] > 0:
             mentors.append(i)
             short -= int(pool.capacity[i])
@@ -96,6 +107,20 @@ def split_sides(pool: Pool) -> tuple[np.ndarray, np.ndarray]:
     return np.array(sorted(mentees), dtype=np.int64), np.array(sorted(mentors), dtype=np.int64)
 
 
+@dataclass(frozen=True)
+class Assignment:
+    """A bipartite model solved: who goes where, and what the certificate covers."""
+
+    scorer: Scorer
+    capacity: np.ndarray  # per column, `both` members on the mentee side closed (0)
+    solution: BipartiteSolution
+    bound: int  # proven upper bound, score units (every side choice of `both` members)
+    certified: bool
+    method: str
+    closed_rows: np.ndarray  # bool per row: `both` members on the mentor side
+    closed_groups: set[int]  # columns whose group was closed (below the minimum)
+
+
 def _solve_bipartite(
     pool: Pool,
     settings: MatchingSettings,
@@ -103,10 +128,34 @@ def _solve_bipartite(
     round_no: int,
     gap_tolerance: float,
 ) -> MatchResult:
-    mentees, mentors = split_sides(pool)
+    a = assign_bipartite(pool, settings, earlier, round_no, gap_tolerance)
+    return _bipartite_result(
+        pool,
+        settings,
+        a.scorer,
+        a.capacity,
+        a.solution,
+        (a.bound, a.certified, a.method),
+        a.closed_groups,
+        round_no,
+        a.closed_rows,
+    )
+
+
+def assign_bipartite(
+    pool: Pool,
+    settings: MatchingSettings,
+    earlier: Iterable[Pair] = (),
+    round_no: int = 1,
+    gap_tolerance: float = 0.0,
+) -> Assignment:
+    """The assignment of a bipartite model, without explanations (the benchmark times this)."""
+    mentees, mentors, both = _sides(pool)
     rng = _rng(settings, round_no)
-    rows, cols = rng.permutation(mentees), rng.permutation(mentors)
-    scorer = Scorer(pool, settings, rows, cols, earlier_pairs=earlier)
+    # a `both` member stands on both sides until the solver has chosen its side
+    rows = rng.permutation(np.concatenate([mentees, both]))
+    cols = rng.permutation(np.concatenate([mentors, both]))
+    scorer = Scorer(pool, settings, rows, cols, earlier_pairs=list(earlier))
     if settings.model == "group":
         capacity = np.full(len(cols), settings.group_max, dtype=np.int64)
     else:
@@ -120,19 +169,44 @@ def _solve_bipartite(
         profits=profits,
         priority=pool.priority[rows],
     )
-    sol = solve_bipartite(scorer, capacity, **kwargs)  # type: ignore[arg-type]
-    bound, certified, closed_members = sol.bound, sol.certified, set()
+    closed_rows = np.zeros(len(rows), dtype=bool)
     method = "min-cost flow on a candidate graph, certified by duals"
+    if len(both):
+        position = {int(p): k for k, p in enumerate(cols)}
+        both_rows = np.flatnonzero(np.isin(rows, both))
+        both_cols = np.array([position[int(p)] for p in rows[both_rows]], dtype=np.int64)
+        chosen = choose_sides(scorer, capacity, both_rows, both_cols, **kwargs)  # type: ignore[arg-type]
+        sol, capacity, closed_rows = chosen.solution, chosen.capacity, chosen.closed_rows
+        bound, certified = chosen.bound, chosen.exact
+        method += _side_method(chosen.exact, chosen.how)
+    else:
+        sol = solve_bipartite(scorer, capacity, **kwargs)  # type: ignore[arg-type]
+        bound, certified = sol.bound, sol.certified
+    closed_members: set[int] = set()
     if pool.priority[rows].any():
         method += "; members waitlisted in earlier cycles first"
     if settings.model == "group" and settings.group_min > 1:
+        kwargs["closed_rows"] = closed_rows
         sol, closed = _close_small_groups(scorer, capacity, sol, settings.group_min, kwargs)
         closed_members = {int(c) for c in closed}
         certified = certified and not closed_members
         method += "; groups below the minimum closed one after another (gap to the relaxation)"
-    return _bipartite_result(
-        pool, settings, scorer, capacity, sol, bound, certified, method, closed_members, round_no
-    )
+    return Assignment(scorer, capacity, sol, bound, certified, method, closed_rows, closed_members)
+
+
+def _sides(pool: Pool) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(mentees, mentors, `both` members who could lead), as pool positions in pool order."""
+    giving = pool.capacity > 0
+    mentees = np.flatnonzero((pool.roles == MENTEE) | ((pool.roles == BOTH) & ~giving))
+    mentors = np.flatnonzero(pool.roles == MENTOR)
+    both = np.flatnonzero((pool.roles == BOTH) & giving)
+    return mentees, mentors, both
+
+
+def _side_method(exact: bool, how: str) -> str:
+    if exact:
+        return f"; sides of `both` members chosen exactly over every side choice ({how})"
+    return f"; sides of `both` members: {how}, with a bound that holds for every side choice"
 
 
 def _close_small_groups(
@@ -173,12 +247,12 @@ def _bipartite_result(
     scorer: Scorer,
     capacity: np.ndarray,
     sol: BipartiteSolution,
-    bound: int,
-    certified: bool,
-    method: str,
+    certificate: tuple[int, bool, str],
     closed: set[int],
     round_no: int,
+    closed_rows: np.ndarray,
 ) -> MatchResult:
+    bound, certified, method = certificate
     rows, cols = scorer.rows, scorer.cols
     explainer = Explainer(pool, settings)
     by_col: dict[tuple[int, int], list[int]] = {}
@@ -196,9 +270,15 @@ def _bipartite_result(
         match_key = "+".join(i for i, _ in ids)
         matches.append(Match(match_key, tuple(ids), round(score, 4), explanation, round_no))
     matches.sort(key=lambda m: m.key)
-    unmatched = _bipartite_reasons(pool, scorer, capacity, sol, closed, settings.objective)
+    unmatched = _bipartite_reasons(
+        pool, scorer, capacity, sol, closed, settings.objective, closed_rows
+    )
     load = np.bincount(sol.row_col[sol.row_col >= 0], minlength=len(cols))
-    used = {pool.ids[cols[c]]: (int(load[c]), int(capacity[c])) for c in range(len(cols))}
+    used = {
+        pool.ids[cols[c]]: (int(load[c]), int(capacity[c]))
+        for c in range(len(cols))
+        if capacity[c] > 0 or pool.roles[cols[c]] != BOTH  # not a mentee-side `both` member
+    }
     total = sum(m.score for m in matches)
     return MatchResult(
         model=settings.model,
@@ -213,7 +293,7 @@ def _bipartite_result(
         stats={
             "pricing_rounds": sol.pricing_rounds,
             "candidate_edges": int(sol.edges.shape[1]),
-            **_priority_stats(pool.priority[rows], sol.row_col),
+            **_priority_stats(np.where(closed_rows, 0, pool.priority[rows]), sol.row_col),
         },
         round=round_no,
     )
@@ -234,13 +314,14 @@ def _bipartite_reasons(
     sol: BipartiteSolution,
     closed: set[int],
     objective: str,
+    closed_rows: np.ndarray,
 ) -> tuple[Unmatched, ...]:
     rows, cols = scorer.rows, scorer.cols
     nr, m = len(rows), len(cols)
     load = np.bincount(sol.row_col[sol.row_col >= 0], minlength=m)
     reach = _can_reach_spare(sol, capacity, load, nr, m)
     out = []
-    for r in np.flatnonzero(sol.row_col < 0):
+    for r in np.flatnonzero((sol.row_col < 0) & ~closed_rows):  # closed: a `both` as mentor
         if not sol.row_feasible[r]:
             reason = "no_feasible_partner"
         elif reach[r] and objective == "max_score":
@@ -251,6 +332,8 @@ def _bipartite_reasons(
             reason = "group_below_minimum"
         out.append(Unmatched(pool.ids[rows[r]], "mentee", reason))
     for c in np.flatnonzero(load == 0):
+        if capacity[c] == 0 and pool.roles[cols[c]] == BOTH:
+            continue  # a `both` member on the mentee side: reported (or matched) as a mentee
         if int(c) in closed:
             reason = "group_below_minimum"
         elif not sol.col_feasible[c]:

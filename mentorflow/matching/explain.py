@@ -57,6 +57,11 @@ def _fmt(x: float) -> str:
     return f"{x:.1f}".rstrip("0").rstrip(".")
 
 
+def _fmt_de(x: float) -> str:
+    """German numbers take a decimal comma: 4,5."""
+    return _fmt(x).replace(".", ",")
+
+
 class Explainer:
     """Explains pairs of one pool under one settings object (mentor-side first)."""
 
@@ -136,8 +141,12 @@ class Explainer:
         gap = abs(float(x) - float(y))
         score = max(0.0, 1 - gap / criterion_scale(c))
         if c.field == "utc_offset":
-            return score, f"time zones {_fmt(gap)} h apart", f"Zeitzonen {_fmt(gap)} h auseinander"
-        return score, f"{c.field} {_fmt(gap)} apart", f"{c.field} {_fmt(gap)} auseinander"
+            return (
+                score,
+                f"time zones {_fmt(gap)} h apart",
+                f"Zeitzonen {_fmt_de(gap)} h auseinander",
+            )
+        return score, f"{c.field} {_fmt(gap)} apart", f"{c.field} {_fmt_de(gap)} auseinander"
 
     def _availability(self, c: Criterion, a: int, b: int) -> tuple[float, str, str]:
         hours = self.pool.hours[c.field or ""]
@@ -181,11 +190,11 @@ class Explainer:
             return (
                 max(0.0, 1 - gap / scale),
                 f"{_fmt(gap)} levels apart",
-                f"{_fmt(gap)} Stufen auseinander",
+                f"{_fmt_de(gap)} Stufen auseinander",
             )
         gap = float(y - x) if self.reverse else float(x - y)
         min_gap = c.min_gap if c.min_gap is not None else 1
         score = min(1.0, max(0.0, 1 - (gap - min_gap) / scale))
         if self.reverse:
-            return score, f"mentee {_fmt(gap)} levels above", f"Mentee {_fmt(gap)} Stufen höher"
-        return score, f"mentor {_fmt(gap)} levels above", f"Mentor:in {_fmt(gap)} Stufen höher"
+            return score, f"mentee {_fmt(gap)} levels above", f"Mentee {_fmt_de(gap)} Stufen höher"
+        return score, f"mentor {_fmt(gap)} levels above", f"Mentor:in {_fmt_de(gap)} Stufen höher"

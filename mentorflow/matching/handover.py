@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import csv
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import date
 from pathlib import Path
 from typing import Any
 
@@ -20,6 +22,7 @@ from mentorflow.spec.model import Expectations
 
 DEFAULT = Expectations()  # the spec says nothing: mentorflow's default kick-off expectations
 
+NO_WAITLIST_MAIL = ("held_back", "address_bounced")
 EXPORT_HEADER = ["match", "round", "score", "member_id", "side", "name", "email", "explanation"]
 
 
@@ -77,13 +80,18 @@ def queue_mails(
     result: MatchResult,
     match_ids: dict[str, str],
     clock: Clock,
-    next_cycle_starts: Any = None,
+    next_cycle_starts: date | None = None,
     expectations: Expectations = DEFAULT,
+    rounds: Sequence[date] = (),
 ) -> tuple[int, int]:
     """Introductions to everyone matched, waitlist mails to the unmatched; (queued, waitlisted).
 
     An introduction's occurrence is its match id, so a member matched again after a rematch
     gets a new introduction while a re-run of the same approval sends nothing twice.
+    The waitlist mail promises only what is known: the next round when one remains (`rounds`:
+    the start dates of the cycle's rounds), the next cycle only when `next_cycle_starts` is
+    given. Members matched in an earlier round of this cycle hear that nobody *new* fits them
+    this round, and gain no waitlist priority (they were matched this cycle).
     """
     everyone = [i for m in result.matches for i in m.member_ids]
     with engine.connect() as conn:
@@ -104,7 +112,11 @@ def queue_mails(
                 occurrence=match_ids.get(match.key, match.key),
                 context=introduction_context(match, member_id, people, language, expectations),
             )
-    waiting = [u.member_id for u in result.unmatched if u.reason != "held_back"]
+    # held back: the organizers decide; bounced: no mail can reach them
+    waiting = [u.member_id for u in result.unmatched if u.reason not in NO_WAITLIST_MAIL]
+    with engine.connect() as conn:
+        seen = store_io.matched_in_earlier_rounds(conn, cycle_id, result.round, waiting)
+    next_round = rounds[result.round] if result.round < len(rounds) else None
     for member_id in waiting:
         enqueue(
             engine,
@@ -116,15 +128,24 @@ def queue_mails(
             template="waitlist",
             clock=clock,
             occurrence=f"r{result.round}",
-            context={"next_cycle_starts": next_cycle_starts},
+            context={
+                "next_cycle_starts": next_cycle_starts,
+                "next_round_starts": next_round,
+                "matched_before": member_id in seen,
+                "rotational": len(rounds) > 1,
+            },
         )
     with engine.begin() as conn:
-        store_io.mark_waitlisted(conn, program_id, cycle_id, waiting, clock.now())
+        first_time = [m for m in waiting if m not in seen]
+        store_io.mark_waitlisted(conn, program_id, cycle_id, first_time, clock.now())
     return queued, len(waiting)
 
 
-def export_rows(engine: Engine, result: MatchResult, match_ids: dict[str, str]) -> list[list[str]]:
-    """Rows for the organizer's file and sheet (names and e-mails belong there, nowhere else)."""
+def export_rows(
+    engine: Engine, result: MatchResult, match_ids: dict[str, str], *, language: str = "en"
+) -> list[list[str]]:
+    """Rows for the organizer's file and sheet (names and e-mails belong there, nowhere else);
+    explanations in the program's `language`."""
     with engine.connect() as conn:
         people = store_io.contacts(conn, [i for m in result.matches for i in m.member_ids])
     rows = [EXPORT_HEADER]
@@ -140,7 +161,7 @@ def export_rows(engine: Engine, result: MatchResult, match_ids: dict[str, str]) 
                     side,
                     name,
                     email,
-                    m.text("en"),
+                    m.text("de" if language == "de" else "en"),
                 ]
             )
     return rows

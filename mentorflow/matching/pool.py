@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from typing import Any
 
@@ -38,6 +38,11 @@ class Pool:
     sets: Mapping[str, SetFeature]
     numbers: Mapping[str, np.ndarray]  # float32, NaN when missing
     hours: Mapping[str, np.ndarray]  # float32 members x 168, UTC hours of the week
+    bounced: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=bool))  # per member
+
+    def __post_init__(self) -> None:
+        if len(self.bounced) != len(self.ids):  # pools built without it: nobody bounced
+            object.__setattr__(self, "bounced", np.zeros(len(self.ids), dtype=bool))
 
     def __len__(self) -> int:
         return len(self.ids)
@@ -56,6 +61,7 @@ class Pool:
             sets={k: _subset_feature(f, keep) for k, f in self.sets.items()},
             numbers={k: v[keep] for k, v in self.numbers.items()},
             hours={k: v[keep] for k, v in self.hours.items()},
+            bounced=self.bounced[keep],
         )
 
 
@@ -87,7 +93,8 @@ def build_pool(
     *,
     week_of: date | None = None,
 ) -> Pool:
-    """A pool from member records: `id`, `role`, optional `capacity`, `priority` and answers.
+    """A pool from member records: `id`, `role`, optional `capacity`, `priority`, `bounced`
+    (the address bounced permanently: not matched) and answers.
 
     Availability is read from `<field>_utc` (hours of the week in UTC, as intake stores it) or
     parsed from slot texts in the member's `timezone` for the week of `week_of`.
@@ -104,6 +111,7 @@ def build_pool(
         sets=_encode_set_fields(records, set_fields, settings),
         numbers={f: _numbers(records, f, week_of) for f in sorted(number_fields)},
         hours={f: _hours(records, f, week_of) for f in sorted(hour_fields)},
+        bounced=np.array([bool(r.get("bounced")) for r in records], dtype=bool),
     )
 
 

@@ -25,6 +25,11 @@ REASONS = {
         "die Gruppe hätte ihre Mindestgröße nicht erreicht",
     ),
     "held_back": ("held back by the organizers", "vom Orga-Team zurückgestellt"),
+    "address_bounced": (
+        "the e-mail address bounced permanently: an introduction would never reach this person",
+        "die E-Mail-Adresse ist dauerhaft unzustellbar: eine Vorstellung würde diese Person nie "
+        "erreichen",
+    ),
 }
 
 

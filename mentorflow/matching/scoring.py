@@ -149,6 +149,9 @@ class Scorer:
         self._columns = self._column_data()
         self._select: tuple[Scorer, np.ndarray] | None = None  # (scorer, columns) to keep
         self._blocked = self._earlier(earlier_pairs) if settings.no_repeat_pairs else {}
+        if not symmetric:
+            # a `both` member may stand on both sides while its side is being chosen
+            self._blocked = _with_self_pairs(self._blocked, self.rows, self.cols)
         self._tables: dict[int, _Table] = {}  # criterion index (or -1 - different index)
         self._tables = self._lookup_tables()
 
@@ -596,6 +599,20 @@ def open_to_all(pool: Pool, c: Criterion) -> np.ndarray | None:
     if not masks:
         return None
     return np.logical_or.reduce(masks)
+
+
+def _with_self_pairs(
+    blocked: dict[int, np.ndarray], rows: np.ndarray, cols: np.ndarray
+) -> dict[int, np.ndarray]:
+    """`blocked` plus (row, column) positions of the same member: nobody is their own partner."""
+    shared, row_pos, col_pos = np.intersect1d(rows, cols, return_indices=True)
+    if not len(shared):
+        return blocked
+    out = dict(blocked)
+    for r, c in zip(row_pos.tolist(), col_pos.tolist(), strict=True):
+        known = out.get(r)
+        out[r] = np.array([c]) if known is None else np.append(known, c)
+    return out
 
 
 def _zero_row_last(values_by_column: np.ndarray) -> np.ndarray:

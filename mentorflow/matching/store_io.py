@@ -37,11 +37,12 @@ def load_pool_input(
     taken = _live_load(conn, cycle_id, round_no)
     waited = waitlisted_before(conn, program_id, cycle_id)
     rows = conn.execute(
-        select(enrolments, members.c.timezone, members.c.language)
+        select(enrolments, members.c.timezone, members.c.language, members.c.bounced_at)
         .join(members, members.c.id == enrolments.c.member_id)
         .where(enrolments.c.cycle_id == cycle_id, enrolments.c.status == "enrolled")
         .where(members.c.erased_at.is_(None))
-        .order_by(enrolments.c.member_id)
+        # the order decides between equal optima: data (sheet row, address), never random ids
+        .order_by(enrolments.c.source_row, members.c.email, enrolments.c.member_id)
     ).all()
     records = []
     for row in rows:
@@ -57,6 +58,7 @@ def load_pool_input(
             "role": row.role,
             "capacity": left,
             "priority": waited.get(row.member_id, 0),
+            "bounced": row.bounced_at is not None,  # set by the mail stage on a 5xx at RCPT
         }
         records.append(record)
     return PoolInput(records, earlier_pairs(conn, program_id, cycle_id, round_no), taken)
@@ -272,6 +274,23 @@ def mark_waitlisted(
         at=now,
         data={"members": ids},
     )
+
+
+def matched_in_earlier_rounds(
+    conn: Connection, cycle_id: int, round_no: int, member_ids: Iterable[str]
+) -> set[str]:
+    """Those of `member_ids` who had an approved pair (live or ended) in an earlier round."""
+    ids = list(member_ids)
+    if not ids or round_no <= 1:
+        return set()
+    rows = conn.execute(
+        select(match_members.c.member_id)
+        .join(matches, matches.c.id == match_members.c.match_id)
+        .where(matches.c.cycle_id == cycle_id, matches.c.round < round_no)
+        .where(matches.c.approved_at.is_not(None))
+        .where(match_members.c.member_id.in_(ids))
+    ).all()
+    return {member_id for (member_id,) in rows}
 
 
 def last_saved(conn: Connection, cycle_id: int, round_no: int = 1) -> dict[frozenset[str], float]:

@@ -37,9 +37,31 @@ def _zipf_pick(rng: np.random.Generator, items: tuple[str, ...], k: int) -> list
 
 
 def synthetic_records(
-    mentees: int, mentors: int, *, seed: int = 0, max_capacity: int = 5, role: str | None = None
+    mentees: int,
+    mentors: int,
+    *,
+    seed: int = 0,
+    max_capacity: int = 5,
+    role: str | None = None,
+    both_share: float = 0.0,
 ) -> list[dict[str, Any]]:
-    """`mentees` + `mentors` member records (role `peer` for everyone when `role="peer"`)."""
+    """`mentees` + `mentors` member records (role `peer` for everyone when `role="peer"`).
+
+    `both_share` of them (drawn from a generator of their own, so the answers stay the same)
+    get role `both`, keeping the answers and capacity of the side they were drawn for.
+    """
+    records = _records(mentees, mentors, seed, max_capacity, role)
+    if both_share > 0:
+        pick = np.random.default_rng([seed, 2]).random(len(records)) < both_share
+        for record, both in zip(records, pick.tolist(), strict=True):
+            if both:
+                record["role"] = "both"
+    return records
+
+
+def _records(
+    mentees: int, mentors: int, seed: int, max_capacity: int, role: str | None
+) -> list[dict[str, Any]]:
     rng = np.random.default_rng(seed)
     records = []
     for i in range(mentees + mentors):

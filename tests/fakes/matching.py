@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import Connection, insert
@@ -53,3 +53,41 @@ def enrol_records(
                 updated_at=now,
             )
         )
+
+
+def intake_csv(tmp_path: Any, csv_path: Any, store: str = "store.db", **replace: str) -> Any:
+    """program_specs/one_to_one.yaml reading `csv_path`, its intake run into a new SQLite store.
+
+    Returns (spec, engine, cycle). `replace` maps spec text to what replaces it.
+    """
+    import shutil
+    from pathlib import Path
+
+    from mentorflow.clock import FixedClock
+    from mentorflow.intake.service import ingest
+    from mentorflow.intake.sources import read_csv
+    from mentorflow.spec import load_spec
+    from mentorflow.store.db import open_store
+    from mentorflow.store.repo import get_cycle
+
+    root = Path(__file__).resolve().parents[2]
+    text = (root / "program_specs" / "one_to_one.yaml").read_text(encoding="utf-8")
+    # the intake CSV must sit beside the spec (or in MENTORFLOW_DATA_DIR): copy it there
+    local = Path(tmp_path) / f"{store}.csv"
+    shutil.copyfile(csv_path, local)
+    text = text.replace("path: intake/one_to_one.csv", f"path: {local.name}")
+    for old, new in replace.items():
+        text = text.replace(old, new)
+    path = Path(tmp_path) / f"{store}.yaml"
+    path.write_text(text, encoding="utf-8")
+    spec = load_spec(path)
+    engine = open_store(f"sqlite:///{Path(tmp_path) / store}")
+    ingest(
+        engine,
+        read_csv(spec.intake.source),
+        spec,
+        FixedClock(datetime(2027, 1, 26, 9, 0, tzinfo=UTC)),
+    )
+    with engine.connect() as conn:
+        cycle = get_cycle(conn, spec.program.id, spec.cycle.label)
+    return spec, engine, cycle

@@ -296,6 +296,8 @@ def test_an_answer_with_nothing_chosen_keeps_the_approval_waiting(tmp_path, monk
     notices: list[str] = []
     monkeypatch.setattr(logging.getLogger(NOTICE_LOGGER), "handlers", [_Collect(notices)])
     monkeypatch.setattr(logging.getLogger(NOTICE_LOGGER), "level", logging.INFO)
+    # the logger caches isEnabledFor per level: a level set by attribute needs a fresh cache
+    monkeypatch.setattr(logging.getLogger(NOTICE_LOGGER), "_cache", {})
     outcome: dict = {}
     spec = str(_spec(tmp_path, "organizer"))
     runner = threading.Thread(target=lambda: outcome.update(matching(spec, 1, 120)))
