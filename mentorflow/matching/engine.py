@@ -12,7 +12,7 @@ from scipy.sparse.csgraph import breadth_first_order
 from threadpoolctl import threadpool_limits
 
 from mentorflow.errors import MatchingError
-from mentorflow.matching import peer
+from mentorflow.matching import groups, peer
 from mentorflow.matching.bipartite import BipartiteSolution, Profits, solve_bipartite
 from mentorflow.matching.explain import Explainer
 from mentorflow.matching.pool import BOTH, MENTEE, MENTOR, PEER, Pool
@@ -126,10 +126,25 @@ def _solve_bipartite(
     if pool.priority[rows].any():
         method += "; members waitlisted in earlier cycles first"
     if settings.model == "group" and settings.group_min > 1:
+        relaxed = sol
         sol, closed = _close_small_groups(scorer, capacity, sol, settings.group_min, kwargs)
         closed_members = {int(c) for c in closed}
         certified = certified and not closed_members
         method += "; groups below the minimum closed one after another (gap to the relaxation)"
+        if profits.matrix is not None:  # exact, or warm-started with a bound over every pair
+            found = groups.solve_mentor_groups(
+                profits.matrix,
+                np.where(scorer.closed, 0, capacity),
+                relaxed,
+                sol,
+                settings.group_min,
+                settings.objective,
+                pool.priority[rows],
+                settings.seed,
+                gap_tolerance,
+            )
+            sol, bound, certified = found.solution, found.bound, found.certified
+            closed_members, method = set(found.closed), found.method
     return _bipartite_result(
         pool, settings, scorer, capacity, sol, bound, certified, method, closed_members, round_no
     )
