@@ -314,7 +314,10 @@ def _solve_peer(
     scorer = Scorer(pool, settings, people, people, symmetric=True, earlier_pairs=earlier)
     size = settings.peer_group_size if settings.model == "peer" else 2
     if size > 2:
-        solved = peer.solve_groups(scorer, max(2, settings.group_min), size, settings.seed)
+        solved = peer.solve_groups(
+            scorer, max(2, settings.group_min), size, settings.seed, settings.objective,
+            gap_tolerance,
+        )
     else:
         solved = peer.solve_pairs(scorer, settings, gap_tolerance)
     groups, bound, feasible, method = solved

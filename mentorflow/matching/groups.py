@@ -33,7 +33,11 @@ EXACT_PEERS = 40  # peer groups: every feasible clique goes into the model up to
 EXACT_CLIQUES = 200_000  # ... as long as there are at most this many
 PEER_NEIGHBOURS = 8  # beyond: cliques among each person's best partners
 DETERMINISTIC_SECONDS = 20.0  # CP-SAT's deterministic time limit (work units, not wall clock)
+START_CANDIDATES = 12  # mentors per mentee in that start's graph
+START_SECONDS = 1.0  # ... for a better start on the candidate graph
+LARGE_SECONDS = 4.0  # ... on a candidate graph of a large pool (the bound comes from elsewhere)
 SUBGRADIENT_STEPS = 60
+SMALL_MATRIX = 400_000  # pairs: subgradient steps on the whole matrix up to here
 
 
 @dataclass(frozen=True)
@@ -84,10 +88,12 @@ def mentor_groups_cpsat(
     seed: int,
     gap: float = 0.0,
     seconds: float = DETERMINISTIC_SECONDS,
+    cap: int | None = None,
 ) -> Solved:
     """Best assignment on the given pairs: each row once, each column 0 or lo..hi[j] rows.
 
-    `hint` is a column per row (-1: none), a feasible start (a heuristic's answer).
+    `hint` is a column per row (-1: none), a feasible start (a heuristic's answer); `cap` a
+    proven upper bound on the objective (it lets CP-SAT stop as soon as it reaches it).
     """
     model = cp_model.CpModel()
     x = [model.new_bool_var(f"x{k}") for k in range(len(rows))]
@@ -108,7 +114,10 @@ def mentor_groups_cpsat(
         model.add(load >= min(lo, int(hi[c])) * y)
         for k in ks:
             model.add_implication(x[k], y)
-    model.maximize(sum(int(w) * x[k] for k, w in enumerate(gross.tolist()) if w))
+    objective = sum(int(w) * x[k] for k, w in enumerate(gross.tolist()) if w)
+    if cap is not None:
+        model.add(objective <= cap)
+    model.maximize(objective)
     hinted = hint[rows] == cols
     for k, v in enumerate(x):
         model.add_hint(v, bool(hinted[k]))
@@ -126,11 +135,13 @@ def mentor_bound(
     Subgradient steps (Polyak, towards `incumbent`) on the mentors' top rows, then one exact
     evaluation over the whole matrix: the bound holds whatever the steps did.
     """
-    nr, m = G.shape
-    width = min(nr, int(hi.max(initial=1)) * 6 + 8)
-    order = np.argsort(-G, axis=0, kind="stable")[:width]  # each mentor's best rows
+    nr = G.shape[0]
+    small = G.size <= SMALL_MATRIX  # iterate on every pair; beyond, on each mentor's best rows
+    width = nr if small else min(nr, int(hi.max(initial=1)) * 6 + 8)
+    order = _top_rows(G, width)
     sub = np.take_along_axis(G, order, 0).astype(np.float64)
     u = np.maximum(np.asarray(u0, np.float64), 0)
+    start = _mentor_full(G, u, lo, hi)
     best_u, best = u.copy(), np.inf
     theta = 1.0
     for _ in range(SUBGRADIENT_STEPS):
@@ -138,13 +149,24 @@ def mentor_bound(
         if value < best - 1e-9:
             best, best_u = value, u.copy()
         else:
-            theta *= 0.7
+            theta *= 0.8
         grad = 1.0 - np.bincount(picked, minlength=nr)
         norm = float((grad * grad).sum())
         if norm == 0 or best - incumbent <= 1e-9 * max(1.0, abs(best)):
             break
         u = np.maximum(0.0, u - theta * (value - incumbent) / norm * grad)
-    return _mentor_full(G, best_u, lo, hi), best_u
+    found = _mentor_full(G, best_u, lo, hi) if not small else best
+    return (found, best_u) if found < start else (start, np.maximum(np.asarray(u0, float), 0))
+
+
+def _top_rows(A: np.ndarray, k: int) -> np.ndarray:
+    """Per column, the rows of its k largest entries, largest first (ties: lower row)."""
+    if k < len(A):
+        part = np.argpartition(-A, k - 1, axis=0)[:k]
+        vals = np.take_along_axis(A, part, 0)
+        order = np.lexsort((part, -vals), axis=0)
+        return np.take_along_axis(part, order, 0)
+    return np.argsort(-A, axis=0, kind="stable")
 
 
 def _mentor_relaxed(
@@ -188,6 +210,44 @@ def _mentor_full(G: np.ndarray, u: np.ndarray, lo: int, hi: np.ndarray, block: i
         gain, _ = _best_prefix(vals, lo, hi[start : start + block])
         total += float(gain.sum())
     return total
+
+
+def mentor_keep(
+    G: np.ndarray, u: np.ndarray, lo: int, hi: np.ndarray, floor: float, block: int = 256
+) -> np.ndarray:
+    """Pairs that can be in a grouping worth more than `floor` (bool, like G).
+
+    With the pair forced in, the relaxation's value is ``L(u) - best_j + forced_ij``, where
+    forced_ij is mentor j's best group that contains i. A pair whose forced value is at most
+    `floor` is in no grouping worth more than `floor`: the rest is all a better grouping needs.
+    """
+    nr, m = G.shape
+    top = int(hi.max(initial=1))
+    total = _mentor_full(G, u, lo, hi)
+    keep = np.zeros(G.shape, dtype=bool)
+    for start in range(0, m, block):
+        g = G[:, start : start + block]
+        h = hi[start : start + block]
+        red = np.where(g > 0, g - u[:, None], -np.inf)
+        k = min(top, nr)
+        idx = _top_rows(red, k)
+        vals = np.take_along_axis(red, idx, 0)
+        gain, _ = _best_prefix(vals, lo, h)
+        prefix = np.vstack([np.zeros((1, vals.shape[1])), np.cumsum(vals, axis=0)])  # 0..k
+        sizes = np.arange(1, k + 1)[:, None]
+        allowed = (sizes >= min(lo, top)) & (sizes <= h[None, :])  # k x cols
+        # not among the top k: the best k-1 others, then this pair
+        others = np.where(allowed, prefix[:-1], -np.inf).max(axis=0)
+        forced = others[None, :] + red
+        # among the top k at rank t: sizes k >= t hold it in their prefix
+        for t in range(k):
+            with_it = np.where(allowed & (sizes > t), prefix[1:], -np.inf)
+            without = np.where(allowed & (sizes <= t), prefix[:-1] + vals[t][None, :], -np.inf)
+            best_t = np.maximum(with_it.max(axis=0), without.max(axis=0))
+            np.put_along_axis(forced, idx[t][None, :], best_t[None, :], 0)
+        bound = total - gain[None, :] + forced
+        keep[:, start : start + block] = (g > 0) & (bound >= floor + 1 - 1e-7 * abs(total))
+    return keep
 
 
 # ----------------------------------------------------------------------------------------------
@@ -271,8 +331,10 @@ def peer_groups_cpsat(
     seed: int,
     gap: float = 0.0,
     seconds: float = DETERMINISTIC_SECONDS,
+    cap: int | None = None,
 ) -> Solved:
-    """Best packing of the candidate groups: each person in at most one."""
+    """Best packing of the candidate groups: each person in at most one (`cap`: a proven
+    upper bound on the objective)."""
     model = cp_model.CpModel()
     z = [model.new_bool_var(f"g{k}") for k in range(len(groups))]
     by_person: list[list[int]] = [[] for _ in range(n)]
@@ -282,7 +344,10 @@ def peer_groups_cpsat(
     for ks in by_person:
         if len(ks) > 1:
             model.add_at_most_one(z[k] for k in ks)
-    model.maximize(sum(int(v) * z[k] for k, v in enumerate(values.tolist())))
+    objective = sum(int(v) * z[k] for k, v in enumerate(values.tolist()))
+    if cap is not None:
+        model.add(objective <= cap)
+    model.maximize(objective)
     for k, g in enumerate(groups):
         model.add_hint(z[k], g in hint)
     return _solve(model, z, seed, gap, seconds)
@@ -418,32 +483,32 @@ def solve_mentor_groups(
     bonus = row_bonus(np.array([P.max(initial=0)]), np.zeros(nr, np.int64), m, objective, priority)
     G = np.where(P > 0, P + bonus[:, None], 0)
     G[:, capacity <= 0] = 0
-    feasible = int((G > 0).sum())
-    full = feasible <= EXACT_PAIRS
-    if full:
-        rows, cols = np.nonzero(G)
-    else:
-        edges = np.concatenate([relaxed.edges, _pairs_of(heuristic.row_col)], axis=1)
-        key = np.unique(edges[0] * m + edges[1])
-        rows, cols = key // m, key % m
-        keep = G[rows, cols] > 0
-        rows, cols = rows[keep], cols[keep]
-    hint = heuristic.row_col
+    hint = _improve_start(G, relaxed, heuristic.row_col, nr, m, lo, capacity, seed)
     incumbent = _gross(G, hint)
-    u0 = _duals(G, capacity, relaxed, bonus)
-    bound_full, _ = mentor_bound(G, lo, capacity, u0, incumbent)
-    run = mentor_groups_cpsat(
-        rows, cols, G[rows, cols], nr, m, lo, capacity, hint, seed, gap=gap_tolerance
-    )
-    row_col = hint
-    if run.value > incumbent:
-        row_col = np.full(nr, -1, np.int64)
-        row_col[rows[run.chosen]] = cols[run.chosen]
-    value = _gross(G, row_col)
+    bound_full, u = mentor_bound(G, lo, capacity, _duals(G, capacity, relaxed, bonus), incumbent)
     gross_bound = math.floor(bound_full + 1e-6)
-    if full:
-        gross_bound = min(gross_bound, run.bound)
-    certified = (full and run.optimal and value >= run.value) or value >= gross_bound
+    row_col, how = hint, "the start is optimal"
+    rows = cols = np.zeros(0, np.int64)
+    if incumbent < gross_bound:
+        # only pairs that can be in a better grouping than the start (valid for every pair)
+        rows, cols = np.nonzero(mentor_keep(G, u, lo, capacity, incumbent))
+        full = len(rows) <= EXACT_PAIRS
+        if not full:  # too many: the candidate graph's share of them
+            edges = np.concatenate([relaxed.edges, _pairs_of(hint)], axis=1)
+            key = np.intersect1d(np.unique(edges[0] * m + edges[1]), rows * m + cols)
+            rows, cols = key // m, key % m
+        run = mentor_groups_cpsat(
+            rows, cols, G[rows, cols], nr, m, lo, capacity, hint, seed,
+            gap=gap_tolerance, seconds=DETERMINISTIC_SECONDS if full else LARGE_SECONDS,
+        )  # fmt: skip
+        if run.value > incumbent:
+            row_col = np.full(nr, -1, np.int64)
+            row_col[rows[run.chosen]] = cols[run.chosen]
+        if full and run.optimal:  # the best grouping is the start or in the model
+            gross_bound = min(gross_bound, max(run.bound, incumbent))
+        how = f"CP-SAT on {len(rows)} pairs that can improve it" + ("" if full else " (a share)")
+    value = _gross(G, row_col)
+    certified = value >= gross_bound
     gross_bound = max(gross_bound, value)
     matched = row_col >= 0
     pure = np.where(matched, P[np.arange(nr), np.maximum(row_col, 0)], 0)
@@ -461,15 +526,42 @@ def solve_mentor_groups(
         total=total,
         bound=bound,
         certified=certified,
-        edges=np.stack([rows, cols]).astype(np.int64),
+        edges=np.unique(np.concatenate([relaxed.edges, _pairs_of(row_col)], axis=1), axis=1),
     )
-    scope = "every feasible pair" if full else f"{len(rows)} candidate pairs"
-    how = "optimal" if certified else "best found"
     method = (
-        f"CP-SAT on {scope} ({how}, started from closing small groups); bound: Lagrangian "
-        "relaxation over every pair"
+        f"closing small groups, then {how} ({'optimal' if certified else 'best found'}); "
+        "bound: Lagrangian relaxation over every pair"
     )
     return MentorGroups(solution, bound, certified, method, closed)
+
+
+def _improve_start(
+    G: np.ndarray,
+    relaxed: BipartiteSolution,
+    start: np.ndarray,
+    nr: int,
+    m: int,
+    lo: int,
+    capacity: np.ndarray,
+    seed: int,
+) -> np.ndarray:
+    """A short CP-SAT run on a wider candidate graph from `start`: a better start prunes more."""
+    k = min(m, START_CANDIDATES)
+    best = np.argpartition(-G, k - 1, axis=1)[:, :k] if k < m else np.tile(np.arange(m), (nr, 1))
+    wide = np.stack([np.repeat(np.arange(nr), k), best.ravel()])
+    edges = np.concatenate([relaxed.edges, _pairs_of(start), wide], axis=1)
+    key = np.unique(edges[0] * m + edges[1])
+    rows, cols = key // m, key % m
+    keep = G[rows, cols] > 0
+    rows, cols = rows[keep], cols[keep]
+    run = mentor_groups_cpsat(
+        rows, cols, G[rows, cols], nr, m, lo, capacity, start, seed, seconds=START_SECONDS
+    )
+    if run.value <= _gross(G, start):
+        return start
+    out = np.full(nr, -1, np.int64)
+    out[rows[run.chosen]] = cols[run.chosen]
+    return out
 
 
 def _pairs_of(row_col: np.ndarray) -> np.ndarray:
@@ -495,3 +587,73 @@ def _duals(
     except MatchingError:  # a different bonus tier than the relaxation's: start from the profits
         return own.astype(np.float64)
     return np.where(matched, own - v[np.maximum(relaxed.row_col, 0)], 0).astype(np.float64)
+
+
+# ----------------------------------------------------------------------------------------------
+# peer groups from the engine
+
+
+@dataclass(frozen=True)
+class PeerGroups:
+    """Groups (positions, value in profit units), the bound (profit units), how it was solved."""
+
+    groups: list[tuple[tuple[int, ...], float]]
+    bound: float
+    certified: bool
+    method: str
+
+
+def solve_peer_groups(
+    P: np.ndarray,
+    lo: int,
+    hi: int,
+    objective: str,
+    seed: int,
+    hint: list[list[int]],
+    gap_tolerance: float = 0.0,
+) -> PeerGroups:
+    """Peer groups of lo..hi people: CP-SAT packs candidate groups, `hint` (a heuristic's
+    groups) is its start; every clique of a small pool makes the answer exact."""
+    n = len(P)
+    P = P.astype(np.int64)
+    lo, hi = max(2, lo), min(max(2, hi), n)
+    scale = math.lcm(*range(1, hi))  # group values pair_sum / (size - 1) become integers
+    bonus = int(n * int(P.max(initial=0)) // 2 + 1) if objective == "max_matched" else 0
+    ok = P > 0
+    cands = all_cliques(ok, lo, hi) if n <= EXACT_PEERS else None
+    full = cands is not None
+    if cands is None:
+        cands = neighbour_cliques(P, lo, hi, PEER_NEIGHBOURS)
+    hinted = {tuple(sorted(g)) for g in hint if lo <= len(g) <= hi}
+    cands = sorted(set(cands) | hinted)
+    values = group_values(P, cands, bonus, scale)
+    incumbent = int(sum(values[k] for k, g in enumerate(cands) if g in hinted))
+    run = peer_groups_cpsat(n, cands, values, hinted, seed, gap=gap_tolerance)
+    if run.value > incumbent:
+        chosen = [g for g, c in zip(cands, run.chosen, strict=True) if c]
+        value = run.value
+    else:
+        chosen, value = sorted(hinted), incumbent
+    certified = full and run.optimal and value >= run.value
+    if certified:
+        gross_bound = value / scale
+    else:
+        gross_bound = peer_bound(P, lo, hi, bonus, value / scale)
+        if full:
+            gross_bound = min(gross_bound, run.bound / scale)
+        certified = gross_bound <= value / scale + 1e-9
+    placed = sum(len(g) for g in chosen)
+    groups = [(g, _peer_value(P, g)) for g in chosen]
+    bound = max(sum(v for _, v in groups), gross_bound - bonus * placed)
+    scope = "every feasible group" if full else f"{len(cands)} candidate groups"
+    how = "optimal" if certified else "best found"
+    method = (
+        f"CP-SAT on {scope} ({how}, started from greedy groups improved by swaps)"
+        + ("" if certified else "; bound: Lagrangian relaxation over every pair")
+    )
+    return PeerGroups(groups, bound, certified, method)
+
+
+def _peer_value(P: np.ndarray, group: tuple[int, ...]) -> float:
+    pairs = sum(int(P[a, b]) for a, b in itertools.combinations(group, 2))
+    return pairs / (len(group) - 1)

@@ -13,6 +13,7 @@ from __future__ import annotations
 import numpy as np
 
 from mentorflow.errors import MatchingError
+from mentorflow.matching import groups
 from mentorflow.matching.bipartite import Profits, solve_bipartite
 from mentorflow.matching.scoring import Scorer
 from mentorflow.matching.settings import MatchingSettings
@@ -171,9 +172,18 @@ def _greedy_pairs(profits: Profits, people: np.ndarray) -> Groups:
 
 
 def solve_groups(
-    scorer: Scorer, group_min: int, group_max: int, seed: int
+    scorer: Scorer,
+    group_min: int,
+    group_max: int,
+    seed: int,
+    objective: str = "max_score",
+    gap_tolerance: float = 0.0,
 ) -> tuple[Groups, float, np.ndarray, str]:
-    """Groups of group_min..group_max peers in which every pair is feasible."""
+    """Groups of group_min..group_max peers in which every pair is feasible.
+
+    Greedy construction and swaps give a start; CP-SAT (`groups.solve_peer_groups`) improves
+    it, exactly for small pools, and the bound is a Lagrangian relaxation over every pair.
+    """
     n = len(scorer.rows)
     if n > MAX_GROUP_POOL:
         raise MatchingError(f"peer groups are limited to {MAX_GROUP_POOL} people per run")
@@ -181,14 +191,25 @@ def solve_groups(
     assert profits.matrix is not None
     P = profits.matrix.astype(np.int64)
     feasible: np.ndarray = np.asarray((P > 0).any(axis=1))
-    groups = _greedy_groups(P, group_min, group_max)
-    groups = _swap_improve(P, groups)
-    out: Groups = [(tuple(g), _value(P, g)) for g in groups if len(g) >= group_min]
-    k = max(2, group_min)
-    top = -np.sort(-P, axis=1)[:, : k - 1]
-    bound = float(top.mean(axis=1).sum() / 2)
-    method = "greedy groups improved by swaps (gap to the best-partners bound)"
-    return out, bound, feasible, method
+    start = _swap_improve(P, _greedy_groups(P, group_min, group_max))
+    start = [g for g in start if len(g) >= group_min]
+    found = groups.solve_peer_groups(
+        P, group_min, group_max, objective, seed, start, gap_tolerance
+    )
+    return found.groups, found.bound, feasible, found.method
+
+
+def heuristic_groups(
+    scorer: Scorer, group_min: int, group_max: int
+) -> tuple[Groups, float]:
+    """Today's heuristic alone (greedy, swaps) with its best-partners bound: the baseline."""
+    P = Profits(scorer, store_bytes=len(scorer.rows) ** 2 * 4).matrix
+    assert P is not None
+    P = P.astype(np.int64)
+    found = _swap_improve(P, _greedy_groups(P, group_min, group_max))
+    out: Groups = [(tuple(g), _value(P, g)) for g in found if len(g) >= group_min]
+    top = -np.sort(-P, axis=1)[:, : max(2, group_min) - 1]
+    return out, float(top.mean(axis=1).sum() / 2)
 
 
 def _value(P: np.ndarray, group: list[int]) -> float:
