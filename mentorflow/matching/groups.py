@@ -32,10 +32,14 @@ EXACT_PAIRS = 60_000  # group model: every feasible pair goes into the model up 
 EXACT_PEERS = 40  # peer groups: every feasible clique goes into the model up to here
 EXACT_CLIQUES = 200_000  # ... as long as there are at most this many
 PEER_NEIGHBOURS = 8  # beyond: cliques among each person's best partners
+PRICE_PEERS = 400  # up to here every group is priced against the LP's prices (a real bound)
+PRICE_ROUNDS = 3  # column-generation rounds
+PRICE_LIMIT = 200_000  # more groups with positive reduced value than this: no priced bound
 DETERMINISTIC_SECONDS = 20.0  # CP-SAT's deterministic time limit (work units, not wall clock)
 START_CANDIDATES = 12  # mentors per mentee in that start's graph
 START_SECONDS = 1.0  # ... for a better start on the candidate graph
-LARGE_SECONDS = 4.0  # ... on a candidate graph of a large pool (the bound comes from elsewhere)
+LARGE_SECONDS = 4.0
+LARGE_MATRIX = 2_000_000  # pairs: beyond, the group model keeps its heuristic (with the bound)  # ... on a candidate graph of a large pool (the bound comes from elsewhere)
 SUBGRADIENT_STEPS = 60
 SMALL_MATRIX = 400_000  # pairs: subgradient steps on the whole matrix up to here
 
@@ -483,20 +487,20 @@ def solve_mentor_groups(
     bonus = row_bonus(np.array([P.max(initial=0)]), np.zeros(nr, np.int64), m, objective, priority)
     G = np.where(P > 0, P + bonus[:, None], 0)
     G[:, capacity <= 0] = 0
-    hint = _improve_start(G, relaxed, heuristic.row_col, nr, m, lo, capacity, seed)
+    large = G.size > LARGE_MATRIX  # the heuristic start and the bound only
+    hint = heuristic.row_col if large else _improve_start(G, relaxed, heuristic.row_col, lo, capacity, seed)
     incumbent = _gross(G, hint)
     bound_full, u = mentor_bound(G, lo, capacity, _duals(G, capacity, relaxed, bonus), incumbent)
     gross_bound = math.floor(bound_full + 1e-6)
-    row_col, how = hint, "the start is optimal"
-    rows = cols = np.zeros(0, np.int64)
-    if incumbent < gross_bound:
+    row_col, how = hint, "the start is optimal" if incumbent >= gross_bound else "no search"
+    if incumbent < gross_bound and not large:
         # only pairs that can be in a better grouping than the start (valid for every pair)
-        rows, cols = np.nonzero(mentor_keep(G, u, lo, capacity, incumbent))
+        keep = mentor_keep(G, u, lo, capacity, incumbent)
+        rows, cols = np.nonzero(keep)
         full = len(rows) <= EXACT_PAIRS
         if not full:  # too many: the candidate graph's share of them
-            edges = np.concatenate([relaxed.edges, _pairs_of(hint)], axis=1)
-            key = np.intersect1d(np.unique(edges[0] * m + edges[1]), rows * m + cols)
-            rows, cols = key // m, key % m
+            rows, cols = _candidate_pairs(G, relaxed, hint)
+            rows, cols = rows[keep[rows, cols]], cols[keep[rows, cols]]
         run = mentor_groups_cpsat(
             rows, cols, G[rows, cols], nr, m, lo, capacity, hint, seed,
             gap=gap_tolerance, seconds=DETERMINISTIC_SECONDS if full else LARGE_SECONDS,
@@ -535,17 +539,11 @@ def solve_mentor_groups(
     return MentorGroups(solution, bound, certified, method, closed)
 
 
-def _improve_start(
-    G: np.ndarray,
-    relaxed: BipartiteSolution,
-    start: np.ndarray,
-    nr: int,
-    m: int,
-    lo: int,
-    capacity: np.ndarray,
-    seed: int,
-) -> np.ndarray:
-    """A short CP-SAT run on a wider candidate graph from `start`: a better start prunes more."""
+def _candidate_pairs(
+    G: np.ndarray, relaxed: BipartiteSolution, start: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """The relaxation's graph, the start's pairs and each mentee's START_CANDIDATES best."""
+    nr, m = G.shape
     k = min(m, START_CANDIDATES)
     best = np.argpartition(-G, k - 1, axis=1)[:, :k] if k < m else np.tile(np.arange(m), (nr, 1))
     wide = np.stack([np.repeat(np.arange(nr), k), best.ravel()])
@@ -553,7 +551,20 @@ def _improve_start(
     key = np.unique(edges[0] * m + edges[1])
     rows, cols = key // m, key % m
     keep = G[rows, cols] > 0
-    rows, cols = rows[keep], cols[keep]
+    return rows[keep], cols[keep]
+
+
+def _improve_start(
+    G: np.ndarray,
+    relaxed: BipartiteSolution,
+    start: np.ndarray,
+    lo: int,
+    capacity: np.ndarray,
+    seed: int,
+) -> np.ndarray:
+    """A short CP-SAT run on a wider candidate graph from `start`: a better start prunes more."""
+    nr, m = G.shape
+    rows, cols = _candidate_pairs(G, relaxed, start)
     run = mentor_groups_cpsat(
         rows, cols, G[rows, cols], nr, m, lo, capacity, start, seed, seconds=START_SECONDS
     )
@@ -612,46 +623,234 @@ def solve_peer_groups(
     hint: list[list[int]],
     gap_tolerance: float = 0.0,
 ) -> PeerGroups:
-    """Peer groups of lo..hi people: CP-SAT packs candidate groups, `hint` (a heuristic's
-    groups) is its start; every clique of a small pool makes the answer exact."""
+    """Peer groups of lo..hi people: the packing LP over candidate groups (priced against every
+    group while the pool is small enough), its rounding or `hint` (a heuristic) as the start,
+    CP-SAT on the groups that can beat the start. Every clique of a small pool: exact."""
     n = len(P)
     P = P.astype(np.int64)
     lo, hi = max(2, lo), min(max(2, hi), n)
     scale = math.lcm(*range(1, hi))  # group values pair_sum / (size - 1) become integers
     bonus = int(n * int(P.max(initial=0)) // 2 + 1) if objective == "max_matched" else 0
-    ok = P > 0
-    cands = all_cliques(ok, lo, hi) if n <= EXACT_PEERS else None
+    cands = all_cliques(P > 0, lo, hi) if n <= EXACT_PEERS else None
     full = cands is not None
     if cands is None:
         cands = neighbour_cliques(P, lo, hi, PEER_NEIGHBOURS)
     hinted = {tuple(sorted(g)) for g in hint if lo <= len(g) <= hi}
     cands = sorted(set(cands) | hinted)
+    cands, shares, pi, priced_bound = _price_and_solve_lp(P, cands, lo, hi, bonus, scale, full)
     values = group_values(P, cands, bonus, scale)
-    incumbent = int(sum(values[k] for k, g in enumerate(cands) if g in hinted))
-    run = peer_groups_cpsat(n, cands, values, hinted, seed, gap=gap_tolerance)
-    if run.value > incumbent:
-        chosen = [g for g, c in zip(cands, run.chosen, strict=True) if c]
-        value = run.value
-    else:
-        chosen, value = sorted(hinted), incumbent
-    certified = full and run.optimal and value >= run.value
-    if certified:
-        gross_bound = value / scale
+    members = _members(cands)
+    start = np.array([g in hinted for g in cands], dtype=bool)
+    for better in (round_packing(members, values, shares), _support_packing(
+        n, cands, values, shares, start, seed
+    )):  # fmt: skip
+        if values[better].sum() > values[start].sum():
+            start = better
+    incumbent = int(values[start].sum())
+    lagrange, keep = packing_keep(members, values, pi, incumbent)
+    keep |= start
+    kept = np.flatnonzero(keep)
+    chosen, value, optimal = np.flatnonzero(start), incumbent, not (keep & ~start).any()
+    if not optimal and incumbent < math.floor(lagrange + 1e-6):
+        picked = {cands[k] for k in np.flatnonzero(start)}
+        run = peer_groups_cpsat(
+            n, [cands[k] for k in kept], values[kept], picked, seed, gap=gap_tolerance,
+            seconds=DETERMINISTIC_SECONDS if full else LARGE_SECONDS,
+        )  # fmt: skip
+        if run.value > incumbent:
+            chosen, value = kept[run.chosen], run.value
+        optimal = run.optimal  # the best packing is the start or made of `kept`
+    if full:  # every clique is a candidate: the Lagrangian bound covers every grouping
+        gross_bound = math.floor(lagrange + 1e-6) / scale
+        if optimal:
+            gross_bound = min(gross_bound, value / scale)
+    elif priced_bound is not None:  # every group was priced
+        gross_bound = priced_bound
     else:
         gross_bound = peer_bound(P, lo, hi, bonus, value / scale)
-        if full:
-            gross_bound = min(gross_bound, run.bound / scale)
-        certified = gross_bound <= value / scale + 1e-9
-    placed = sum(len(g) for g in chosen)
-    groups = [(g, _peer_value(P, g)) for g in chosen]
+    certified = gross_bound <= value / scale + 1e-9
+    groups = [(cands[k], _peer_value(P, cands[k])) for k in chosen.tolist()]
+    placed = sum(len(g) for g, _ in groups)
     bound = max(sum(v for _, v in groups), gross_bound - bonus * placed)
-    scope = "every feasible group" if full else f"{len(cands)} candidate groups"
-    how = "optimal" if certified else "best found"
+    if full:
+        scope, how = f"every feasible group ({len(cands)})", ""
+    elif priced_bound is not None:
+        scope, how = f"{len(cands)} groups", "; bound: the packing LP priced against every group"
+    else:
+        scope, how = f"{len(cands)} candidate groups", "; bound: Lagrangian relaxation of pairs"
     method = (
-        f"CP-SAT on {scope} ({how}, started from greedy groups improved by swaps)"
-        + ("" if certified else "; bound: Lagrangian relaxation over every pair")
+        f"packing LP on {scope}, its rounding or greedy groups as the start, then CP-SAT on the "
+        f"{len(kept)} groups that can beat it ({'optimal' if certified else 'best found'}){how}"
     )
     return PeerGroups(groups, bound, certified, method)
+
+
+def _price_and_solve_lp(
+    P: np.ndarray,
+    cands: list[tuple[int, ...]],
+    lo: int,
+    hi: int,
+    bonus: int,
+    scale: int,
+    full: bool,
+) -> tuple[list[tuple[int, ...]], np.ndarray, np.ndarray, float | None]:
+    """The packing LP on the candidates; on a pool of up to PRICE_PEERS people (groups of at
+    most 4) groups with positive reduced value join (column generation), and the Lagrangian
+    bound at the final prices covers every group (None when not computed)."""
+    n = len(P)
+    can_price = not full and n <= PRICE_PEERS and hi <= 4
+    bound: float | None = None
+    for _ in range(PRICE_ROUNDS if can_price else 1):
+        values = group_values(P, cands, bonus, scale)
+        shares, pi = packing_lp(n, _members(cands), values)
+        if not can_price:
+            break
+        priced = price_groups(P, pi / scale - bonus, lo, hi, PRICE_LIMIT)
+        if priced is None:
+            break
+        found, gains = priced
+        here = float(pi.sum() / scale + gains.sum())
+        bound = here if bound is None else min(bound, here)
+        known = set(cands)
+        new = [g for g in found if g not in known]
+        if not new:
+            break
+        cands = sorted(known | set(new))
+    else:
+        values = group_values(P, cands, bonus, scale)
+        shares, pi = packing_lp(n, _members(cands), values)
+    return cands, shares, pi, bound
+
+
+def _members(groups: list[tuple[int, ...]]) -> np.ndarray:
+    """Groups as a padded array (-1 past a group's size)."""
+    top = max((len(g) for g in groups), default=1)
+    out = np.full((len(groups), top), -1, np.int64)
+    for k, g in enumerate(groups):
+        out[k, : len(g)] = g
+    return out
+
+
+def packing_lp(n: int, members: np.ndarray, values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(group shares z, person prices pi >= 0) of the packing's LP (GLOP: a deterministic
+    simplex)."""
+    from ortools.linear_solver import pywraplp
+
+    solver = pywraplp.Solver.CreateSolver("GLOP")
+    z = [solver.NumVar(0.0, 1.0, "") for _ in range(len(members))]
+    rows = [solver.Constraint(-solver.infinity(), 1.0) for _ in range(n)]
+    for k, group in enumerate(members.tolist()):
+        for p in group:
+            if p >= 0:
+                rows[p].SetCoefficient(z[k], 1.0)
+    objective = solver.Objective()
+    for k, v in enumerate(values.tolist()):
+        objective.SetCoefficient(z[k], float(v))
+    objective.SetMaximization()
+    if solver.Solve() != pywraplp.Solver.OPTIMAL:
+        return np.zeros(len(members)), np.zeros(n)
+    shares = np.array([v.solution_value() for v in z])
+    return shares, np.maximum(0.0, np.array([c.dual_value() for c in rows]))
+
+
+def round_packing(members: np.ndarray, values: np.ndarray, shares: np.ndarray) -> np.ndarray:
+    """Groups of the LP, largest share first (then value), kept while disjoint: a start."""
+    order = np.lexsort((-values, -np.round(shares, 6)))
+    used: set[int] = set()
+    out = np.zeros(len(members), bool)
+    for k in order.tolist():
+        if shares[k] <= 1e-6:
+            break
+        g = [p for p in members[k].tolist() if p >= 0]
+        if used.isdisjoint(g):
+            used.update(g)
+            out[k] = True
+    return out
+
+
+def _support_packing(
+    n: int,
+    cands: list[tuple[int, ...]],
+    values: np.ndarray,
+    shares: np.ndarray,
+    start: np.ndarray,
+    seed: int,
+) -> np.ndarray:
+    """The best packing of the groups the LP uses (and the start's): a small, quick model."""
+    support = np.flatnonzero((shares > 1e-6) | start)
+    run = peer_groups_cpsat(
+        n,
+        [cands[k] for k in support],
+        values[support],
+        {cands[k] for k in np.flatnonzero(start)},
+        seed,
+        seconds=START_SECONDS,
+    )
+    out = np.zeros(len(cands), bool)
+    out[support[run.chosen]] = True
+    return out
+
+
+def price_groups(
+    P: np.ndarray, pi: np.ndarray, lo: int, hi: int, limit: int
+) -> tuple[list[tuple[int, ...]], np.ndarray] | None:
+    """Every group of lo..hi people (hi <= 4) with positive reduced value at prices pi, with
+    those values (scaled like `group_values` with scale 1: pair sum / (size - 1) - prices).
+
+    With q_ab = P_ab - pi_a - pi_b, a group's reduced value is sum of its q / (size - 1):
+    each member is in size - 1 of its pairs. A triple is enumerated from each person a over all
+    pairs b < c above a; a quad extends a triple whose sum can still turn positive (each
+    person's best q bounds what a fourth adds). None: more than `limit` (no bound from them).
+    """
+    n = len(P)
+    q = np.where(P > 0, P - pi[:, None] - pi[None, :], -np.inf)
+    np.fill_diagonal(q, -np.inf)
+    best = q.max(axis=1)
+    found: list[tuple[int, ...]] = []
+    gains: list[float] = []
+    if lo <= 2:
+        a, b = np.nonzero(np.triu(q > 0, 1))
+        found += list(zip(a.tolist(), b.tolist(), strict=True))
+        gains += q[a, b].tolist()
+    upper = np.triu(np.ones((n, n), bool), 1)
+    for a in range(n - 2):
+        t = q[a][:, None] + q[a][None, :] + q  # triples a < b < c
+        t[:, : a + 1] = -np.inf
+        t[: a + 1, :] = -np.inf
+        t = np.where(upper, t, -np.inf)
+        if lo <= 3 <= hi:
+            b, c = np.nonzero(t > 0)
+            found += [(a, int(x), int(y)) for x, y in zip(b.tolist(), c.tolist(), strict=True)]
+            gains += (t[b, c] / 2).tolist()
+        if hi >= 4:
+            b, c = np.nonzero(t + best[a] + best[:, None] + best[None, :] > 0)
+            for x, y in zip(b.tolist(), c.tolist(), strict=True):
+                four = t[x, y] + q[a] + q[x] + q[y]
+                four[: y + 1] = -np.inf
+                for d in np.flatnonzero(four > 0).tolist():
+                    found.append((a, x, y, d))
+                    gains.append(float(four[d]) / 3)
+        if len(found) > limit:
+            return None
+    return found, np.array(gains)
+
+
+def packing_keep(
+    members: np.ndarray, values: np.ndarray, pi: np.ndarray, floor: int
+) -> tuple[float, np.ndarray]:
+    """The Lagrangian bound of the packing at prices pi, and the groups that can be in a packing
+    worth more than `floor`.
+
+    Relaxing "each person at most once": ``L = sum(pi) + sum_g max(0, rc_g)`` with
+    ``rc_g = value_g - sum of its members' prices`` bounds every packing of these groups, for
+    any pi >= 0. With group g forced in, the bound is ``L - max(0, rc_g) + rc_g``; a group
+    whose forced bound is at most `floor` is in no packing worth more.
+    """
+    priced = np.where(members >= 0, pi[np.maximum(members, 0)], 0.0).sum(axis=1)
+    rc = values - priced
+    lagrange = float(pi.sum() + np.maximum(rc, 0).sum())
+    forced = lagrange - np.maximum(rc, 0) + rc
+    return lagrange, forced >= floor + 1 - 1e-9 * max(1.0, abs(lagrange))
 
 
 def _peer_value(P: np.ndarray, group: tuple[int, ...]) -> float:
