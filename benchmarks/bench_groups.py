@@ -105,7 +105,10 @@ def run(label: str, model: str, n: int, m: int, lo: int, hi: int, secs: float, g
         ok = g_new <= -gap * g_old and new["seconds"] <= secs
         goal = f"gap <= {-gap:.1f} x today's in <= {secs:.0f} s"
     else:
-        ok, goal = g_new <= gap and new["seconds"] <= secs, f"gap <= {100 * gap:.1f}% in <= {secs:.0f} s"
+        ok, goal = (
+            g_new <= gap and new["seconds"] <= secs,
+            f"gap <= {100 * gap:.1f}% in <= {secs:.0f} s",
+        )
     print(f"{label}: target {goal}: {'met' if ok else 'MISSED'}")
     print(
         f"  new    {new['seconds']:7.2f} s  score {new['total']:12.2f}  bound {new['upper']:12.2f}"

@@ -315,7 +315,11 @@ def _solve_peer(
     size = settings.peer_group_size if settings.model == "peer" else 2
     if size > 2:
         solved = peer.solve_groups(
-            scorer, max(2, settings.group_min), size, settings.seed, settings.objective,
+            scorer,
+            max(2, settings.group_min),
+            size,
+            settings.seed,
+            settings.objective,
             gap_tolerance,
         )
     else:

@@ -32,14 +32,15 @@ EXACT_PAIRS = 60_000  # group model: every feasible pair goes into the model up 
 EXACT_PEERS = 40  # peer groups: every feasible clique goes into the model up to here
 EXACT_CLIQUES = 200_000  # ... as long as there are at most this many
 PEER_NEIGHBOURS = 8  # beyond: cliques among each person's best partners
+LARGE_NEIGHBOURS = 6  # ... beyond PRICE_PEERS people
 PRICE_PEERS = 400  # up to here every group is priced against the LP's prices (a real bound)
 PRICE_ROUNDS = 3  # column-generation rounds
 PRICE_LIMIT = 200_000  # more groups with positive reduced value than this: no priced bound
 DETERMINISTIC_SECONDS = 20.0  # CP-SAT's deterministic time limit (work units, not wall clock)
 START_CANDIDATES = 12  # mentors per mentee in that start's graph
 START_SECONDS = 1.0  # ... for a better start on the candidate graph
-LARGE_SECONDS = 4.0
-LARGE_MATRIX = 2_000_000  # pairs: beyond, the group model keeps its heuristic (with the bound)  # ... on a candidate graph of a large pool (the bound comes from elsewhere)
+LARGE_SECONDS = 4.0  # ... on candidates of a larger pool (the bound comes from elsewhere)
+LARGE_MATRIX = 2_000_000  # pairs: beyond, the group model keeps its heuristic (with the bound)
 SUBGRADIENT_STEPS = 60
 SMALL_MATRIX = 400_000  # pairs: subgradient steps on the whole matrix up to here
 
@@ -69,8 +70,8 @@ def _solve(model: cp_model.CpModel, items: list, seed: int, gap: float, seconds:
     chosen = np.array([solver.boolean_value(v) for v in items], dtype=bool)
     return Solved(
         chosen,
-        int(round(solver.objective_value)),
-        int(math.floor(solver.best_objective_bound + 1e-6)),
+        round(solver.objective_value),
+        math.floor(solver.best_objective_bound + 1e-6),
         status == cp_model.OPTIMAL,
         solver.status_name(status),
     )
@@ -404,7 +405,7 @@ def peer_bound(
 
 def _positions(nbr: np.ndarray) -> np.ndarray:
     """pos[i, s] = the slot of i in the list of j = nbr[i, s], or -1."""
-    n, k = nbr.shape
+    n = len(nbr)
     key = {(int(i), int(j)): s for i in range(n) for s, j in enumerate(nbr[i].tolist())}
     return np.array(
         [[key.get((int(j), i), -1) for j in nbr[i].tolist()] for i in range(n)], np.int64
@@ -488,7 +489,11 @@ def solve_mentor_groups(
     G = np.where(P > 0, P + bonus[:, None], 0)
     G[:, capacity <= 0] = 0
     large = G.size > LARGE_MATRIX  # the heuristic start and the bound only
-    hint = heuristic.row_col if large else _improve_start(G, relaxed, heuristic.row_col, lo, capacity, seed)
+    hint = (
+        heuristic.row_col
+        if large
+        else _improve_start(G, relaxed, heuristic.row_col, lo, capacity, seed)
+    )
     incumbent = _gross(G, hint)
     bound_full, u = mentor_bound(G, lo, capacity, _duals(G, capacity, relaxed, bonus), incumbent)
     gross_bound = math.floor(bound_full + 1e-6)
@@ -633,11 +638,15 @@ def solve_peer_groups(
     bonus = int(n * int(P.max(initial=0)) // 2 + 1) if objective == "max_matched" else 0
     cands = all_cliques(P > 0, lo, hi) if n <= EXACT_PEERS else None
     full = cands is not None
+    large = n > PRICE_PEERS  # no LP: CP-SAT from the heuristic on fewer candidates
     if cands is None:
-        cands = neighbour_cliques(P, lo, hi, PEER_NEIGHBOURS)
+        cands = neighbour_cliques(P, lo, hi, LARGE_NEIGHBOURS if large else PEER_NEIGHBOURS)
     hinted = {tuple(sorted(g)) for g in hint if lo <= len(g) <= hi}
     cands = sorted(set(cands) | hinted)
-    cands, shares, pi, priced_bound = _price_and_solve_lp(P, cands, lo, hi, bonus, scale, full)
+    if large:
+        shares, pi, priced_bound = np.zeros(len(cands)), np.zeros(n), None
+    else:
+        cands, shares, pi, priced_bound = _price_and_solve_lp(P, cands, lo, hi, bonus, scale, full)
     values = group_values(P, cands, bonus, scale)
     members = _members(cands)
     start = np.array([g in hinted for g in cands], dtype=bool)

@@ -193,15 +193,11 @@ def solve_groups(
     feasible: np.ndarray = np.asarray((P > 0).any(axis=1))
     start = _swap_improve(P, _greedy_groups(P, group_min, group_max))
     start = [g for g in start if len(g) >= group_min]
-    found = groups.solve_peer_groups(
-        P, group_min, group_max, objective, seed, start, gap_tolerance
-    )
+    found = groups.solve_peer_groups(P, group_min, group_max, objective, seed, start, gap_tolerance)
     return found.groups, found.bound, feasible, found.method
 
 
-def heuristic_groups(
-    scorer: Scorer, group_min: int, group_max: int
-) -> tuple[Groups, float]:
+def heuristic_groups(scorer: Scorer, group_min: int, group_max: int) -> tuple[Groups, float]:
     """Today's heuristic alone (greedy, swaps) with its best-partners bound: the baseline."""
     P = Profits(scorer, store_bytes=len(scorer.rows) ** 2 * 4).matrix
     assert P is not None

@@ -88,7 +88,7 @@ def test_group_minimum_of_three_on_a_small_synthetic_pool_is_optimal():
     assert result.certified
 
 
-# ------------------------------------------------------------------ peer groups, every pair feasible
+# ------------------------------------------------------------ peer groups, every pair feasible
 
 
 def _peer_profits(pool, s):
@@ -176,3 +176,21 @@ def test_same_data_and_seed_give_the_same_groups(model):
     first, again = solve(build_pool(records, s), s), solve(build_pool(list(records), s), s)
     assert first.matches == again.matches and first.unmatched == again.unmatched
     assert first.upper_bound == again.upper_bound
+
+
+@pytest.mark.parametrize("model", ["group", "peer"])
+def test_every_member_is_told_why_they_are_in_their_group(model):
+    from mentorflow.matching.explain import membership
+
+    s = synthetic_settings(model, group_min=3, group_max=4)
+    records = synthetic_records(12, 3 if model == "group" else 0, seed=5,
+                                role="peer" if model == "peer" else None)  # fmt: skip
+    result = solve(build_pool(records, s), s)
+    assert result.matches
+    for m in result.matches:
+        for member_id, side in m.members:
+            en, de = membership(m, member_id)
+            others = [i for i in m.member_ids if i != member_id]
+            # a mentee is explained by its mentor; a mentor and a peer by everyone in the group
+            expected = [m.members[0][0]] if side == "mentee" else others
+            assert all(f"with {o} (" in en and f"mit {o} (" in de for o in expected)
