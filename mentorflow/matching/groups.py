@@ -650,6 +650,11 @@ def solve_peer_groups(
     values = group_values(P, cands, bonus, scale)
     members = _members(cands)
     start = np.array([g in hinted for g in cands], dtype=bool)
+    if large:  # prices by subgradient steps, then every group priced from its positive pairs
+        pi = packing_subgradient(members, values, n, float(values[start].sum()))
+        priced = price_sparse(P, pi / scale - bonus, lo, hi, PRICE_LIMIT)
+        if priced is not None:
+            priced_bound = float(pi.sum() / scale + priced[1].sum())
     for better in (round_packing(members, values, shares), _support_packing(
         n, cands, values, shares, start, seed
     )):  # fmt: skip
@@ -775,6 +780,81 @@ def round_packing(members: np.ndarray, values: np.ndarray, shares: np.ndarray) -
             used.update(g)
             out[k] = True
     return out
+
+
+def packing_subgradient(
+    members: np.ndarray, values: np.ndarray, n: int, target: float, steps: int = 300
+) -> np.ndarray:
+    """Person prices pi >= 0 that make the packing's Lagrangian bound small (subgradient steps
+    with Polyak's rule towards `target`, a packing's value): the LP's prices, approximately."""
+    valid = members >= 0
+    idx = np.maximum(members, 0)
+    pi = np.zeros(n)
+    best, best_pi, theta = np.inf, pi.copy(), 1.0
+    for _ in range(steps):
+        rc = values - np.where(valid, pi[idx], 0.0).sum(axis=1)
+        value = float(pi.sum() + np.maximum(rc, 0).sum())
+        if value < best - 1e-9:
+            best, best_pi = value, pi.copy()
+        else:
+            theta *= 0.95
+        use = np.bincount(idx[valid & (rc > 0)[:, None]], minlength=n)
+        grad = 1.0 - use
+        grad[(pi <= 0) & (grad > 0)] = 0.0  # pi stays >= 0
+        norm = float((grad * grad).sum())
+        if norm == 0 or best - target <= 1e-9 * max(1.0, best):
+            break
+        pi = np.maximum(0.0, pi - theta * (value - target) / norm * grad)
+    return best_pi
+
+
+def price_sparse(
+    P: np.ndarray, pi: np.ndarray, lo: int, hi: int, limit: int
+) -> tuple[list[tuple[int, ...]], np.ndarray] | None:
+    """Every group of lo..hi people (hi <= 4) with positive reduced value at prices pi (profit
+    units), found from the pairs with positive q_ab = P_ab - pi_a - pi_b: a group's reduced value
+    is the sum of its q / (size - 1), so a positive one holds a positive pair. None: more
+    than `limit`."""
+    n = len(P)
+    best = np.full(n, -np.inf)
+    for start in range(0, n, 512):
+        block = P[start : start + 512]
+        q = np.where(block > 0, block - pi[start : start + 512, None] - pi[None, :], -np.inf)
+        best[start : start + 512] = q.max(axis=1)
+    gains: dict[tuple[int, ...], float] = {}
+    work = 0
+    for a in range(n):
+        qa = np.where(P[a] > 0, P[a] - pi[a] - pi, -np.inf)
+        qa[a] = -np.inf
+        for b in np.flatnonzero(qa > 0).tolist():
+            if b < a:
+                continue
+            qb = np.where(P[b] > 0, P[b] - pi[b] - pi, -np.inf)
+            t = qa + qb
+            t[[a, b]] = -np.inf
+            if lo <= 2:
+                gains[(a, b)] = float(qa[b])
+            if lo <= 3 <= hi:
+                for c in np.flatnonzero(qa[b] + t > 0).tolist():
+                    g = tuple(sorted((a, b, c)))
+                    gains[g] = float(qa[b] + t[c]) / 2
+            if hi >= 4:
+                reach = qa[b] + t + best + np.max(t)
+                extend = np.flatnonzero(reach > 0)
+                work += len(extend)
+                if work > limit:
+                    return None
+                for c in extend.tolist():
+                    qc = np.where(P[c] > 0, P[c] - pi[c] - pi, -np.inf)
+                    four = qa[b] + t[c] + t + qc
+                    four[[a, b, c]] = -np.inf
+                    for d in np.flatnonzero(four > 0).tolist():
+                        g = tuple(sorted((a, b, c, d)))
+                        gains[g] = float(four[d]) / 3
+            if len(gains) > limit:
+                return None
+    groups = sorted(gains)
+    return groups, np.array([gains[g] for g in groups])
 
 
 def _support_packing(

@@ -18,6 +18,12 @@ from mentorflow.matching.synthetic import synthetic_records, synthetic_settings
 from tests.unit.matching_strategies import bipartite_records, peer_records, profit_matrix, settings
 
 FAST = hsettings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+# the patched module constants are the same for every example: safe to share the fixture
+PATCHED = hsettings(
+    max_examples=40,
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture],
+)
 OBJECTIVES = ["max_score", "max_matched"]
 
 
@@ -194,3 +200,46 @@ def test_every_member_is_told_why_they_are_in_their_group(model):
             # a mentee is explained by its mentor; a mentor and a peer by everyone in the group
             expected = [m.members[0][0]] if side == "mentee" else others
             assert all(f"with {o} (" in en and f"mit {o} (" in de for o in expected)
+
+
+# ------------------------------------------------------------ the bounds beyond the exact sizes
+
+
+@pytest.mark.parametrize("path", ["priced", "pairs", "sparse"])
+@given(records=peer_records(max_people=8))
+@PATCHED
+def test_peer_bounds_beyond_the_exact_size_bound_the_brute_force_optimum(
+    path, records, monkeypatch
+):
+    from mentorflow.matching import groups
+    from mentorflow.matching.scoring import SCALE
+
+    monkeypatch.setattr(groups, "EXACT_PEERS", 0)  # never every clique: a real bound is needed
+    if path != "priced":
+        monkeypatch.setattr(groups, "PRICE_PEERS", 0)
+    if path == "pairs":  # no sparse pricing either: the Lagrangian relaxation of pairs
+        monkeypatch.setattr(groups, "price_sparse", lambda *a, **k: None)
+    s = settings("peer", group_min=3, group_max=4)
+    pool = build_pool(records, s)
+    result = solve(pool, s)
+    _check_peer_groups(result, pool, s, 3, 4)
+    P, _ = _peer_profits(pool, s)
+    placed, value = brute_peer_groups(P, 3, 4, "max_score")
+    assert result.upper_bound >= float(value - Fraction(placed, 2)) / SCALE - 1e-4
+    assert result.total_score <= float(value - Fraction(placed, 2)) / SCALE + 1e-4
+
+
+@given(records=bipartite_records(max_mentees=6, max_mentors=3))
+@PATCHED
+def test_group_bound_of_large_pools_bounds_the_brute_force_optimum(records, monkeypatch):
+    from mentorflow.matching import groups
+    from mentorflow.matching.scoring import SCALE
+
+    monkeypatch.setattr(groups, "LARGE_MATRIX", 0)  # heuristic start and the bound only
+    s = settings("group", group_min=2, group_max=3)
+    pool = build_pool(records, s)
+    result = solve(pool, s)
+    _check_mentor_groups(result, pool, s)
+    P, *_ = _mentor_profits(pool, s)
+    placed, total = brute_mentor_groups(P, 2, 3, "max_score")
+    assert result.upper_bound >= (total - placed) / SCALE - 1e-4
