@@ -243,3 +243,60 @@ def test_group_bound_of_large_pools_bounds_the_brute_force_optimum(records, monk
     P, *_ = _mentor_profits(pool, s)
     placed, total = brute_mentor_groups(P, 2, 3, "max_score")
     assert result.upper_bound >= (total - placed) / SCALE - 1e-4
+
+
+# ------------------------------------------------------------ the example specs' sample pools
+
+
+def _example_pool(tmp_path, name):
+    from datetime import UTC, datetime
+    from pathlib import Path
+
+    from sqlalchemy import update
+
+    from mentorflow.clock import FixedClock
+    from mentorflow.intake import service, sources
+    from mentorflow.intake.settings import settings_from_spec as intake_settings
+    from mentorflow.matching import store_io
+    from mentorflow.matching.settings import settings_from_spec
+    from mentorflow.spec import load_spec
+    from mentorflow.store import repo
+    from mentorflow.store.db import open_store
+    from mentorflow.store.tables import enrolments
+
+    root = Path(__file__).resolve().parents[2]
+    engine = open_store(f"sqlite:///{tmp_path / 'store.db'}")
+    spec = load_spec(root / "program_specs" / f"{name}.yaml")
+    intake = intake_settings(spec)
+    now = FixedClock(datetime(2027, 1, 26, 9, 0, tzinfo=UTC))
+    service.ingest(engine, sources.read_csv(intake.source), intake, now, "test")
+    with engine.begin() as conn:
+        cycle = repo.get_cycle(conn, spec.program.id, spec.cycle.label)
+        conn.execute(
+            update(enrolments)
+            .where(enrolments.c.status == "pending_approval")
+            .values(status="enrolled")
+        )
+        found = store_io.load_pool_input(conn, spec.program.id, cycle.id)
+    s = settings_from_spec(spec)
+    return build_pool(found.records, s, week_of=spec.cycle.start), s
+
+
+def test_the_group_example_is_solved_exactly(tmp_path):
+    pool, s = _example_pool(tmp_path, "group")
+    result = solve(pool, s)
+    placed, total = _check_mentor_groups(result, pool, s)
+    assert result.certified and result.gap == 0  # was 5.5% with the heuristic alone
+    P, *_ = _mentor_profits(pool, s)
+    assert P.shape[0] <= 10 and P.shape[1] <= 4  # small enough to enumerate
+    assert (placed, total) == brute_mentor_groups(P, s.group_min, s.group_max, s.objective)
+
+
+def test_the_peer_example_is_solved_exactly(tmp_path):
+    pool, s = _example_pool(tmp_path, "peer")
+    lo, hi = max(2, s.group_min), s.peer_group_size
+    result = solve(pool, s)
+    got = _check_peer_groups(result, pool, s, lo, hi)
+    assert result.certified and result.gap == 0  # was 11-17% with the heuristic alone
+    P, _ = _peer_profits(pool, s)
+    assert got == brute_peer_groups(P, lo, hi, s.objective)
