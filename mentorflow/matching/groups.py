@@ -54,6 +54,7 @@ class Solved:
     bound: int
     optimal: bool
     status: str
+    work: float = 0.0  # CP-SAT's deterministic time: the search's effort, whatever the load
 
 
 def _solve(model: cp_model.CpModel, items: list, seed: int, gap: float, seconds: float) -> Solved:
@@ -66,7 +67,10 @@ def _solve(model: cp_model.CpModel, items: list, seed: int, gap: float, seconds:
     p.log_search_progress = False
     status = solver.solve(model)
     if status not in (cp_model.OPTIMAL, cp_model.FEASIBLE):
-        return Solved(np.zeros(len(items), bool), 0, 0, False, solver.status_name(status))
+        return Solved(
+            np.zeros(len(items), bool), 0, 0, False, solver.status_name(status),
+            solver.deterministic_time,
+        )  # fmt: skip
     chosen = np.array([solver.boolean_value(v) for v in items], dtype=bool)
     return Solved(
         chosen,
@@ -74,6 +78,7 @@ def _solve(model: cp_model.CpModel, items: list, seed: int, gap: float, seconds:
         math.floor(solver.best_objective_bound + 1e-6),
         status == cp_model.OPTIMAL,
         solver.status_name(status),
+        solver.deterministic_time,
     )
 
 
@@ -516,6 +521,7 @@ def solve_mentor_groups(
         if full and run.optimal:  # the best grouping is the start or in the model
             gross_bound = min(gross_bound, max(run.bound, incumbent))
         how = f"CP-SAT on {len(rows)} pairs that can improve it" + ("" if full else " (a share)")
+        how += f", {run.work:.2f} deterministic s"
     value = _gross(G, row_col)
     certified = value >= gross_bound
     gross_bound = max(gross_bound, value)
@@ -665,6 +671,7 @@ def solve_peer_groups(
     keep |= start
     kept = np.flatnonzero(keep)
     chosen, value, optimal = np.flatnonzero(start), incumbent, not (keep & ~start).any()
+    work = 0.0
     if not optimal and incumbent < math.floor(lagrange + 1e-6):
         picked = {cands[k] for k in np.flatnonzero(start)}
         run = peer_groups_cpsat(
@@ -674,6 +681,7 @@ def solve_peer_groups(
         if run.value > incumbent:
             chosen, value = kept[run.chosen], run.value
         optimal = run.optimal  # the best packing is the start or made of `kept`
+        work = run.work
     if full:  # every clique is a candidate: the Lagrangian bound covers every grouping
         gross_bound = math.floor(lagrange + 1e-6) / scale
         if optimal:
@@ -694,7 +702,8 @@ def solve_peer_groups(
         scope, how = f"{len(cands)} candidate groups", "; bound: Lagrangian relaxation of pairs"
     method = (
         f"packing LP on {scope}, its rounding or greedy groups as the start, then CP-SAT on the "
-        f"{len(kept)} groups that can beat it ({'optimal' if certified else 'best found'}){how}"
+        f"{len(kept)} groups that can beat it ({'optimal' if certified else 'best found'}, "
+        f"{work:.2f} deterministic s){how}"
     )
     return PeerGroups(groups, bound, certified, method)
 
