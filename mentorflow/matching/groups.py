@@ -700,8 +700,13 @@ def solve_peer_groups(
         scope, how = f"{len(cands)} groups", "; bound: the packing LP priced against every group"
     else:
         scope, how = f"{len(cands)} candidate groups", "; bound: Lagrangian relaxation of pairs"
+    first = (
+        f"person prices by subgradient steps on {scope}, greedy groups as the start"
+        if large
+        else f"packing LP on {scope}, its rounding or greedy groups as the start"
+    )
     method = (
-        f"packing LP on {scope}, its rounding or greedy groups as the start, then CP-SAT on the "
+        f"{first}, then CP-SAT on the "
         f"{len(kept)} groups that can beat it ({'optimal' if certified else 'best found'}, "
         f"{work:.2f} deterministic s){how}"
     )
