@@ -912,9 +912,9 @@ def price_groups(
     found: list[tuple[int, ...]] = []
     gains: list[float] = []
     if lo <= 2:
-        a, b = np.nonzero(np.triu(q > 0, 1))
-        found += list(zip(a.tolist(), b.tolist(), strict=True))
-        gains += q[a, b].tolist()
+        first, second = np.nonzero(np.triu(q > 0, 1))
+        found += list(zip(first.tolist(), second.tolist(), strict=True))
+        gains += q[first, second].tolist()
     upper = np.triu(np.ones((n, n), bool), 1)
     for a in range(n - 2):
         t = q[a][:, None] + q[a][None, :] + q  # triples a < b < c
