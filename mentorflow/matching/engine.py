@@ -12,7 +12,7 @@ from scipy.sparse.csgraph import breadth_first_order
 from threadpoolctl import threadpool_limits
 
 from mentorflow.errors import MatchingError
-from mentorflow.matching import peer
+from mentorflow.matching import groups, peer
 from mentorflow.matching.bipartite import BipartiteSolution, Profits, solve_bipartite
 from mentorflow.matching.explain import Explainer
 from mentorflow.matching.pool import BOTH, MENTEE, MENTOR, PEER, Pool
@@ -187,10 +187,26 @@ def assign_bipartite(
         method += "; members waitlisted in earlier cycles first"
     if settings.model == "group" and settings.group_min > 1:
         kwargs["closed_rows"] = closed_rows
+        relaxed = sol
         sol, closed = _close_small_groups(scorer, capacity, sol, settings.group_min, kwargs)
         closed_members = {int(c) for c in closed}
         certified = certified and not closed_members
         method += "; groups below the minimum closed one after another (gap to the relaxation)"
+        # the exact group solver takes fixed sides: with `both` members the heuristic stays
+        if profits.matrix is not None and not len(both):
+            found = groups.solve_mentor_groups(
+                profits.matrix,
+                np.where(scorer.closed, 0, capacity),
+                relaxed,
+                sol,
+                settings.group_min,
+                settings.objective,
+                pool.priority[rows],
+                settings.seed,
+                gap_tolerance,
+            )
+            sol, bound, certified = found.solution, found.bound, found.certified
+            closed_members, method = set(found.closed), found.method
     return Assignment(scorer, capacity, sol, bound, certified, method, closed_rows, closed_members)
 
 
@@ -382,7 +398,14 @@ def _solve_peer(
     scorer = Scorer(pool, settings, people, people, symmetric=True, earlier_pairs=earlier)
     size = settings.peer_group_size if settings.model == "peer" else 2
     if size > 2:
-        solved = peer.solve_groups(scorer, max(2, settings.group_min), size, settings.seed)
+        solved = peer.solve_groups(
+            scorer,
+            max(2, settings.group_min),
+            size,
+            settings.seed,
+            settings.objective,
+            gap_tolerance,
+        )
     else:
         solved = peer.solve_pairs(scorer, settings, gap_tolerance)
     groups, bound, feasible, method = solved

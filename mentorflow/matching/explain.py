@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from mentorflow.matching.pool import Pool
-from mentorflow.matching.result import Contribution, PairExplanation
+from mentorflow.matching.result import Contribution, Match, PairExplanation
 from mentorflow.matching.scoring import NEUTRAL, open_to_all
 from mentorflow.matching.settings import (
     DEFAULT_TARGET_HOURS,
@@ -198,3 +198,19 @@ class Explainer:
         if self.reverse:
             return score, f"mentee {_fmt(gap)} levels above", f"Mentee {_fmt_de(gap)} Stufen höher"
         return score, f"mentor {_fmt(gap)} levels above", f"Mentor:in {_fmt_de(gap)} Stufen höher"
+
+
+def membership(match: Match, member_id: str) -> tuple[str, str]:
+    """Why one member is in their group (English, German): each pair of theirs in it, the
+    strongest first, with its score and its reasons. A pair's match gives its one pair."""
+    mine = [e for e in match.explanation if member_id in (e.a, e.b)]
+    mine.sort(key=lambda e: (-e.score, e.a, e.b))
+    texts = []
+    for language in ("en", "de"):
+        word = "with" if language == "en" else "mit"
+        parts = [
+            f"{word} {e.b if e.a == member_id else e.a} ({e.score:.2f}): {e.text(language)}"
+            for e in mine
+        ]
+        texts.append(" | ".join(parts))
+    return texts[0], texts[1]

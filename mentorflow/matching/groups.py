@@ -1,0 +1,961 @@
+"""Groups solved with CP-SAT: exact where the pool allows, warm-started beyond, with a real bound.
+
+Two models form groups:
+
+- `group`: a mentor leads no group or one of `lo..hi` mentees; the value is the sum of its
+  mentor-mentee profits. CP-SAT gets x_e per candidate pair and y_j per mentor with
+  ``lo * y_j <= load_j <= hi * y_j`` and ``x_e <= y_j``; up to EXACT_PAIRS feasible pairs the
+  model holds every feasible pair, so CP-SAT's optimum is the optimum of the pool.
+- `peer` groups of `lo..hi` people in which every pair is feasible; the value of a group is the
+  sum of its pair profits / (size - 1). CP-SAT packs candidate groups (cliques of the feasibility
+  graph; every clique while the pool is small, those among each person's best partners beyond).
+
+The bounds are valid for the whole pool, not only for the candidates (see `mentor_bound` and
+`peer_bound`): Lagrangian relaxations whose multipliers are improved by subgradient steps and
+then evaluated over every pair of the stored profit matrix. CP-SAT runs on one worker with a
+fixed seed and a *deterministic* time limit, so the same data and seed give the same result.
+"""
+
+from __future__ import annotations
+
+import itertools
+import math
+from dataclasses import dataclass, replace
+
+import numpy as np
+from ortools.sat.python import cp_model
+
+from mentorflow.errors import MatchingError
+from mentorflow.matching.bipartite import BipartiteSolution, prices, row_bonus
+
+EXACT_PAIRS = 60_000  # group model: every feasible pair goes into the model up to here
+EXACT_PEERS = 40  # peer groups: every feasible clique goes into the model up to here
+EXACT_CLIQUES = 200_000  # ... as long as there are at most this many
+PEER_NEIGHBOURS = 8  # beyond: cliques among each person's best partners
+LARGE_NEIGHBOURS = 6  # ... beyond PRICE_PEERS people
+PRICE_PEERS = 400  # up to here every group is priced against the LP's prices (a real bound)
+PRICE_ROUNDS = 3  # column-generation rounds
+PRICE_LIMIT = 200_000  # more groups with positive reduced value than this: no priced bound
+DETERMINISTIC_SECONDS = 20.0  # CP-SAT's deterministic time limit (work units, not wall clock)
+START_CANDIDATES = 12  # mentors per mentee in that start's graph
+START_SECONDS = 1.0  # ... for a better start on the candidate graph
+LARGE_SECONDS = 4.0  # ... on candidates of a larger pool (the bound comes from elsewhere)
+LARGE_MATRIX = 2_000_000  # pairs: beyond, the group model keeps its heuristic (with the bound)
+SUBGRADIENT_STEPS = 60
+SMALL_MATRIX = 400_000  # pairs: subgradient steps on the whole matrix up to here
+
+
+@dataclass(frozen=True)
+class Solved:
+    """A CP-SAT run: chosen items, value (gross units), its own bound, whether optimal."""
+
+    chosen: np.ndarray  # bool per item (candidate pair or candidate group)
+    value: int
+    bound: int
+    optimal: bool
+    status: str
+    work: float = 0.0  # CP-SAT's deterministic time: the search's effort, whatever the load
+
+
+def _solve(model: cp_model.CpModel, items: list, seed: int, gap: float, seconds: float) -> Solved:
+    solver = cp_model.CpSolver()
+    p = solver.parameters
+    p.num_workers = 1  # one worker: its search is deterministic
+    p.random_seed = int(seed) % (2**31)
+    p.max_deterministic_time = seconds
+    p.relative_gap_limit = gap
+    p.log_search_progress = False
+    status = solver.solve(model)
+    if status not in (cp_model.OPTIMAL, cp_model.FEASIBLE):
+        return Solved(
+            np.zeros(len(items), bool), 0, 0, False, solver.status_name(status),
+            solver.deterministic_time,
+        )  # fmt: skip
+    chosen = np.array([solver.boolean_value(v) for v in items], dtype=bool)
+    return Solved(
+        chosen,
+        round(solver.objective_value),
+        math.floor(solver.best_objective_bound + 1e-6),
+        status == cp_model.OPTIMAL,
+        solver.status_name(status),
+        solver.deterministic_time,
+    )
+
+
+# ----------------------------------------------------------------------------------------------
+# group: one mentor, lo..hi mentees
+
+
+def mentor_groups_cpsat(
+    rows: np.ndarray,
+    cols: np.ndarray,
+    gross: np.ndarray,
+    nr: int,
+    m: int,
+    lo: int,
+    hi: np.ndarray,
+    hint: np.ndarray,
+    seed: int,
+    gap: float = 0.0,
+    seconds: float = DETERMINISTIC_SECONDS,
+    cap: int | None = None,
+) -> Solved:
+    """Best assignment on the given pairs: each row once, each column 0 or lo..hi[j] rows.
+
+    `hint` is a column per row (-1: none), a feasible start (a heuristic's answer); `cap` a
+    proven upper bound on the objective (it lets CP-SAT stop as soon as it reaches it).
+    """
+    model = cp_model.CpModel()
+    x = [model.new_bool_var(f"x{k}") for k in range(len(rows))]
+    by_row: list[list[int]] = [[] for _ in range(nr)]
+    by_col: list[list[int]] = [[] for _ in range(m)]
+    for k, (r, c) in enumerate(zip(rows.tolist(), cols.tolist(), strict=True)):
+        by_row[r].append(k)
+        by_col[c].append(k)
+    for ks in by_row:
+        if len(ks) > 1:
+            model.add_at_most_one(x[k] for k in ks)
+    for c, ks in enumerate(by_col):
+        if not ks:
+            continue
+        y = model.new_bool_var(f"y{c}")
+        load = sum(x[k] for k in ks)
+        model.add(load <= int(hi[c]) * y)
+        model.add(load >= min(lo, int(hi[c])) * y)
+        for k in ks:
+            model.add_implication(x[k], y)
+    objective = sum(int(w) * x[k] for k, w in enumerate(gross.tolist()) if w)
+    if cap is not None:
+        model.add(objective <= cap)
+    model.maximize(objective)
+    hinted = hint[rows] == cols
+    for k, v in enumerate(x):
+        model.add_hint(v, bool(hinted[k]))
+    return _solve(model, x, seed, gap, seconds)
+
+
+def mentor_bound(
+    G: np.ndarray, lo: int, hi: np.ndarray, u0: np.ndarray, incumbent: float
+) -> tuple[float, np.ndarray]:
+    """A bound on every grouping of the pool, and the multipliers that give it.
+
+    Lagrangian relaxation of "each mentee at most once" with multipliers u >= 0: each mentor
+    then takes its best group alone (none, or lo..hi mentees by G - u), and
+    ``sum(u) + sum_j max(0, best_j)`` bounds every grouping (G: gross profits, 0 infeasible).
+    Subgradient steps (Polyak, towards `incumbent`) on the mentors' top rows, then one exact
+    evaluation over the whole matrix: the bound holds whatever the steps did.
+    """
+    nr = G.shape[0]
+    small = G.size <= SMALL_MATRIX  # iterate on every pair; beyond, on each mentor's best rows
+    width = nr if small else min(nr, int(hi.max(initial=1)) * 6 + 8)
+    order = _top_rows(G, width)
+    sub = np.take_along_axis(G, order, 0).astype(np.float64)
+    u = np.maximum(np.asarray(u0, np.float64), 0)
+    start = _mentor_full(G, u, lo, hi)
+    best_u, best = u.copy(), np.inf
+    theta = 1.0
+    for _ in range(SUBGRADIENT_STEPS):
+        value, picked = _mentor_relaxed(sub, order, u, lo, hi)
+        if value < best - 1e-9:
+            best, best_u = value, u.copy()
+        else:
+            theta *= 0.8
+        grad = 1.0 - np.bincount(picked, minlength=nr)
+        norm = float((grad * grad).sum())
+        if norm == 0 or best - incumbent <= 1e-9 * max(1.0, abs(best)):
+            break
+        u = np.maximum(0.0, u - theta * (value - incumbent) / norm * grad)
+    found = _mentor_full(G, best_u, lo, hi) if not small else best
+    return (found, best_u) if found < start else (start, np.maximum(np.asarray(u0, float), 0))
+
+
+def _top_rows(A: np.ndarray, k: int) -> np.ndarray:
+    """Per column, the rows of its k largest entries, largest first (ties: lower row)."""
+    if k < len(A):
+        part = np.argpartition(-A, k - 1, axis=0)[:k]
+        vals = np.take_along_axis(A, part, 0)
+        order = np.lexsort((part, -vals), axis=0)
+        return np.take_along_axis(part, order, 0)
+    return np.argsort(-A, axis=0, kind="stable")
+
+
+def _mentor_relaxed(
+    sub: np.ndarray, order: np.ndarray, u: np.ndarray, lo: int, hi: np.ndarray
+) -> tuple[float, np.ndarray]:
+    """The relaxation's value on each mentor's best rows, and the rows it picks (with repeats)."""
+    red = np.where(sub > 0, sub - u[order], -np.inf)
+    rank = np.argsort(-red, axis=0, kind="stable")
+    vals = np.take_along_axis(red, rank, 0)
+    gain, size = _best_prefix(vals, lo, hi)
+    pick = np.arange(len(vals))[:, None] < size[None, :]
+    rows = np.take_along_axis(order, rank, 0)[pick]
+    return float(u.sum() + gain.sum()), rows
+
+
+def _best_prefix(vals: np.ndarray, lo: int, hi: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Per column of values sorted high to low: the best sum of the top k, k in lo..hi (or 0)."""
+    top = int(hi.max(initial=1))
+    k = min(top, len(vals))
+    prefix = np.cumsum(np.where(np.isfinite(vals[:k]), vals[:k], -1e30), axis=0)
+    sizes = np.arange(1, k + 1)[:, None]
+    allowed = (sizes >= min(lo, top)) & (sizes <= hi[None, :])
+    prefix = np.where(allowed, prefix, -np.inf)
+    best_k = np.argmax(prefix, axis=0)
+    gain = prefix[best_k, np.arange(vals.shape[1])]
+    open_ = gain > 0
+    return np.where(open_, gain, 0.0), np.where(open_, best_k + 1, 0)
+
+
+def _mentor_full(G: np.ndarray, u: np.ndarray, lo: int, hi: np.ndarray, block: int = 256) -> float:
+    """The relaxation's value over every pair (columns in blocks: memory stays bounded)."""
+    nr, m = G.shape
+    top = int(hi.max(initial=1))
+    total = float(u.sum())
+    for start in range(0, m, block):
+        g = G[:, start : start + block]
+        red = np.where(g > 0, g - u[:, None], -np.inf)
+        k = min(top, nr)
+        part = -np.partition(-red, k - 1, axis=0)[:k] if k < nr else red
+        vals = -np.sort(-part, axis=0)
+        gain, _ = _best_prefix(vals, lo, hi[start : start + block])
+        total += float(gain.sum())
+    return total
+
+
+def mentor_keep(
+    G: np.ndarray, u: np.ndarray, lo: int, hi: np.ndarray, floor: float, block: int = 256
+) -> np.ndarray:
+    """Pairs that can be in a grouping worth more than `floor` (bool, like G).
+
+    With the pair forced in, the relaxation's value is ``L(u) - best_j + forced_ij``, where
+    forced_ij is mentor j's best group that contains i. A pair whose forced value is at most
+    `floor` is in no grouping worth more than `floor`: the rest is all a better grouping needs.
+    """
+    nr, m = G.shape
+    top = int(hi.max(initial=1))
+    total = _mentor_full(G, u, lo, hi)
+    keep = np.zeros(G.shape, dtype=bool)
+    for start in range(0, m, block):
+        g = G[:, start : start + block]
+        h = hi[start : start + block]
+        red = np.where(g > 0, g - u[:, None], -np.inf)
+        k = min(top, nr)
+        idx = _top_rows(red, k)
+        vals = np.take_along_axis(red, idx, 0)
+        gain, _ = _best_prefix(vals, lo, h)
+        prefix = np.vstack([np.zeros((1, vals.shape[1])), np.cumsum(vals, axis=0)])  # 0..k
+        sizes = np.arange(1, k + 1)[:, None]
+        allowed = (sizes >= min(lo, top)) & (sizes <= h[None, :])  # k x cols
+        # not among the top k: the best k-1 others, then this pair
+        others = np.where(allowed, prefix[:-1], -np.inf).max(axis=0)
+        forced = others[None, :] + red
+        # among the top k at rank t: sizes k >= t hold it in their prefix
+        for t in range(k):
+            with_it = np.where(allowed & (sizes > t), prefix[1:], -np.inf)
+            without = np.where(allowed & (sizes <= t), prefix[:-1] + vals[t][None, :], -np.inf)
+            best_t = np.maximum(with_it.max(axis=0), without.max(axis=0))
+            np.put_along_axis(forced, idx[t][None, :], best_t[None, :], 0)
+        bound = total - gain[None, :] + forced
+        keep[:, start : start + block] = (g > 0) & (bound >= floor + 1 - 1e-7 * abs(total))
+    return keep
+
+
+# ----------------------------------------------------------------------------------------------
+# peer groups: lo..hi people, every pair feasible
+
+
+def all_cliques(ok: np.ndarray, lo: int, hi: np.ndarray | int) -> list[tuple[int, ...]] | None:
+    """Every group of lo..hi people whose pairs are all feasible (None: more than EXACT_CLIQUES)."""
+    n = len(ok)
+    top = int(np.max(hi))
+    out: list[tuple[int, ...]] = []
+
+    def grow(group: tuple[int, ...], allowed: np.ndarray) -> bool:
+        if len(group) >= lo:
+            out.append(group)
+            if len(out) > EXACT_CLIQUES:
+                return False
+        if len(group) == top:
+            return True
+        for j in np.flatnonzero(allowed).tolist():
+            rest = allowed & ok[j]
+            rest[: j + 1] = False
+            if not grow((*group, j), rest):
+                return False
+        return True
+
+    for i in range(n):
+        allowed = ok[i].copy()
+        allowed[: i + 1] = False
+        if not grow((i,), allowed):
+            return None
+    return out
+
+
+def neighbour_cliques(P: np.ndarray, lo: int, hi: int, k: int) -> list[tuple[int, ...]]:
+    """Groups of lo..hi people made of one person and partners among their k best (feasible)."""
+    n = len(P)
+    k = min(k, n - 1)
+    best = np.argsort(-P, axis=1, kind="stable")[:, :k]
+    found: set[tuple[int, ...]] = set()
+    ok = P > 0
+    for size in range(max(2, lo), hi + 1):
+        combos = np.array(list(itertools.combinations(range(k), size - 1)), dtype=np.int64)
+        if not len(combos):
+            continue
+        members = np.concatenate(
+            [np.repeat(np.arange(n), len(combos))[:, None], best[:, combos].reshape(-1, size - 1)],
+            axis=1,
+        )
+        good = np.ones(len(members), bool)
+        for a, b in itertools.combinations(range(size), 2):
+            good &= ok[members[:, a], members[:, b]]
+        members = np.unique(np.sort(members[good], axis=1), axis=0)
+        found.update(map(tuple, members.tolist()))
+    return sorted(found)
+
+
+def group_values(
+    P: np.ndarray, groups: list[tuple[int, ...]], bonus: int, scale: int
+) -> np.ndarray:
+    """Each group's gross value times `scale` (an integer): pair sum * scale / (size - 1), plus
+    the per-person bonus (max_matched)."""
+    out = np.zeros(len(groups), np.int64)
+    by_size: dict[int, list[int]] = {}
+    for k, g in enumerate(groups):
+        by_size.setdefault(len(g), []).append(k)
+    for size, ks in by_size.items():
+        members = np.array([groups[k] for k in ks], dtype=np.int64)
+        total = np.zeros(len(ks), np.int64)
+        for a, b in itertools.combinations(range(size), 2):
+            total += P[members[:, a], members[:, b]]
+        out[ks] = total * (scale // (size - 1)) + bonus * scale * size
+    return out
+
+
+def peer_groups_cpsat(
+    n: int,
+    groups: list[tuple[int, ...]],
+    values: np.ndarray,
+    hint: set[tuple[int, ...]],
+    seed: int,
+    gap: float = 0.0,
+    seconds: float = DETERMINISTIC_SECONDS,
+    cap: int | None = None,
+) -> Solved:
+    """Best packing of the candidate groups: each person in at most one (`cap`: a proven
+    upper bound on the objective)."""
+    model = cp_model.CpModel()
+    z = [model.new_bool_var(f"g{k}") for k in range(len(groups))]
+    by_person: list[list[int]] = [[] for _ in range(n)]
+    for k, g in enumerate(groups):
+        for p in g:
+            by_person[p].append(k)
+    for ks in by_person:
+        if len(ks) > 1:
+            model.add_at_most_one(z[k] for k in ks)
+    objective = sum(int(v) * z[k] for k, v in enumerate(values.tolist()))
+    if cap is not None:
+        model.add(objective <= cap)
+    model.maximize(objective)
+    for k, g in enumerate(groups):
+        model.add_hint(z[k], g in hint)
+    return _solve(model, z, seed, gap, seconds)
+
+
+def peer_bound(
+    P: np.ndarray, lo: int, hi: int, bonus: float, incumbent: float, steps: int = SUBGRADIENT_STEPS
+) -> float:
+    """A bound on every grouping of the pool (profit units, bonus included).
+
+    A group's value is the sum of its members' shares, ``sum_{j in g, j != i} (P_ij / 2 +
+    L_ij) / (size - 1) + bonus``, for any antisymmetric L (L_ij = -L_ji cancels within the
+    group). Each person alone takes their best share (best size, best feasible partners; 0 when
+    unplaced), so the sum of these maxima bounds every grouping. L lives on each person's best
+    partners (both directions) and is improved by subgradient steps: whom i picks but who does
+    not pick i becomes less attractive to i. Partners outside that set keep L = 0 and enter
+    with the exact values of their best profits.
+    """
+    n = len(P)
+    if n < 2:
+        return 0.0
+    k = min(n - 1, max(3 * hi, 12))
+    nbr = np.argsort(-P, axis=1, kind="stable")[:, :k]
+    half = P[np.arange(n)[:, None], nbr].astype(np.float64) / 2
+    mask = np.zeros_like(P, dtype=bool)
+    mask[np.arange(n)[:, None], nbr] = True
+    rest = np.where(mask, 0, P)  # partners outside the set: L = 0
+    outside = -np.sort(-np.partition(-rest, hi - 2, axis=1)[:, : hi - 1], axis=1) / 2
+    pos = _positions(nbr)  # where j's list holds i, per (i, slot); -1: not there
+    lam = np.zeros_like(half)
+    best, theta = np.inf, 1.0
+    best_lam = lam.copy()
+    for _ in range(steps):
+        value, weight = _peer_relaxed(half + lam, outside, P, nbr, lo, hi, bonus)
+        if value < best - 1e-9:
+            best, best_lam = value, lam.copy()
+        else:
+            theta *= 0.7
+        # d value / d L_ij = weight i gives j, minus the weight j gives i (L_ji = -L_ij)
+        back = np.where(pos >= 0, weight[nbr, np.maximum(pos, 0)], 0.0)
+        grad = weight - back
+        norm = float((grad * grad).sum())
+        if norm == 0 or best - incumbent <= 1e-9 * max(1.0, abs(best)):
+            break
+        step = theta * (value - incumbent) / norm
+        lam = _antisymmetric(lam - step * grad, nbr, pos)
+    value, _ = _peer_relaxed(half + best_lam, outside, P, nbr, lo, hi, bonus)
+    return value
+
+
+def _positions(nbr: np.ndarray) -> np.ndarray:
+    """pos[i, s] = the slot of i in the list of j = nbr[i, s], or -1."""
+    n = len(nbr)
+    key = {(int(i), int(j)): s for i in range(n) for s, j in enumerate(nbr[i].tolist())}
+    return np.array(
+        [[key.get((int(j), i), -1) for j in nbr[i].tolist()] for i in range(n)], np.int64
+    )
+
+
+def _antisymmetric(lam: np.ndarray, nbr: np.ndarray, pos: np.ndarray) -> np.ndarray:
+    """L_ij = -L_ji where both directions are listed; a one-sided pair keeps L = 0 (sound)."""
+    back = np.where(pos >= 0, lam[nbr, np.maximum(pos, 0)], 0.0)
+    return np.where(pos >= 0, (lam - back) / 2, 0.0)
+
+
+def _peer_relaxed(
+    adj: np.ndarray,
+    outside: np.ndarray,
+    P: np.ndarray,
+    nbr: np.ndarray,
+    lo: int,
+    hi: int,
+    bonus: float,
+) -> tuple[float, np.ndarray]:
+    """Sum of everyone's best share, and the weight 1/(size-1) each person gives each listed
+    partner it picks."""
+    n, k = adj.shape
+    feas = P[np.arange(n)[:, None], nbr] > 0
+    vals = np.where(feas, adj, -np.inf)
+    both = np.concatenate([vals, np.where(outside > 0, outside, -np.inf)], axis=1)
+    order = np.argsort(-both, axis=1, kind="stable")[:, : hi - 1]
+    top = np.take_along_axis(both, order, 1)
+    prefix = np.cumsum(np.where(np.isfinite(top), top, -1e30), axis=1)
+    best = np.zeros(n)
+    size = np.zeros(n, np.int64)
+    for s in range(max(2, lo), hi + 1):
+        share = prefix[:, s - 2] / (s - 1) + bonus
+        better = share > best
+        best[better], size[better] = share[better], s
+    weight = np.zeros_like(adj)
+    for s in range(max(2, lo), hi + 1):
+        who = np.flatnonzero(size == s)
+        for r in range(s - 1):
+            slot = order[who, r]
+            inside = slot < k
+            weight[who[inside], slot[inside]] = 1.0 / (s - 1)
+    return float(best.sum()), weight
+
+
+# ----------------------------------------------------------------------------------------------
+# the group model from the engine's solutions
+
+
+@dataclass(frozen=True)
+class MentorGroups:
+    """The group model's answer: the assignment with its bound (profit units, bonuses off)."""
+
+    solution: BipartiteSolution
+    bound: int
+    certified: bool
+    method: str
+    closed: frozenset[int]  # mentors with feasible mentees but no group
+
+
+def solve_mentor_groups(
+    P: np.ndarray,
+    capacity: np.ndarray,
+    relaxed: BipartiteSolution,
+    heuristic: BipartiteSolution,
+    lo: int,
+    objective: str,
+    priority: np.ndarray | None,
+    seed: int,
+    gap_tolerance: float = 0.0,
+) -> MentorGroups:
+    """CP-SAT on every feasible pair (small pools: the optimum) or on the candidate graph
+    warm-started from `heuristic` (larger), and the Lagrangian bound over every pair.
+
+    `relaxed` is the exact solution without the minimum: its duals start the multipliers.
+    """
+    nr, m = P.shape
+    P = P.astype(np.int64)
+    bonus = row_bonus(np.array([P.max(initial=0)]), np.zeros(nr, np.int64), m, objective, priority)
+    G = np.where(P > 0, P + bonus[:, None], 0)
+    G[:, capacity <= 0] = 0
+    large = G.size > LARGE_MATRIX  # the heuristic start and the bound only
+    hint = (
+        heuristic.row_col
+        if large
+        else _improve_start(G, relaxed, heuristic.row_col, lo, capacity, seed)
+    )
+    incumbent = _gross(G, hint)
+    bound_full, u = mentor_bound(G, lo, capacity, _duals(G, capacity, relaxed, bonus), incumbent)
+    gross_bound = math.floor(bound_full + 1e-6)
+    row_col, how = hint, "the start is optimal" if incumbent >= gross_bound else "no search"
+    if incumbent < gross_bound and not large:
+        # only pairs that can be in a better grouping than the start (valid for every pair)
+        keep = mentor_keep(G, u, lo, capacity, incumbent)
+        rows, cols = np.nonzero(keep)
+        full = len(rows) <= EXACT_PAIRS
+        if not full:  # too many: the candidate graph's share of them
+            rows, cols = _candidate_pairs(G, relaxed, hint)
+            rows, cols = rows[keep[rows, cols]], cols[keep[rows, cols]]
+        run = mentor_groups_cpsat(
+            rows, cols, G[rows, cols], nr, m, lo, capacity, hint, seed,
+            gap=gap_tolerance, seconds=DETERMINISTIC_SECONDS if full else LARGE_SECONDS,
+        )  # fmt: skip
+        if run.value > incumbent:
+            row_col = np.full(nr, -1, np.int64)
+            row_col[rows[run.chosen]] = cols[run.chosen]
+        if full and run.optimal:  # the best grouping is the start or in the model
+            gross_bound = min(gross_bound, max(run.bound, incumbent))
+        how = f"CP-SAT on {len(rows)} pairs that can improve it" + ("" if full else " (a share)")
+        how += f", {run.work:.2f} deterministic s"
+    value = _gross(G, row_col)
+    certified = value >= gross_bound
+    gross_bound = max(gross_bound, value)
+    matched = row_col >= 0
+    pure = np.where(matched, P[np.arange(nr), np.maximum(row_col, 0)], 0)
+    total = int(pure.sum())
+    bound = max(total, gross_bound - int(bonus[matched].sum()))
+    load = np.bincount(row_col[matched], minlength=m)
+    has_rows = (G > 0).any(axis=0)
+    closed = (
+        frozenset(int(c) for c in np.flatnonzero((load == 0) & has_rows)) if lo > 1 else frozenset()
+    )
+    solution = replace(
+        heuristic,
+        row_col=row_col,
+        row_profit=pure,
+        total=total,
+        bound=bound,
+        certified=certified,
+        edges=np.unique(np.concatenate([relaxed.edges, _pairs_of(row_col)], axis=1), axis=1),
+    )
+    method = (
+        f"closing small groups, then {how} ({'optimal' if certified else 'best found'}); "
+        "bound: Lagrangian relaxation over every pair"
+    )
+    return MentorGroups(solution, bound, certified, method, closed)
+
+
+def _candidate_pairs(
+    G: np.ndarray, relaxed: BipartiteSolution, start: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """The relaxation's graph, the start's pairs and each mentee's START_CANDIDATES best."""
+    nr, m = G.shape
+    k = min(m, START_CANDIDATES)
+    best = np.argpartition(-G, k - 1, axis=1)[:, :k] if k < m else np.tile(np.arange(m), (nr, 1))
+    wide = np.stack([np.repeat(np.arange(nr), k), best.ravel()])
+    edges = np.concatenate([relaxed.edges, _pairs_of(start), wide], axis=1)
+    key = np.unique(edges[0] * m + edges[1])
+    rows, cols = key // m, key % m
+    keep = G[rows, cols] > 0
+    return rows[keep], cols[keep]
+
+
+def _improve_start(
+    G: np.ndarray,
+    relaxed: BipartiteSolution,
+    start: np.ndarray,
+    lo: int,
+    capacity: np.ndarray,
+    seed: int,
+) -> np.ndarray:
+    """A short CP-SAT run on a wider candidate graph from `start`: a better start prunes more."""
+    nr, m = G.shape
+    rows, cols = _candidate_pairs(G, relaxed, start)
+    run = mentor_groups_cpsat(
+        rows, cols, G[rows, cols], nr, m, lo, capacity, start, seed, seconds=START_SECONDS
+    )
+    if run.value <= _gross(G, start):
+        return start
+    out = np.full(nr, -1, np.int64)
+    out[rows[run.chosen]] = cols[run.chosen]
+    return out
+
+
+def _pairs_of(row_col: np.ndarray) -> np.ndarray:
+    r = np.flatnonzero(row_col >= 0)
+    return np.stack([r, row_col[r]]).astype(np.int64)
+
+
+def _gross(G: np.ndarray, row_col: np.ndarray) -> int:
+    r = np.flatnonzero(row_col >= 0)
+    return int(G[r, row_col[r]].sum())
+
+
+def _duals(
+    G: np.ndarray, capacity: np.ndarray, relaxed: BipartiteSolution, bonus: np.ndarray
+) -> np.ndarray:
+    """Row duals of the relaxation without minimum (a good start for the multipliers)."""
+    nr, m = G.shape
+    rows, cols = relaxed.edges
+    matched = relaxed.row_col >= 0
+    own = np.where(matched, relaxed.row_profit + bonus, 0)
+    try:
+        v = prices(nr, m, rows, cols, G[rows, cols], relaxed.row_col, own, capacity)
+    except MatchingError:  # a different bonus tier than the relaxation's: start from the profits
+        return own.astype(np.float64)
+    return np.where(matched, own - v[np.maximum(relaxed.row_col, 0)], 0).astype(np.float64)
+
+
+# ----------------------------------------------------------------------------------------------
+# peer groups from the engine
+
+
+@dataclass(frozen=True)
+class PeerGroups:
+    """Groups (positions, value in profit units), the bound (profit units), how it was solved."""
+
+    groups: list[tuple[tuple[int, ...], float]]
+    bound: float
+    certified: bool
+    method: str
+
+
+def solve_peer_groups(
+    P: np.ndarray,
+    lo: int,
+    hi: int,
+    objective: str,
+    seed: int,
+    hint: list[list[int]],
+    gap_tolerance: float = 0.0,
+) -> PeerGroups:
+    """Peer groups of lo..hi people: the packing LP over candidate groups (priced against every
+    group while the pool is small enough), its rounding or `hint` (a heuristic) as the start,
+    CP-SAT on the groups that can beat the start. Every clique of a small pool: exact."""
+    n = len(P)
+    P = P.astype(np.int64)
+    lo, hi = max(2, lo), min(max(2, hi), n)
+    scale = math.lcm(*range(1, hi))  # group values pair_sum / (size - 1) become integers
+    bonus = int(n * int(P.max(initial=0)) // 2 + 1) if objective == "max_matched" else 0
+    cands = all_cliques(P > 0, lo, hi) if n <= EXACT_PEERS else None
+    full = cands is not None
+    large = n > PRICE_PEERS  # no LP: CP-SAT from the heuristic on fewer candidates
+    if cands is None:
+        cands = neighbour_cliques(P, lo, hi, LARGE_NEIGHBOURS if large else PEER_NEIGHBOURS)
+    hinted = {tuple(sorted(g)) for g in hint if lo <= len(g) <= hi}
+    cands = sorted(set(cands) | hinted)
+    if large:
+        shares, pi, priced_bound = np.zeros(len(cands)), np.zeros(n), None
+    else:
+        cands, shares, pi, priced_bound = _price_and_solve_lp(P, cands, lo, hi, bonus, scale, full)
+    values = group_values(P, cands, bonus, scale)
+    members = _members(cands)
+    start = np.array([g in hinted for g in cands], dtype=bool)
+    if large:  # prices by subgradient steps, then every group priced from its positive pairs
+        pi = packing_subgradient(members, values, n, float(values[start].sum()))
+        priced = price_sparse(P, pi / scale - bonus, lo, hi, PRICE_LIMIT)
+        if priced is not None:
+            priced_bound = float(pi.sum() / scale + priced[1].sum())
+    for better in (round_packing(members, values, shares), _support_packing(
+        n, cands, values, shares, start, seed
+    )):  # fmt: skip
+        if values[better].sum() > values[start].sum():
+            start = better
+    incumbent = int(values[start].sum())
+    lagrange, keep = packing_keep(members, values, pi, incumbent)
+    keep |= start
+    kept = np.flatnonzero(keep)
+    chosen, value, optimal = np.flatnonzero(start), incumbent, not (keep & ~start).any()
+    work = 0.0
+    if not optimal and incumbent < math.floor(lagrange + 1e-6):
+        picked = {cands[k] for k in np.flatnonzero(start)}
+        run = peer_groups_cpsat(
+            n, [cands[k] for k in kept], values[kept], picked, seed, gap=gap_tolerance,
+            seconds=DETERMINISTIC_SECONDS if full else LARGE_SECONDS,
+        )  # fmt: skip
+        if run.value > incumbent:
+            chosen, value = kept[run.chosen], run.value
+        optimal = run.optimal  # the best packing is the start or made of `kept`
+        work = run.work
+    if full:  # every clique is a candidate: the Lagrangian bound covers every grouping
+        gross_bound = math.floor(lagrange + 1e-6) / scale
+        if optimal:
+            gross_bound = min(gross_bound, value / scale)
+    elif priced_bound is not None:  # every group was priced
+        gross_bound = priced_bound
+    else:
+        gross_bound = peer_bound(P, lo, hi, bonus, value / scale)
+    certified = gross_bound <= value / scale + 1e-9
+    groups = [(cands[k], _peer_value(P, cands[k])) for k in chosen.tolist()]
+    placed = sum(len(g) for g, _ in groups)
+    bound = max(sum(v for _, v in groups), gross_bound - bonus * placed)
+    if full:
+        scope, how = f"every feasible group ({len(cands)})", ""
+    elif priced_bound is not None:
+        scope, how = f"{len(cands)} groups", "; bound: the packing LP priced against every group"
+    else:
+        scope, how = f"{len(cands)} candidate groups", "; bound: Lagrangian relaxation of pairs"
+    first = (
+        f"person prices by subgradient steps on {scope}, greedy groups as the start"
+        if large
+        else f"packing LP on {scope}, its rounding or greedy groups as the start"
+    )
+    method = (
+        f"{first}, then CP-SAT on the "
+        f"{len(kept)} groups that can beat it ({'optimal' if certified else 'best found'}, "
+        f"{work:.2f} deterministic s){how}"
+    )
+    return PeerGroups(groups, bound, certified, method)
+
+
+def _price_and_solve_lp(
+    P: np.ndarray,
+    cands: list[tuple[int, ...]],
+    lo: int,
+    hi: int,
+    bonus: int,
+    scale: int,
+    full: bool,
+) -> tuple[list[tuple[int, ...]], np.ndarray, np.ndarray, float | None]:
+    """The packing LP on the candidates; on a pool of up to PRICE_PEERS people (groups of at
+    most 4) groups with positive reduced value join (column generation), and the Lagrangian
+    bound at the final prices covers every group (None when not computed)."""
+    n = len(P)
+    can_price = not full and n <= PRICE_PEERS and hi <= 4
+    bound: float | None = None
+    for _ in range(PRICE_ROUNDS if can_price else 1):
+        values = group_values(P, cands, bonus, scale)
+        shares, pi = packing_lp(n, _members(cands), values)
+        if not can_price:
+            break
+        priced = price_groups(P, pi / scale - bonus, lo, hi, PRICE_LIMIT)
+        if priced is None:
+            break
+        found, gains = priced
+        here = float(pi.sum() / scale + gains.sum())
+        bound = here if bound is None else min(bound, here)
+        known = set(cands)
+        new = [g for g in found if g not in known]
+        if not new:
+            break
+        cands = sorted(known | set(new))
+    else:
+        values = group_values(P, cands, bonus, scale)
+        shares, pi = packing_lp(n, _members(cands), values)
+    return cands, shares, pi, bound
+
+
+def _members(groups: list[tuple[int, ...]]) -> np.ndarray:
+    """Groups as a padded array (-1 past a group's size)."""
+    top = max((len(g) for g in groups), default=1)
+    out = np.full((len(groups), top), -1, np.int64)
+    for k, g in enumerate(groups):
+        out[k, : len(g)] = g
+    return out
+
+
+def packing_lp(n: int, members: np.ndarray, values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(group shares z, person prices pi >= 0) of the packing's LP (GLOP: a deterministic
+    simplex)."""
+    from ortools.linear_solver import pywraplp
+
+    solver = pywraplp.Solver.CreateSolver("GLOP")
+    z = [solver.NumVar(0.0, 1.0, "") for _ in range(len(members))]
+    rows = [solver.Constraint(-solver.infinity(), 1.0) for _ in range(n)]
+    for k, group in enumerate(members.tolist()):
+        for p in group:
+            if p >= 0:
+                rows[p].SetCoefficient(z[k], 1.0)
+    objective = solver.Objective()
+    for k, v in enumerate(values.tolist()):
+        objective.SetCoefficient(z[k], float(v))
+    objective.SetMaximization()
+    if solver.Solve() != pywraplp.Solver.OPTIMAL:
+        return np.zeros(len(members)), np.zeros(n)
+    shares = np.array([v.solution_value() for v in z])
+    return shares, np.maximum(0.0, np.array([c.dual_value() for c in rows]))
+
+
+def round_packing(members: np.ndarray, values: np.ndarray, shares: np.ndarray) -> np.ndarray:
+    """Groups of the LP, largest share first (then value), kept while disjoint: a start."""
+    order = np.lexsort((-values, -np.round(shares, 6)))
+    used: set[int] = set()
+    out = np.zeros(len(members), bool)
+    for k in order.tolist():
+        if shares[k] <= 1e-6:
+            break
+        g = [p for p in members[k].tolist() if p >= 0]
+        if used.isdisjoint(g):
+            used.update(g)
+            out[k] = True
+    return out
+
+
+def packing_subgradient(
+    members: np.ndarray, values: np.ndarray, n: int, target: float, steps: int = 300
+) -> np.ndarray:
+    """Person prices pi >= 0 that make the packing's Lagrangian bound small (subgradient steps
+    with Polyak's rule towards `target`, a packing's value): the LP's prices, approximately."""
+    valid = members >= 0
+    idx = np.maximum(members, 0)
+    pi = np.zeros(n)
+    best, best_pi, theta = np.inf, pi.copy(), 1.0
+    for _ in range(steps):
+        rc = values - np.where(valid, pi[idx], 0.0).sum(axis=1)
+        value = float(pi.sum() + np.maximum(rc, 0).sum())
+        if value < best - 1e-9:
+            best, best_pi = value, pi.copy()
+        else:
+            theta *= 0.95
+        use = np.bincount(idx[valid & (rc > 0)[:, None]], minlength=n)
+        grad = 1.0 - use
+        grad[(pi <= 0) & (grad > 0)] = 0.0  # pi stays >= 0
+        norm = float((grad * grad).sum())
+        if norm == 0 or best - target <= 1e-9 * max(1.0, best):
+            break
+        pi = np.maximum(0.0, pi - theta * (value - target) / norm * grad)
+    return best_pi
+
+
+def price_sparse(
+    P: np.ndarray, pi: np.ndarray, lo: int, hi: int, limit: int
+) -> tuple[list[tuple[int, ...]], np.ndarray] | None:
+    """Every group of lo..hi people (hi <= 4) with positive reduced value at prices pi (profit
+    units), found from the pairs with positive q_ab = P_ab - pi_a - pi_b: a group's reduced value
+    is the sum of its q / (size - 1), so a positive one holds a positive pair. None: more
+    than `limit`."""
+    n = len(P)
+    best = np.full(n, -np.inf)
+    for start in range(0, n, 512):
+        block = P[start : start + 512]
+        q = np.where(block > 0, block - pi[start : start + 512, None] - pi[None, :], -np.inf)
+        best[start : start + 512] = q.max(axis=1)
+    gains: dict[tuple[int, ...], float] = {}
+    work = 0
+    for a in range(n):
+        qa = np.where(P[a] > 0, P[a] - pi[a] - pi, -np.inf)
+        qa[a] = -np.inf
+        for b in np.flatnonzero(qa > 0).tolist():
+            if b < a:
+                continue
+            qb = np.where(P[b] > 0, P[b] - pi[b] - pi, -np.inf)
+            t = qa + qb
+            t[[a, b]] = -np.inf
+            if lo <= 2:
+                gains[(a, b)] = float(qa[b])
+            if lo <= 3 <= hi:
+                for c in np.flatnonzero(qa[b] + t > 0).tolist():
+                    g = tuple(sorted((a, b, c)))
+                    gains[g] = float(qa[b] + t[c]) / 2
+            if hi >= 4:
+                reach = qa[b] + t + best + np.max(t)
+                extend = np.flatnonzero(reach > 0)
+                work += len(extend)
+                if work > limit:
+                    return None
+                for c in extend.tolist():
+                    qc = np.where(P[c] > 0, P[c] - pi[c] - pi, -np.inf)
+                    four = qa[b] + t[c] + t + qc
+                    four[[a, b, c]] = -np.inf
+                    for d in np.flatnonzero(four > 0).tolist():
+                        g = tuple(sorted((a, b, c, d)))
+                        gains[g] = float(four[d]) / 3
+            if len(gains) > limit:
+                return None
+    groups = sorted(gains)
+    return groups, np.array([gains[g] for g in groups])
+
+
+def _support_packing(
+    n: int,
+    cands: list[tuple[int, ...]],
+    values: np.ndarray,
+    shares: np.ndarray,
+    start: np.ndarray,
+    seed: int,
+) -> np.ndarray:
+    """The best packing of the groups the LP uses (and the start's): a small, quick model."""
+    support = np.flatnonzero((shares > 1e-6) | start)
+    run = peer_groups_cpsat(
+        n,
+        [cands[k] for k in support],
+        values[support],
+        {cands[k] for k in np.flatnonzero(start)},
+        seed,
+        seconds=START_SECONDS,
+    )
+    out = np.zeros(len(cands), bool)
+    out[support[run.chosen]] = True
+    return out
+
+
+def price_groups(
+    P: np.ndarray, pi: np.ndarray, lo: int, hi: int, limit: int
+) -> tuple[list[tuple[int, ...]], np.ndarray] | None:
+    """Every group of lo..hi people (hi <= 4) with positive reduced value at prices pi, with
+    those values (scaled like `group_values` with scale 1: pair sum / (size - 1) - prices).
+
+    With q_ab = P_ab - pi_a - pi_b, a group's reduced value is sum of its q / (size - 1):
+    each member is in size - 1 of its pairs. A triple is enumerated from each person a over all
+    pairs b < c above a; a quad extends a triple whose sum can still turn positive (each
+    person's best q bounds what a fourth adds). None: more than `limit` (no bound from them).
+    """
+    n = len(P)
+    q = np.where(P > 0, P - pi[:, None] - pi[None, :], -np.inf)
+    np.fill_diagonal(q, -np.inf)
+    best = q.max(axis=1)
+    found: list[tuple[int, ...]] = []
+    gains: list[float] = []
+    if lo <= 2:
+        first, second = np.nonzero(np.triu(q > 0, 1))
+        found += list(zip(first.tolist(), second.tolist(), strict=True))
+        gains += q[first, second].tolist()
+    upper = np.triu(np.ones((n, n), bool), 1)
+    for a in range(n - 2):
+        t = q[a][:, None] + q[a][None, :] + q  # triples a < b < c
+        t[:, : a + 1] = -np.inf
+        t[: a + 1, :] = -np.inf
+        t = np.where(upper, t, -np.inf)
+        if lo <= 3 <= hi:
+            b, c = np.nonzero(t > 0)
+            found += [(a, int(x), int(y)) for x, y in zip(b.tolist(), c.tolist(), strict=True)]
+            gains += (t[b, c] / 2).tolist()
+        if hi >= 4:
+            b, c = np.nonzero(t + best[a] + best[:, None] + best[None, :] > 0)
+            for x, y in zip(b.tolist(), c.tolist(), strict=True):
+                four = t[x, y] + q[a] + q[x] + q[y]
+                four[: y + 1] = -np.inf
+                for d in np.flatnonzero(four > 0).tolist():
+                    found.append((a, x, y, d))
+                    gains.append(float(four[d]) / 3)
+        if len(found) > limit:
+            return None
+    return found, np.array(gains)
+
+
+def packing_keep(
+    members: np.ndarray, values: np.ndarray, pi: np.ndarray, floor: int
+) -> tuple[float, np.ndarray]:
+    """The Lagrangian bound of the packing at prices pi, and the groups that can be in a packing
+    worth more than `floor`.
+
+    Relaxing "each person at most once": ``L = sum(pi) + sum_g max(0, rc_g)`` with
+    ``rc_g = value_g - sum of its members' prices`` bounds every packing of these groups, for
+    any pi >= 0. With group g forced in, the bound is ``L - max(0, rc_g) + rc_g``; a group
+    whose forced bound is at most `floor` is in no packing worth more.
+    """
+    priced = np.where(members >= 0, pi[np.maximum(members, 0)], 0.0).sum(axis=1)
+    rc = values - priced
+    lagrange = float(pi.sum() + np.maximum(rc, 0).sum())
+    forced = lagrange - np.maximum(rc, 0) + rc
+    return lagrange, forced >= floor + 1 - 1e-9 * max(1.0, abs(lagrange))
+
+
+def _peer_value(P: np.ndarray, group: tuple[int, ...]) -> float:
+    pairs = sum(int(P[a, b]) for a, b in itertools.combinations(group, 2))
+    return pairs / (len(group) - 1)
