@@ -63,7 +63,7 @@ class TickSummary:
     waiting: int = 0
     errors: int = 0
     digest: bool = False
-    previews: list[tuple[str, str, str]] = field(default_factory=list)  # member, kind, subject
+    previews: list[tuple[str, str, str]] = field(default_factory=list)  # member, kind, template
     report: DigestReport | None = None
 
     def counts(self) -> dict[str, int]:
@@ -275,7 +275,8 @@ def dry_run(
             summary.errors += 1
             continue
         summary.queued[item.kind] += 1
-        summary.previews.append((item.member_id or ORGANIZERS, item.kind, mail.subject))
+        summary.previews.append((item.member_id or ORGANIZERS, item.kind, item.template))
+        del mail  # rendered to prove it renders; its text names people, so it stays here
     for s in plan.skip:
         summary.skipped[s.reason] += 1
         summary.skipped_items.append((s.item.member_id or ORGANIZERS, s.item.kind, s.reason))
