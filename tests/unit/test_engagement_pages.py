@@ -29,7 +29,7 @@ PAIRS = [
 
 @pytest.fixture
 def site(tmp_path):
-    engine, spec, cycle_id = setup_program(f"sqlite:///{tmp_path / 's.db'}", "walk.yaml", PAIRS)
+    engine, spec, _ = setup_program(f"sqlite:///{tmp_path / 's.db'}", "walk.yaml", PAIRS)
     client = TestClient(create_app(engine, secret_key=KEY, clock=FixedClock(NOW)))
     return client, engine, spec
 
