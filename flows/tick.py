@@ -19,9 +19,15 @@ from mentorflow.store.db import open_store
 
 @task(cache_policy=NO_CACHE)
 def plan_tick(engine: Engine, spec: ProgramSpec, as_of: datetime) -> run.PreparedTick | None:
-    """End pairs whose member was erased, then read the store and plan what is due."""
-    run.settle(engine, spec, as_of)
+    """Read the store and plan what is due."""
     return run.prepare(engine, spec, as_of)
+
+
+@task(cache_policy=NO_CACHE)
+def settle_pairs(engine: Engine, spec: ProgramSpec, settings: MailSettings, as_of: datetime) -> int:
+    """End pairs whose member was erased; match open rematch requests again (automatic)."""
+    run.settle(engine, spec, as_of)
+    return run.rematch_after_settle(engine, spec, settings, as_of)
 
 
 @task(cache_policy=NO_CACHE)
@@ -70,6 +76,8 @@ def tick(spec_path: str, as_of: str | None = None, dry_run: bool = False) -> dic
     engine = open_store()
     settings = mail_settings(spec)
     moment = _as_of(as_of, spec)
+    if not dry_run:
+        settle_pairs(engine, spec, settings, moment)
     prepared = plan_tick(engine, spec, moment)
     if prepared is None:
         get_run_logger().info(

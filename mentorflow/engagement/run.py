@@ -119,6 +119,20 @@ def settle(engine: Engine, spec: ProgramSpec, as_of: datetime) -> int:
     return ended
 
 
+def rematch_after_settle(
+    engine: Engine, spec: ProgramSpec, settings: MailSettings, as_of: datetime
+) -> int:
+    """Open rematch requests matched again (automatic approval), before the schedule is read."""
+    from mentorflow.engagement.rematch import mark_matched, rematch_open
+
+    with engine.connect() as conn:
+        cycle = repo.get_cycle(conn, spec.program.id, spec.cycle.label)
+    if cycle is None:
+        return 0
+    mark_matched(engine, cycle.id, as_of)  # the organizer may have run `mentorflow match`
+    return rematch_open(engine, spec, settings, cycle.id, as_of)
+
+
 def request_rematch(
     conn, cycle_id: int, member_id: str, match_id: str, cause: str, now: datetime, status: str
 ) -> bool:  # type: ignore[no-untyped-def]
@@ -379,6 +393,7 @@ def run_tick(
     """The whole tick in one call (the demo, tests and benchmarks use it; the flow splits it)."""
     if not dry:
         settle(engine, spec, as_of)
+        rematch_after_settle(engine, spec, settings, as_of)
     prepared = prepare(engine, spec, as_of)
     if prepared is None:
         return TickSummary(as_of, dry_run=dry)
