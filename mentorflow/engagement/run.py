@@ -26,7 +26,7 @@ from mentorflow.engagement.mailing import (
     MailJob,
     build_job,
     preview,
-    queue_member_mail,
+    queue_member_mails,
     queue_organizer_mail,
 )
 from mentorflow.engagement.schedule import ORGANIZERS, DueItem, TickPlan, plan_tick
@@ -193,34 +193,57 @@ def queue_plan(
         if stop_after is not None and number >= stop_after:
             raise RuntimeError("stopped halfway (test)")
         with engine.begin() as conn:
-            for item in plan.send[start : start + batch]:
-                _queue_one(conn, spec, settings, prepared, item, contacts, clock, summary)
+            items = plan.send[start : start + batch]
+            _queue_batch(conn, spec, settings, prepared, items, contacts, clock, summary)
     _record_skips(engine, spec, prepared, summary)
     return summary
 
 
-def _queue_one(conn, spec, settings, prepared, item, contacts, clock, summary) -> None:  # type: ignore[no-untyped-def]
-    state = prepared.state
-    try:
-        job = build_job(
-            item, spec=spec, settings=settings, state=state, contacts=contacts, as_of=clock.now()
-        )
-        if item.member_id is None:
+def _queue_batch(conn, spec, settings, prepared, items, contacts, clock, summary) -> None:  # type: ignore[no-untyped-def]
+    """Build every mail of the batch, queue the members' in one go and the organizers' apart."""
+    state, jobs = prepared.state, []
+    for item in items:
+        try:
+            job = build_job(
+                item,
+                spec=spec,
+                settings=settings,
+                state=state,
+                contacts=contacts,
+                as_of=clock.now(),
+            )
+            if item.member_id is not None:
+                jobs.append(job)
+                continue
             job = MailJob(
                 item, {**job.context, **_digest_vars(conn, spec, state, item, clock.now())}
             )
-            new = queue_organizer_mail(
+            if queue_organizer_mail(
                 conn, settings, prepared.cycle_id, state.cycle_label, job, clock
-            )
-        else:
-            new = queue_member_mail(
-                conn, settings, prepared.cycle_id, state.cycle_label, job, clock
-            )
+            ):
+                summary.queued[item.kind] += 1
+        except TemplateError:
+            summary.errors += 1  # not recorded: a fixed template sends on the next tick
+    try:
+        new = queue_member_mails(conn, settings, prepared.cycle_id, state.cycle_label, jobs, clock)
     except TemplateError:
-        summary.errors += 1  # not recorded: a fixed template sends on the next tick
-        return
-    if new:
-        summary.queued[item.kind] += 1
+        new = _queue_one_by_one(conn, settings, prepared, jobs, clock, summary)
+    for job in jobs:
+        if job.item.key in new:
+            summary.queued[job.item.kind] += 1
+
+
+def _queue_one_by_one(conn, settings, prepared, jobs, clock, summary) -> set[str]:  # type: ignore[no-untyped-def]
+    """A template failed to render: queue the others, count the failures as errors."""
+    new: set[str] = set()
+    for job in jobs:
+        try:
+            new |= queue_member_mails(
+                conn, settings, prepared.cycle_id, prepared.state.cycle_label, [job], clock
+            )
+        except TemplateError:
+            summary.errors += 1
+    return new
 
 
 def _digest_vars(conn, spec, state, item, now) -> dict:  # type: ignore[no-untyped-def]
