@@ -87,7 +87,8 @@ def tick(spec_path: str, as_of: str | None = None, dry_run: bool = False) -> dic
     step = preview_due if dry_run else queue_due
     summary = step(engine, spec, settings, prepared)
     publish_summary(summary, spec.program.id)
-    if not dry_run:  # also what a tick that stopped halfway left pending
+    # also what a tick that stopped halfway left pending; an empty tick skips the task
+    if not dry_run and run.has_pending_mail(engine, spec.program.id, _now()):
         deliver_mail(engine, settings)
     get_run_logger().info(
         "tick %s at %s: %s", spec.program.id, moment.isoformat(), summary.counts()

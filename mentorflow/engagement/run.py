@@ -35,11 +35,19 @@ from mentorflow.engagement.window import in_window, zone
 from mentorflow.errors import TemplateError
 from mentorflow.mail.outbox import message_key
 from mentorflow.mail.settings import MailSettings
+from mentorflow.matching.store_io import LIVE, end_match
 from mentorflow.matching.store_io import contacts as load_contacts
-from mentorflow.matching.store_io import end_match
 from mentorflow.spec.model import ProgramSpec
 from mentorflow.store import repo
-from mentorflow.store.tables import engagement_skips, rematch_requests, ticks
+from mentorflow.store.tables import (
+    engagement_skips,
+    match_members,
+    matches,
+    members,
+    outbox,
+    rematch_requests,
+    ticks,
+)
 
 BATCH = 1000
 
@@ -105,18 +113,33 @@ def settle(engine: Engine, spec: ProgramSpec, as_of: datetime) -> int:
         cycle = repo.get_cycle(conn, spec.program.id, spec.cycle.label)
         if cycle is None:
             return 0
-        state = load_state(conn, spec.program.id, cycle.id, cycle.label, spec.program.zone)
-        ended = 0
-        for pair in state.pairs:
-            gone = [p for p in pair.people if p.erased]
-            if not gone:
-                continue
-            end_match(conn, spec.program.id, pair.id, "erasure", as_of)
-            for person in pair.people:
-                if not person.erased:
-                    request_rematch(conn, cycle.id, person.id, pair.id, "erased", as_of, "offered")
-            ended += 1
-    return ended
+        affected = _pairs_with_erased_members(conn, cycle.id)
+        for match_id, people in affected.items():
+            end_match(conn, spec.program.id, match_id, "erasure", as_of)
+            for member_id, erased in people:
+                if not erased:
+                    request_rematch(conn, cycle.id, member_id, match_id, "erased", as_of, "offered")
+    return len(affected)
+
+
+def _pairs_with_erased_members(conn, cycle_id: int) -> dict[str, list[tuple[str, bool]]]:  # type: ignore[no-untyped-def]
+    """Live pairs of the cycle with an erased member: match id -> (member id, erased) each."""
+    live = (matches.c.cycle_id == cycle_id) & matches.c.status.in_(LIVE)
+    hit = (
+        select(match_members.c.match_id)
+        .join(matches, matches.c.id == match_members.c.match_id)
+        .join(members, members.c.id == match_members.c.member_id)
+        .where(live, members.c.erased_at.is_not(None))
+    )
+    rows = conn.execute(
+        select(match_members.c.match_id, members.c.id, members.c.erased_at)
+        .join(members, members.c.id == match_members.c.member_id)
+        .where(match_members.c.match_id.in_(hit))
+    )
+    found: dict[str, list[tuple[str, bool]]] = {}
+    for row in rows:
+        found.setdefault(row.match_id, []).append((row.id, row.erased_at is not None))
+    return found
 
 
 def rematch_after_settle(
@@ -427,3 +450,13 @@ def run_tick(
     tick_digest(engine, spec, settings, prepared, summary)
     finish_record(engine, tick_id, summary, now or as_of)
     return summary
+
+
+def has_pending_mail(engine: Engine, program_id: str, now: datetime) -> bool:
+    """Whether delivery has anything to do (an empty tick then skips the delivery task)."""
+    due = (outbox.c.not_before.is_(None)) | (outbox.c.not_before <= now)
+    query = select(outbox.c.id).where(
+        outbox.c.program_id == program_id, outbox.c.status.in_(("pending", "sending")), due
+    )
+    with engine.connect() as conn:
+        return conn.execute(query.limit(1)).first() is not None
