@@ -65,6 +65,8 @@ def _open_members(conn, cycle_id: int) -> set[str]:  # type: ignore[no-untyped-d
 def mark_matched(engine: Engine, cycle_id: int, now: datetime) -> int:
     """Open requests whose member is in a live pair other than the one that ended: matched."""
     with engine.begin() as conn:
+        if not _open_members(conn, cycle_id):
+            return 0  # the usual hour: nothing open, no need to read every live pair
         live = {
             (r.member_id, r.match_id)
             for r in conn.execute(
