@@ -28,6 +28,8 @@ def rematch_open(
         return 0
     with engine.connect() as conn:
         wanted = _open_members(conn, cycle_id)
+        if not wanted:
+            return 0
         found = store_io.load_pool_input(conn, spec.program.id, cycle_id, 1)
     if not wanted & {r["id"] for r in found.records}:
         return 0
