@@ -312,7 +312,7 @@ def _first_slot(
     language = contacts.get(me.id, ("", "", ""))[2] or spec.program.language
     program = settings.program_name or settings.program_id
     ics = slot_invite(
-        key=f"{state_key(item)}",
+        key=first_meeting_key(item),
         domain=settings.mail_domain,
         start=start,
         timezone=me.timezone,
@@ -325,6 +325,6 @@ def _first_slot(
     return start.astimezone(zone(me.timezone)), ics
 
 
-def state_key(item: DueItem) -> str:
+def first_meeting_key(item: DueItem) -> str:
     """The same UID for both members' copies of the pair's slot, so calendars see one event."""
     return f"first-meeting:{item.match_ids[0]}"
