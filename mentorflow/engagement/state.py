@@ -76,6 +76,8 @@ class ProgramState:
     absences: Mapping[str, tuple[Absence, ...]] = field(default_factory=dict)
     met: frozenset[str] = frozenset()  # pair ids with at least one `met` answer
     surveyed: frozenset[tuple[str, str]] = frozenset()  # (member id, survey id) answered
+    # (member id, survey id, occurrence) answered: kind-scheduled surveys repeat (issue 10)
+    survey_answers: frozenset[tuple[str, str, str]] = frozenset()
     handled: frozenset[str] = frozenset()  # outbox keys and skipped keys of this cycle
     open_rematches: tuple[tuple[str, str, str], ...] = ()  # (member id, from match, cause)
     offers: tuple[tuple[str, str, str], ...] = ()  # partners left alone, not asked yet: same shape
@@ -112,6 +114,16 @@ def load_state(
                 select(survey_responses.c.member_id, survey_responses.c.survey_id).where(
                     survey_responses.c.cycle_id == cycle_id
                 )
+            )
+        ),
+        survey_answers=frozenset(
+            (r.member_id, r.survey_id, r.occurrence)
+            for r in conn.execute(
+                select(
+                    survey_responses.c.member_id,
+                    survey_responses.c.survey_id,
+                    survey_responses.c.occurrence,
+                ).where(survey_responses.c.cycle_id == cycle_id)
             )
         ),
         handled=_handled(conn, program_id, cycle_label),
