@@ -146,7 +146,7 @@ def record(
         at=now,
         data={"survey": claim.survey_id, "occurrence": claim.occurrence, "channel": channel},
     )
-    score = _score(survey, answers)
+    score = score_of(survey, answers)
     if survey.kind == "fit_check" and score is not None and score <= _fit_threshold(survey):
         offer_rematch(conn, spec.program.id, cycle_id, claim, now)
     return outcome, asks_story(survey, answers)
@@ -154,11 +154,11 @@ def record(
 
 def asks_story(survey: Survey, answers: Mapping[str, Any]) -> bool:
     """A top score in a pulse asks the member for a short story."""
-    score = _score(survey, answers)
+    score = score_of(survey, answers)
     return survey.kind == "pulse" and score is not None and score >= _top(survey)
 
 
-def _score(survey: Survey, answers: Mapping[str, Any]) -> float | None:
+def score_of(survey: Survey, answers: Mapping[str, Any]) -> float | None:
     question = score_question(survey)
     value = answers.get(question.id) if question else None
     return float(value) if isinstance(value, int | float) else None
