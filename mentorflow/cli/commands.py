@@ -4,6 +4,22 @@ from __future__ import annotations
 
 from types import ModuleType
 
-from mentorflow.cli import demo_cmd, erase_cmd, mail_cmd, match_cmd, run_cmd, validate_cmd
+from mentorflow.cli import (
+    demo_cmd,
+    erase_cmd,
+    mail_cmd,
+    match_cmd,
+    results_cmd,
+    run_cmd,
+    validate_cmd,
+)
 
-MODULES: list[ModuleType] = [validate_cmd, demo_cmd, run_cmd, match_cmd, mail_cmd, erase_cmd]
+MODULES: list[ModuleType] = [
+    validate_cmd,
+    demo_cmd,
+    run_cmd,
+    match_cmd,
+    mail_cmd,
+    erase_cmd,
+    results_cmd,
+]
