@@ -35,6 +35,12 @@ FIT_THRESHOLD = 2.0
 
 def member_for(conn: Connection, spec: ProgramSpec, claim: SurveyClaim) -> Any:
     """The member row when every claim of the token holds, else None."""
+    checked = check_claim(conn, spec, claim)
+    return checked[0] if checked else None
+
+
+def check_claim(conn: Connection, spec: ProgramSpec, claim: SurveyClaim) -> tuple[Any, int] | None:
+    """(member row, cycle id) when every claim of the token holds against the store, else None."""
     row = conn.execute(select(members).where(members.c.id == claim.member_id)).first()
     if row is None or row.erased_at is not None or row.program_id != spec.program.id:
         return None
@@ -45,7 +51,7 @@ def member_for(conn: Connection, spec: ProgramSpec, claim: SurveyClaim) -> Any:
         return None
     if claim.match_id and not _in_match(conn, claim.match_id, row.id, cycle.id):
         return None
-    return row
+    return row, cycle.id
 
 
 def _enrolled(conn: Connection, cycle_id: int, member_id: str) -> bool:
@@ -129,12 +135,16 @@ def record(
     answers: Mapping[str, Any],
     channel: str,
     now: datetime,
+    checked: tuple[Any, int] | None = None,
 ) -> tuple[str, bool]:
-    """(outcome, ask for a story) for checked answers; the effects of the score run here too."""
-    member = member_for(conn, spec, claim)
-    if member is None:
+    """(outcome, ask for a story) for checked answers; the effects of the score run here too.
+
+    `checked` is what `check_claim` returned in the same transaction (saves the queries again).
+    """
+    checked = checked or check_claim(conn, spec, claim)
+    if checked is None:
         return REFUSED, False
-    cycle_id = cycle_id_of(conn, spec, claim)
+    cycle_id = checked[1]
     outcome = save_response(conn, cycle_id, claim, answers, channel, now)
     survey = spec.surveys[claim.survey_id]
     log_event(

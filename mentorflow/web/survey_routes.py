@@ -65,22 +65,28 @@ def _spec_for(request: Request, conn: Connection, program_id: str) -> ProgramSpe
 
 def _visit(request: Request) -> Visit | None:
     """The checked visit for the token in the path, or None (then the page says: invalid)."""
-    engine, key, clock = state(request)
+    engine, _, _ = state(request)
+    with engine.connect() as conn:
+        found = _checked(request, conn)
+    return found[0] if found else None
+
+
+def _checked(request: Request, conn: Connection) -> tuple[Visit, tuple[Any, int]] | None:
+    _, key, clock = state(request)
     try:
         claim = read_survey_token(request.path_params["token"], clock.now(), key)
     except TokenError:
         return None
-    with engine.connect() as conn:
-        program_id = conn.execute(
-            select(members.c.program_id).where(members.c.id == claim.member_id)
-        ).scalar()
-        spec = _spec_for(request, conn, program_id) if program_id else None
-        member = responses.member_for(conn, spec, claim) if spec else None
-        if spec is None or member is None:
-            return None
-        cycle_id = responses.cycle_id_of(conn, spec, claim)
+    program_id = conn.execute(
+        select(members.c.program_id).where(members.c.id == claim.member_id)
+    ).scalar()
+    spec = _spec_for(request, conn, program_id) if program_id else None
+    checked = responses.check_claim(conn, spec, claim) if spec else None
+    if spec is None or checked is None:
+        return None
+    member, cycle_id = checked
     language = member.language if member.language in definitions.LANGUAGES else "en"
-    return Visit(spec, claim, cycle_id, language)
+    return Visit(spec, claim, cycle_id, language), checked
 
 
 def _invalid() -> Response:
@@ -153,18 +159,14 @@ async def submit(request: Request) -> Response:
     form = await read_form(request)
     if form is None:
         return _too_large()
-    visit = await run_in_threadpool(_visit, request)
-    if visit is None:
+    found = await run_in_threadpool(_submit, request, form)
+    if found is None:
         return _invalid()
-    survey = visit.spec.surveys[visit.claim.survey_id]
-    answers, errors = definitions.check_answers(survey, form, visit.spec.program.language)
+    visit, outcome, story, errors = found
     texts = definitions.texts(visit.language)
     if errors:
         values = {k[2:]: set(v) for k, v in form.items() if k.startswith("q_")}
         return _form_page(request, visit, values, errors, status_code=422)
-    outcome, story = await run_in_threadpool(_record, request, visit, answers)
-    if outcome == responses.REFUSED:
-        return _invalid()
     notice = f"{texts['thanks' if outcome == responses.RECORDED else 'updated']} {texts['again']}"
     if story:
         return page(
@@ -178,10 +180,24 @@ async def submit(request: Request) -> Response:
     return page("message.html", lang=visit.language, title=texts["thanks"], message=notice)
 
 
-def _record(request: Request, visit: Visit, answers: dict[str, Any]) -> tuple[str, bool]:
+def _submit(
+    request: Request, form: dict[str, list[str]]
+) -> tuple[Visit, str, bool, dict[str, str]] | None:
+    """Check the link and the answers and record them, in one transaction (one thread hop)."""
     engine, _, clock = state(request)
     with engine.begin() as conn:
-        return responses.record(conn, visit.spec, visit.claim, answers, "web", clock.now())
+        found = _checked(request, conn)
+        if found is None:
+            return None
+        visit, checked = found
+        survey = visit.spec.surveys[visit.claim.survey_id]
+        answers, errors = definitions.check_answers(survey, form, visit.spec.program.language)
+        if errors:
+            return visit, "", False, errors
+        outcome, story = responses.record(
+            conn, visit.spec, visit.claim, answers, "web", clock.now(), checked
+        )
+    return visit, outcome, story, {}
 
 
 async def story(request: Request) -> Response:
