@@ -19,9 +19,15 @@ from mentorflow.store.db import open_store
 
 @task(cache_policy=NO_CACHE)
 def plan_tick(engine: Engine, spec: ProgramSpec, as_of: datetime) -> run.PreparedTick | None:
-    """End pairs whose member was erased, then read the store and plan what is due."""
-    run.settle(engine, spec, as_of)
+    """Read the store and plan what is due."""
     return run.prepare(engine, spec, as_of)
+
+
+@task(cache_policy=NO_CACHE)
+def settle_pairs(engine: Engine, spec: ProgramSpec, settings: MailSettings, as_of: datetime) -> int:
+    """End pairs whose member was erased; match open rematch requests again (automatic)."""
+    run.settle(engine, spec, as_of)
+    return run.rematch_after_settle(engine, spec, settings, as_of)
 
 
 @task(cache_policy=NO_CACHE)
@@ -70,6 +76,8 @@ def tick(spec_path: str, as_of: str | None = None, dry_run: bool = False) -> dic
     engine = open_store()
     settings = mail_settings(spec)
     moment = _as_of(as_of, spec)
+    if not dry_run:
+        settle_pairs(engine, spec, settings, moment)
     prepared = plan_tick(engine, spec, moment)
     if prepared is None:
         get_run_logger().info(
@@ -79,7 +87,8 @@ def tick(spec_path: str, as_of: str | None = None, dry_run: bool = False) -> dic
     step = preview_due if dry_run else queue_due
     summary = step(engine, spec, settings, prepared)
     publish_summary(summary, spec.program.id)
-    if not dry_run:  # also what a tick that stopped halfway left pending
+    # also what a tick that stopped halfway left pending; an empty tick skips the task
+    if not dry_run and run.has_pending_mail(engine, spec.program.id, _now()):
         deliver_mail(engine, settings)
     get_run_logger().info(
         "tick %s at %s: %s", spec.program.id, moment.isoformat(), summary.counts()

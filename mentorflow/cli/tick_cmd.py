@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import time
+from pathlib import Path
 from typing import Any
 
 import typer
@@ -18,3 +20,32 @@ def print_tick(counts: dict[str, Any], dry_run: bool) -> None:
             typer.echo(f"  {name.replace('_', ' ', 1)}: {value}")
     for line in counts.get("would_send", []):
         typer.echo(f"  would send: {line}")
+
+
+def walk_demo_schedule(spec_path: Path, home: Path) -> None:
+    """The demo's 90 days after the introductions, in simulated time; what went out per week."""
+    from mentorflow.clock import FixedClock
+    from mentorflow.engagement import simulate
+    from mentorflow.mail.outbox import deliver_pending
+    from mentorflow.mail.sender import sender_for
+    from mentorflow.mail.settings import mail_settings_from_spec
+    from mentorflow.spec import load_spec
+    from mentorflow.store.db import open_store
+
+    spec = load_spec(spec_path)
+    engine, settings = open_store(), mail_settings_from_spec(spec, with_smtp=False)
+    started = time.perf_counter()
+    simulate.backdate_approvals(engine, spec)
+    weeks = simulate.walk(engine, spec, settings)
+    _, end = simulate.cycle_hours(spec)
+    delivered = deliver_pending(
+        engine, settings=settings, sender=sender_for(settings), clock=FixedClock(end)
+    )
+    typer.echo(
+        f"engagement: {spec.cycle.start} to {spec.cycle.end} walked hour by hour in simulated "
+        f"time ({time.perf_counter() - started:.1f} s)"
+    )
+    for week, kinds in sorted(weeks.items()):
+        line = ", ".join(f"{kind} {count}" for kind, count in sorted(kinds.items()))
+        typer.echo(f"  week {week:2d}: {line}")
+    typer.echo(f"  {delivered.sent + delivered.dry_run} mails written under {home / 'outbox'}")

@@ -30,7 +30,7 @@ LABELS = {
         "inactive": "Pairs without a meeting for long: {names}",
         "bounced": "Mail bounced: {names}",
         "left": "Left the program: {names}",
-        "rematch": "{count} rematch request(s) wait for a new match",
+        "rematch": "{count} rematch request(s) wait for a new match (mentorflow match)",
         "proposed": "{count} proposed match(es) wait for your approval (mentorflow approve)",
         "unconfirmed": "{count} mail(s) unconfirmed (the sender stopped after handing them over)",
         "thank": "Mentors to thank (their pairs met): {names}",
@@ -45,7 +45,7 @@ LABELS = {
         "inactive": "Paare lange ohne Treffen: {names}",
         "bounced": "Mail kam zurück: {names}",
         "left": "Aus dem Programm ausgestiegen: {names}",
-        "rematch": "{count} Wunsch/Wünsche nach neuem Match warten",
+        "rematch": "{count} Wunsch/Wünsche nach neuem Match warten (mentorflow match)",
         "proposed": "{count} vorgeschlagene(s) Match(es) warten auf Eure Freigabe "
         "(mentorflow approve)",
         "unconfirmed": "{count} Mail(s) unbestätigt (der Versand brach nach der Übergabe ab)",

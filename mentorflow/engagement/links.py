@@ -7,12 +7,16 @@ nothing in a token may name a person; the store checks every claim again when th
 
 from __future__ import annotations
 
+import os
+from functools import lru_cache
+from pathlib import Path
 from typing import Any
 
 from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
 
 from mentorflow.errors import TokenError
 from mentorflow.mail.tokens import secret_key
+from mentorflow.paths import home
 
 CHECK_IN = "check_in"
 PAUSE = "pause"
@@ -24,7 +28,19 @@ MAX_AGE_SECONDS = {CHECK_IN: 60 * _DAY, PAUSE: 200 * _DAY, LEAVE: 200 * _DAY, RE
 
 
 def _serializer(purpose: str, key: str | None) -> URLSafeTimedSerializer:
-    return URLSafeTimedSerializer(key or secret_key(), salt=f"mentorflow.engagement.{purpose}")
+    return _cached(purpose, key or _default_key(os.environ.get("MENTORFLOW_SECRET_KEY"), home()))
+
+
+@lru_cache(maxsize=8)
+def _default_key(_env: str | None, _home: Path) -> str:
+    # secret_key() reads a file; per environment and home it is one value
+    return secret_key()
+
+
+@lru_cache(maxsize=32)
+def _cached(purpose: str, key: str) -> URLSafeTimedSerializer:
+    # a tick signs a few links per mail for thousands of mails: build each serializer once
+    return URLSafeTimedSerializer(key, salt=f"mentorflow.engagement.{purpose}")
 
 
 def make_link_token(purpose: str, member_id: str, key: str | None = None, **data: str) -> str:

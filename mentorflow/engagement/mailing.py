@@ -1,6 +1,6 @@
 """The tick's one door to the outbox, and the variables each template gets.
 
-`queue_member_mail` and `queue_organizer_mail` are the only calls into mentorflow.mail.outbox:
+`queue_member_mails` and `queue_organizer_mail` are the only calls into mentorflow.mail.outbox:
 when the outbox's enqueue changes, this is the one place to adjust.
 """
 
@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Connection
+from sqlalchemy import Connection, insert, select
 
 from mentorflow.clock import Clock
 from mentorflow.engagement import links
@@ -23,6 +23,8 @@ from mentorflow.mail import outbox
 from mentorflow.mail.settings import MailSettings
 from mentorflow.mail.templates import RenderedMail, render
 from mentorflow.spec.model import ProgramSpec, in_language
+from mentorflow.store.tables import members
+from mentorflow.store.tables import outbox as outbox_table
 from mentorflow.surveys.links import claim_for, survey_url
 from mentorflow.surveys.tokens import SurveyClaim
 
@@ -66,30 +68,94 @@ class MailJob:
     ics: str | None = None
 
 
-def queue_member_mail(
+def queue_member_mails(
     conn: Connection,
     settings: MailSettings,
     cycle_id: int,
     cycle_label: str,
-    job: MailJob,
+    jobs: list[MailJob],
     clock: Clock,
-) -> bool:
-    """Queue one member mail under the item's key (True if new); the outbox renders it."""
+) -> set[str]:
+    """Queue a batch of member mails under their items' keys; the keys newly queued.
+
+    The same rows as one `outbox.enqueue` per mail (rendered, or `suppressed` for bounced, erased
+    and unsubscribed members), with three statements per batch instead of three per mail: a
+    kickoff queues thousands at once. Keys already in the outbox are left alone (exactly once).
+    MERGE NOTE: this is the one place that knows the outbox's row shape; with the mail stage's
+    `enqueue_many` it becomes a call to it (grouped by purpose, template and occurrence).
+    """
+    by_key = {job.item.key: job for job in jobs if job.item.member_id}
+    if not by_key:
+        return set()
+    keys = list(by_key)
+    taken = set(
+        conn.execute(select(outbox_table.c.key).where(outbox_table.c.key.in_(keys))).scalars()
+    )
+    todo = [job for key, job in by_key.items() if key not in taken]
+    ids = [job.item.member_id for job in todo]
+    found = {m.id: m for m in conn.execute(select(members).where(members.c.id.in_(ids)))}
+    now, rows = clock.now(), []
+    for job in todo:
+        member = found.get(job.item.member_id)
+        if member is None:
+            continue  # the row's member id must exist (foreign key), as with `enqueue`
+        rows.append(_row(settings, cycle_id, cycle_label, job, member, now))
+    if rows:
+        conn.execute(insert(outbox_table), rows)
+    return {row["key"] for row in rows}
+
+
+_CONTENT = ("to_addr", "to_name", "subject", "text_body", "html_body", "last_error")
+
+
+def _row(
+    settings: MailSettings,
+    cycle_id: int,
+    cycle_label: str,
+    job: MailJob,
+    member: Any,
+    now: datetime,
+) -> dict[str, Any]:
     item = job.item
     assert item.member_id is not None
-    return outbox.enqueue(
-        conn,
-        settings=settings,
-        cycle_id=cycle_id,
-        cycle_label=cycle_label,
-        member_id=item.member_id,
-        purpose=item.purpose,
-        template=item.template,
-        context=job.context,
-        clock=clock,
-        occurrence=item.occurrence,
-        ics=job.ics,
+    values = outbox._base_row(
+        settings, item.key, cycle_id, item.member_id, item.purpose, item.template, now
     )
+    values.update(dict.fromkeys(_CONTENT), ics=None)  # one shape for executemany
+    reason = outbox._suppression(member, item.template)
+    if reason is not None:
+        language = member.language or settings.default_language
+        values.update(status="suppressed", last_error=f"suppressed: {reason}", language=language)
+        return values
+    base = outbox.standard_context(
+        settings, member_id=item.member_id, name=member.name, cycle_label=cycle_label
+    )
+    mail = render(
+        item.template,
+        {**base, **job.context},
+        language=member.language,
+        default_language=settings.default_language,
+        overrides=settings.template_overrides,
+    )
+    values.update(
+        language=mail.language,
+        to_addr=member.email,
+        to_name=member.name,
+        subject=mail.subject,
+        text_body=mail.text,
+        html_body=mail.html,
+        ics=job.ics,
+        headers=_headers(settings, base["unsubscribe_url"]),
+    )
+    return values
+
+
+def _headers(settings: MailSettings, unsubscribe: str) -> dict[str, str]:
+    """As the outbox sets them: Reply-To, and RFC 8058 one-click unsubscribe."""
+    headers = {"Reply-To": settings.reply_to} if settings.reply_to else {}
+    headers["List-Unsubscribe"] = f"<{unsubscribe}>"
+    headers["List-Unsubscribe-Post"] = "List-Unsubscribe=One-Click"
+    return headers
 
 
 def queue_organizer_mail(
@@ -261,7 +327,7 @@ def _first_slot(
     language = contacts.get(me.id, ("", "", ""))[2] or spec.program.language
     program = settings.program_name or settings.program_id
     ics = slot_invite(
-        key=f"{state_key(item)}",
+        key=first_meeting_key(item),
         domain=settings.mail_domain,
         start=start,
         timezone=me.timezone,
@@ -274,6 +340,6 @@ def _first_slot(
     return start.astimezone(zone(me.timezone)), ics
 
 
-def state_key(item: DueItem) -> str:
+def first_meeting_key(item: DueItem) -> str:
     """The same UID for both members' copies of the pair's slot, so calendars see one event."""
     return f"first-meeting:{item.match_ids[0]}"

@@ -26,7 +26,7 @@ from mentorflow.engagement.mailing import (
     MailJob,
     build_job,
     preview,
-    queue_member_mail,
+    queue_member_mails,
     queue_organizer_mail,
 )
 from mentorflow.engagement.schedule import ORGANIZERS, DueItem, TickPlan, plan_tick
@@ -35,11 +35,19 @@ from mentorflow.engagement.window import in_window, zone
 from mentorflow.errors import TemplateError
 from mentorflow.mail.outbox import message_key
 from mentorflow.mail.settings import MailSettings
+from mentorflow.matching.store_io import LIVE, end_match
 from mentorflow.matching.store_io import contacts as load_contacts
-from mentorflow.matching.store_io import end_match
 from mentorflow.spec.model import ProgramSpec
 from mentorflow.store import repo
-from mentorflow.store.tables import engagement_skips, rematch_requests, ticks
+from mentorflow.store.tables import (
+    engagement_skips,
+    match_members,
+    matches,
+    members,
+    outbox,
+    rematch_requests,
+    ticks,
+)
 
 BATCH = 1000
 
@@ -105,18 +113,47 @@ def settle(engine: Engine, spec: ProgramSpec, as_of: datetime) -> int:
         cycle = repo.get_cycle(conn, spec.program.id, spec.cycle.label)
         if cycle is None:
             return 0
-        state = load_state(conn, spec.program.id, cycle.id, cycle.label, spec.program.zone)
-        ended = 0
-        for pair in state.pairs:
-            gone = [p for p in pair.people if p.erased]
-            if not gone:
-                continue
-            end_match(conn, spec.program.id, pair.id, "erasure", as_of)
-            for person in pair.people:
-                if not person.erased:
-                    request_rematch(conn, cycle.id, person.id, pair.id, "erased", as_of, "offered")
-            ended += 1
-    return ended
+        affected = _pairs_with_erased_members(conn, cycle.id)
+        for match_id, people in affected.items():
+            end_match(conn, spec.program.id, match_id, "erasure", as_of)
+            for member_id, erased in people:
+                if not erased:
+                    request_rematch(conn, cycle.id, member_id, match_id, "erased", as_of, "offered")
+    return len(affected)
+
+
+def _pairs_with_erased_members(conn, cycle_id: int) -> dict[str, list[tuple[str, bool]]]:  # type: ignore[no-untyped-def]
+    """Live pairs of the cycle with an erased member: match id -> (member id, erased) each."""
+    live = (matches.c.cycle_id == cycle_id) & matches.c.status.in_(LIVE)
+    hit = (
+        select(match_members.c.match_id)
+        .join(matches, matches.c.id == match_members.c.match_id)
+        .join(members, members.c.id == match_members.c.member_id)
+        .where(live, members.c.erased_at.is_not(None))
+    )
+    rows = conn.execute(
+        select(match_members.c.match_id, members.c.id, members.c.erased_at)
+        .join(members, members.c.id == match_members.c.member_id)
+        .where(match_members.c.match_id.in_(hit))
+    )
+    found: dict[str, list[tuple[str, bool]]] = {}
+    for row in rows:
+        found.setdefault(row.match_id, []).append((row.id, row.erased_at is not None))
+    return found
+
+
+def rematch_after_settle(
+    engine: Engine, spec: ProgramSpec, settings: MailSettings, as_of: datetime
+) -> int:
+    """Open rematch requests matched again (automatic approval), before the schedule is read."""
+    from mentorflow.engagement.rematch import mark_matched, rematch_open
+
+    with engine.connect() as conn:
+        cycle = repo.get_cycle(conn, spec.program.id, spec.cycle.label)
+    if cycle is None:
+        return 0
+    mark_matched(engine, cycle.id, as_of)  # the organizer may have run `mentorflow match`
+    return rematch_open(engine, spec, settings, cycle.id, as_of)
 
 
 def request_rematch(
@@ -179,34 +216,57 @@ def queue_plan(
         if stop_after is not None and number >= stop_after:
             raise RuntimeError("stopped halfway (test)")
         with engine.begin() as conn:
-            for item in plan.send[start : start + batch]:
-                _queue_one(conn, spec, settings, prepared, item, contacts, clock, summary)
+            items = plan.send[start : start + batch]
+            _queue_batch(conn, spec, settings, prepared, items, contacts, clock, summary)
     _record_skips(engine, spec, prepared, summary)
     return summary
 
 
-def _queue_one(conn, spec, settings, prepared, item, contacts, clock, summary) -> None:  # type: ignore[no-untyped-def]
-    state = prepared.state
-    try:
-        job = build_job(
-            item, spec=spec, settings=settings, state=state, contacts=contacts, as_of=clock.now()
-        )
-        if item.member_id is None:
+def _queue_batch(conn, spec, settings, prepared, items, contacts, clock, summary) -> None:  # type: ignore[no-untyped-def]
+    """Build every mail of the batch, queue the members' in one go and the organizers' apart."""
+    state, jobs = prepared.state, []
+    for item in items:
+        try:
+            job = build_job(
+                item,
+                spec=spec,
+                settings=settings,
+                state=state,
+                contacts=contacts,
+                as_of=clock.now(),
+            )
+            if item.member_id is not None:
+                jobs.append(job)
+                continue
             job = MailJob(
                 item, {**job.context, **_digest_vars(conn, spec, state, item, clock.now())}
             )
-            new = queue_organizer_mail(
+            if queue_organizer_mail(
                 conn, settings, prepared.cycle_id, state.cycle_label, job, clock
-            )
-        else:
-            new = queue_member_mail(
-                conn, settings, prepared.cycle_id, state.cycle_label, job, clock
-            )
+            ):
+                summary.queued[item.kind] += 1
+        except TemplateError:
+            summary.errors += 1  # not recorded: a fixed template sends on the next tick
+    try:
+        new = queue_member_mails(conn, settings, prepared.cycle_id, state.cycle_label, jobs, clock)
     except TemplateError:
-        summary.errors += 1  # not recorded: a fixed template sends on the next tick
-        return
-    if new:
-        summary.queued[item.kind] += 1
+        new = _queue_one_by_one(conn, settings, prepared, jobs, clock, summary)
+    for job in jobs:
+        if job.item.key in new:
+            summary.queued[job.item.kind] += 1
+
+
+def _queue_one_by_one(conn, settings, prepared, jobs, clock, summary) -> set[str]:  # type: ignore[no-untyped-def]
+    """A template failed to render: queue the others, count the failures as errors."""
+    new: set[str] = set()
+    for job in jobs:
+        try:
+            new |= queue_member_mails(
+                conn, settings, prepared.cycle_id, prepared.state.cycle_label, [job], clock
+            )
+        except TemplateError:
+            summary.errors += 1
+    return new
 
 
 def _digest_vars(conn, spec, state, item, now) -> dict:  # type: ignore[no-untyped-def]
@@ -379,6 +439,7 @@ def run_tick(
     """The whole tick in one call (the demo, tests and benchmarks use it; the flow splits it)."""
     if not dry:
         settle(engine, spec, as_of)
+        rematch_after_settle(engine, spec, settings, as_of)
     prepared = prepare(engine, spec, as_of)
     if prepared is None:
         return TickSummary(as_of, dry_run=dry)
@@ -389,3 +450,13 @@ def run_tick(
     tick_digest(engine, spec, settings, prepared, summary)
     finish_record(engine, tick_id, summary, now or as_of)
     return summary
+
+
+def has_pending_mail(engine: Engine, program_id: str, now: datetime) -> bool:
+    """Whether delivery has anything to do (an empty tick then skips the delivery task)."""
+    due = (outbox.c.not_before.is_(None)) | (outbox.c.not_before <= now)
+    query = select(outbox.c.id).where(
+        outbox.c.program_id == program_id, outbox.c.status.in_(("pending", "sending")), due
+    )
+    with engine.connect() as conn:
+        return conn.execute(query.limit(1)).first() is not None

@@ -67,9 +67,12 @@ def plan_tick(spec: ProgramSpec, state: ProgramState, as_of: datetime) -> TickPl
     send: list[DueItem] = []
     skip: list[Skipped] = []
     waiting = 0
-    for item in sorted(candidates(spec, state, as_of), key=lambda i: (i.release, i.key)):
-        if item.key in state.handled or as_of < item.release:
-            continue
+    found = [
+        item
+        for item in candidates(spec, state, as_of)
+        if item.key not in state.handled and item.release <= as_of
+    ]
+    for item in sorted(found, key=lambda i: (i.release, i.key)):
         person = people.get(item.member_id) if item.member_id else None
         reason = _skip_reason(spec, state, item, person, as_of)
         if reason is not None:

@@ -35,6 +35,7 @@ def semantic_problems(document: Document, data: dict[str, Any]) -> list[Problem]
         _milestone_recipients,
         _surveys,
         _templates,
+        _send_window,
     ]
     return [problem for check in checks for problem in check(document, data)]
 
@@ -255,3 +256,10 @@ def _templates(doc: Document, data: dict[str, Any]) -> Problems:
         if not (folder / sub).is_dir():
             message = f"folder `{sub}` does not exist next to the spec"
             yield doc.problem(("templates", name), message)
+
+
+def _send_window(doc: Document, data: dict[str, Any]) -> Problems:
+    window = data["engagement"]["send_window"]
+    if window["to_hour"] <= window["from_hour"]:
+        message = f"to_hour {window['to_hour']} must be after from_hour {window['from_hour']}"
+        yield doc.problem(("engagement", "send_window", "to_hour"), message)

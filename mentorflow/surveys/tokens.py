@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from functools import lru_cache
 
 from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
 
@@ -34,7 +35,13 @@ class SurveyClaim:
 
 
 def _serializer(key: str | None) -> URLSafeTimedSerializer:
-    return URLSafeTimedSerializer(key or secret_key(), salt=SALT)
+    return _cached(key or secret_key())
+
+
+@lru_cache(maxsize=8)
+def _cached(key: str) -> URLSafeTimedSerializer:
+    # building a serializer derives its signer each time: the tick signs thousands of links
+    return URLSafeTimedSerializer(key, salt=SALT)
 
 
 def make_survey_token(claim: SurveyClaim, key: str | None = None) -> str:

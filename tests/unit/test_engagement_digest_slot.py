@@ -11,7 +11,7 @@ from sqlalchemy import insert, select, update
 from mentorflow.engagement.run import run_tick
 from mentorflow.intake.availability import parse_slots, utc_hours
 from mentorflow.store.tables import checkins, member_pauses, members, outbox
-from tests.engagement_support import Person, settings, setup_program
+from tests.engagement_support import DATA, Person, settings, setup_program
 
 START = date(2027, 3, 1)
 
@@ -117,3 +117,23 @@ def test_weekly_digest_names_inactive_left_bounced_and_who_to_thank(tmp_path):
     assert "Mentors to thank (their pairs met): Name m_mentor1" in text
     markdown = summary.markdown()
     assert "m_mentor2" in markdown and "Name " not in markdown and "@" not in markdown
+
+
+def test_per_tick_digest_follows_a_tick_that_did_something_and_only_then(tmp_path):
+    text = (DATA / "walk.yaml").read_text(encoding="utf-8")
+    text = text.replace("digest: weekly", "digest: per_tick").replace(
+        "path: walk.csv", f"path: {DATA / 'walk.csv'}"
+    )
+    (tmp_path / "per_tick.yaml").write_text(text, encoding="utf-8")
+    pair = (Person("m_a", "mentor", "Europe/Berlin"), Person("m_b", "mentee", "Europe/Berlin"))
+    engine, spec, _ = setup_program(
+        f"sqlite:///{tmp_path / 's.db'}", str(tmp_path / "per_tick.yaml"), [pair]
+    )
+    mail = settings(spec, tmp_path)
+    busy = run_tick(engine, spec, mail, datetime(2027, 3, 1, 8, tzinfo=UTC))
+    quiet = run_tick(engine, spec, mail, datetime(2027, 3, 1, 9, tzinfo=UTC))
+    assert busy.digest and not quiet.digest
+    with engine.connect() as conn:
+        (digest,) = conn.execute(select(outbox).where(outbox.c.purpose == "digest")).all()
+    assert digest.key.endswith(":org:0:digest:2027-03-01T08")
+    assert "Mails queued: 2" in digest.text_body

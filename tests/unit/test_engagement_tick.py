@@ -130,3 +130,19 @@ def test_mentors_get_the_guide_at_kickoff_and_every_mail_can_pause_or_leave(prog
     for row in rows.values():
         assert "/pause/" in row.text_body and "/leave/" in row.text_body
         assert "m_" not in row.text_body.split("/pause/")[1].split()[0]  # opaque token
+
+
+def test_a_pair_whose_member_was_erased_ends_and_the_partner_is_offered_a_rematch(program):
+    from mentorflow.store.erasure import erase_member
+    from mentorflow.store.tables import matches
+
+    engine, spec, mail, _ = program
+    with engine.begin() as conn:
+        erase_member(conn, spec.program.id, "m_mentee1", KICKOFF_TICK, "request")
+    summary = run_tick(engine, spec, mail, KICKOFF_TICK)
+    with engine.connect() as conn:
+        status = {r.id: (r.status, r.end_reason) for r in conn.execute(select(matches))}
+    assert status["p_001"][0] == "ended"
+    assert summary.queued == {"milestone": 1, "rematch_offer": 1}  # p_002 in Berlin + the offer
+    assert any(k.endswith(":m_mentor1:rematch_offer:p_001") for k in _keys(engine))
+    assert not any(":m_mentee1:" in k for k in _keys(engine))
