@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
@@ -85,7 +85,7 @@ def tables(conn, spec, cycle_id: int, only: str | None) -> list:  # type: ignore
     return found
 
 
-def _before_after(pairs) -> object:  # type: ignore[no-untyped-def]
+def _before_after(pairs) -> Any:  # type: ignore[no-untyped-def]
     from collections import defaultdict
 
     from rich.table import Table

@@ -58,7 +58,7 @@ def answer_surveys(engine: Engine, spec: ProgramSpec, seed: int = 7) -> Counter[
                 continue
             clock.moment = queued_at + timedelta(days=1)
             survey_id = _survey_of(spec, path, base)
-            data = _answers(spec, survey_id, rng) if survey_id else {}
+            data = _answers(spec, survey_id, rng) if survey_id else []
             counts[_post(base + path, data)] += 1
     return counts
 
