@@ -141,3 +141,18 @@ def test_events_name_ids_only(site):
     web.post(link(spec, "m_mentee1", "fit"), data={"q_fit": "4"})
     (event,) = [e for e in _rows(engine, events) if e.kind.startswith("survey_")]
     assert event.member_id == "m_mentee1" and "@" not in str(event.data)
+
+
+def test_saying_yes_to_the_fit_check_offer_ends_the_pair_and_opens_both_requests(site):
+    from mentorflow.engagement import links as engagement_links
+    from mentorflow.store.tables import matches
+
+    web, engine, spec = site
+    web.post(link(spec, "m_mentee1", "fit", match_id="p_001"), data={"q_fit": "1"})
+    # the partner says yes on the tick's rematch page (the link its rematch_offer mail carries)
+    token = engagement_links.make_link_token("rematch", "m_mentor1", KEY, p="p_001")
+    web.post(f"/rematch/{token}", data={"confirm": "yes"})
+    with engine.connect() as conn:
+        status = conn.execute(select(matches.c.status).where(matches.c.id == "p_001")).scalar()
+    assert status == "ended"
+    assert {r.status for r in _rows(engine, rematch_requests)} == {"open"}
