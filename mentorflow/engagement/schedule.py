@@ -17,7 +17,12 @@ from mentorflow.engagement.state import Pair, Person, ProgramState
 from mentorflow.engagement.window import in_window, local_day, release_at, zone
 from mentorflow.mail.outbox import message_key
 from mentorflow.spec.model import Milestone, ProgramSpec
-from mentorflow.surveys.schedule import Occurrence, nudge_days, pair_occurrences
+from mentorflow.surveys.schedule import (
+    Occurrence,
+    ended_occurrences,
+    nudge_days,
+    pair_occurrences,
+)
 
 ORGANIZERS = "org:0"  # the key of the first organizer's copy stands for all (outbox convention)
 
@@ -255,9 +260,12 @@ def _survey_nudges(
 
 
 def _scheduled_surveys(spec: ProgramSpec, state: ProgramState, horizon: date) -> Iterator[DueItem]:
-    """Surveys their kind schedules per pair (pulse, fit check, baseline, exit), with nudges."""
-    for pair in state.pairs:
-        for occ in pair_occurrences(spec, pair.id, pair.starts_on):
+    """Surveys their kind schedules per pair (pulse, fit check, baseline, exit), with nudges;
+    "why did it end" the day after a pair ended before the cycle's end."""
+    ended = [(pair, ended_occurrences(spec, pair.id, pair.starts_on)) for pair in state.ended_pairs]
+    live = [(pair, pair_occurrences(spec, pair.id, pair.starts_on)) for pair in state.pairs]
+    for pair, occurrences in (*live, *ended):
+        for occ in occurrences:
             survey = spec.surveys[occ.survey_id]
             people = [p for p in pair.people if _in_audience(survey.audience, p)]
             days = [(0, occ.due_on), *enumerate(nudge_days(survey, occ.due_on), 1)]

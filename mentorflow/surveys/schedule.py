@@ -2,9 +2,10 @@
 
 Practice-based defaults an organizer can change in the spec: a relationship-quality `pulse` at
 day 30 and then every 60 days (the rhythm Mentorloop uses for its quality score), an early
-`fit_check` at week 2, a `baseline` when the pair starts and an `exit` at closure (only when no
-milestone sends them already). `custom` surveys are sent by milestones only. Nudges come
-`nudge_after` apart, at most `max_nudges`, and never once the occurrence has closed.
+`fit_check` at week 2, a `baseline` when the pair starts, an `exit` at closure (only when no
+milestone sends them already) and `ended_early` the day after a pair ended before the cycle
+end. `custom` surveys are sent by milestones only. Nudges come `nudge_after` apart, at most
+`max_nudges`, and never once the occurrence has closed.
 """
 
 from __future__ import annotations
@@ -41,6 +42,18 @@ def pair_occurrences(spec: ProgramSpec, pair_id: str, starts_on: date) -> list[O
         for number, due in enumerate(_dates(spec, survey, start), 1):
             found.append(Occurrence(survey.id, f"{survey.id}-{number}.{pair_id}", due, pair_id))
     return found
+
+
+def ended_occurrences(spec: ProgramSpec, pair_id: str, ended_on: date) -> list[Occurrence]:
+    """`ended_early` surveys the day after a pair ended, when that was before the cycle's end."""
+    due = ended_on + timedelta(days=1)
+    if ended_on >= spec.cycle.end or ended_on < spec.cycle.start:
+        return []
+    return [
+        Occurrence(s.id, f"{s.id}-1.{pair_id}", due, pair_id)
+        for s in spec.surveys.values()
+        if s.kind == "ended_early" and s.id not in sent_by_milestone(spec)
+    ]
 
 
 def _dates(spec: ProgramSpec, survey: Survey, start: date) -> list[date]:

@@ -74,3 +74,25 @@ def test_the_tick_invites_nudges_non_responders_only_and_links_open_the_page(sit
     assert nudged == {"m_mentor1", "m_mentor2", "m_mentee2"}  # m_mentee1 answered
     closed = datetime(2027, 4, 6, 10, tzinfo=UTC)  # fit closes 21 days after 15 March
     assert not any(s == "fit" for _, _, s in _due(engine, spec, closed)[1])
+
+
+def test_a_pair_that_ends_early_gets_why_did_it_end_the_next_day(site):
+    from sqlalchemy import update
+
+    from mentorflow.store.tables import matches
+
+    _, engine, spec, _ = site
+    with engine.begin() as conn:
+        conn.execute(
+            update(matches)
+            .where(matches.c.id == "p_002")
+            .values(status="ended", ended_at=datetime(2027, 3, 22, 15, tzinfo=UTC))
+        )
+    _, due = _due(engine, spec, datetime(2027, 3, 23, 10, tzinfo=UTC))
+    assert {m for kind, m, s in due if s == "why" and kind == "survey"} == {
+        "m_mentor2",
+        "m_mentee2",
+    }
+    _, before = _due(engine, spec, datetime(2027, 3, 22, 10, tzinfo=UTC))
+    assert not any(s == "why" for _, _, s in before)
+    assert not any(s == "why" and m in ("m_mentor1", "m_mentee1") for _, m, s in due)
