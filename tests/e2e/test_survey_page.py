@@ -65,15 +65,18 @@ def _answers(engine):
         }
 
 
-def _message(driver) -> str:
+def _message(driver, expected: str) -> str:
+    """The page's #message once it says `expected` (the page before may have a #message too)."""
+    from selenium.common.exceptions import NoSuchElementException, StaleElementReferenceException
     from selenium.webdriver.common.by import By
-    from selenium.webdriver.support import expected_conditions
     from selenium.webdriver.support.ui import WebDriverWait
 
-    found = WebDriverWait(driver, 10).until(
-        expected_conditions.presence_of_element_located((By.ID, "message"))
-    )
-    return found.text
+    def shown(d):  # type: ignore[no-untyped-def]
+        text = d.find_element(By.ID, "message").text
+        return text if expected in text else False
+
+    ignored = (NoSuchElementException, StaleElementReferenceException)
+    return WebDriverWait(driver, 10, ignored_exceptions=ignored).until(shown)
 
 
 def test_german_page_validation_keyboard_only_and_second_submission(web, browser):  # noqa: F811
@@ -99,7 +102,9 @@ def test_german_page_validation_keyboard_only_and_second_submission(web, browser
     keys = ActionChains(browser)
     keys.send_keys(Keys.TAB, Keys.SPACE, Keys.ARROW_RIGHT, Keys.ARROW_RIGHT, Keys.ARROW_RIGHT)
     keys.send_keys(Keys.TAB, "Passt gut", Keys.TAB, Keys.ENTER).perform()
-    assert "Deine Antworten sind gespeichert" in _message(browser)
+    assert "Deine Antworten sind gespeichert" in _message(
+        browser, "Deine Antworten sind gespeichert"
+    )
     assert _axe(browser) == []
     assert _answers(engine) == {("m_mentor1", "fit"): {"fit": 4, "note": "Passt gut"}}
 
@@ -107,7 +112,9 @@ def test_german_page_validation_keyboard_only_and_second_submission(web, browser
     assert browser.find_element(By.ID, "q_fit-4").is_selected()
     browser.find_element(By.CSS_SELECTOR, "label[for=q_fit-5]").click()
     browser.find_element(By.ID, "submit").click()
-    assert "Deine Antworten sind aktualisiert" in _message(browser)
+    assert "Deine Antworten sind aktualisiert" in _message(
+        browser, "Deine Antworten sind aktualisiert"
+    )
     assert _answers(engine)[("m_mentor1", "fit")]["fit"] == 5
 
 
@@ -123,12 +130,12 @@ def test_english_page_fill_submit_story_and_invalid_link(web, browser):  # noqa:
     browser.find_element(By.CSS_SELECTOR, "label[for=q_topics-0]").click()
     browser.find_element(By.CSS_SELECTOR, "label[for=q_topics-2]").click()
     browser.find_element(By.ID, "submit").click()
-    assert "Your answers are saved" in _message(browser)
+    assert "Your answers are saved" in _message(browser, "Your answers are saved")
     assert _axe(browser) == []  # the story request
     browser.find_element(By.ID, "story").send_keys("I gave my first talk.")
     browser.find_element(By.CSS_SELECTOR, "label[for=share]").click()
     browser.find_element(By.ID, "story-submit").click()
-    assert "Thank you for your story" in _message(browser)
+    assert "Thank you for your story" in _message(browser, "Thank you for your story")
     assert _answers(engine) == {
         ("m_mentee1", "pulse"): {"quality": 10, "topics": ["Career", "Community"]}
     }
@@ -136,5 +143,5 @@ def test_english_page_fill_submit_story_and_invalid_link(web, browser):  # noqa:
         (story,) = conn.execute(select(survey_stories)).all()
     assert story.share and story.text == "I gave my first talk."
     browser.get(url[:-4] + "AAAA")
-    assert "not valid or has expired" in _message(browser)
+    assert "not valid or has expired" in _message(browser, "not valid or has expired")
     assert _axe(browser) == []
