@@ -145,13 +145,17 @@ def _pairs_with_erased_members(conn, cycle_id: int) -> dict[str, list[tuple[str,
 def rematch_after_settle(
     engine: Engine, spec: ProgramSpec, settings: MailSettings, as_of: datetime
 ) -> int:
-    """Open rematch requests matched again (automatic approval), before the schedule is read."""
+    """Rotational rounds started and open rematch requests matched again (automatic approval),
+    before the schedule is read."""
     from mentorflow.engagement.rematch import mark_matched, rematch_open
 
     with engine.connect() as conn:
         cycle = repo.get_cycle(conn, spec.program.id, spec.cycle.label)
     if cycle is None:
         return 0
+    from mentorflow.engagement.rounds import start_due_rounds
+
+    start_due_rounds(engine, spec, settings, cycle.id, as_of)
     mark_matched(engine, cycle.id, as_of)  # the organizer may have run `mentorflow match`
     return rematch_open(engine, spec, settings, cycle.id, as_of)
 
