@@ -19,6 +19,7 @@ from mentorflow.mail.outbox import message_key
 from mentorflow.spec.model import Milestone, ProgramSpec
 from mentorflow.surveys.schedule import (
     Occurrence,
+    ended_early,
     ended_occurrences,
     nudge_days,
     pair_occurrences,
@@ -262,7 +263,12 @@ def _survey_nudges(
 def _scheduled_surveys(spec: ProgramSpec, state: ProgramState, horizon: date) -> Iterator[DueItem]:
     """Surveys their kind schedules per pair (pulse, fit check, baseline, exit), with nudges;
     "why did it end" the day after a pair ended before the cycle's end."""
-    ended = [(pair, ended_occurrences(spec, pair.id, pair.starts_on)) for pair in state.ended_pairs]
+    reasons = dict(state.ended)
+    ended = [
+        (pair, ended_occurrences(spec, pair.id, pair.starts_on))
+        for pair in state.ended_pairs
+        if ended_early(reasons.get(pair.id))
+    ]
     live = [(pair, pair_occurrences(spec, pair.id, pair.starts_on)) for pair in state.pairs]
     for pair, occurrences in (*live, *ended):
         for occ in occurrences:

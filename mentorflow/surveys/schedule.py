@@ -44,6 +44,12 @@ def pair_occurrences(spec: ProgramSpec, pair_id: str, starts_on: date) -> list[O
     return found
 
 
+def ended_early(reason: str | None) -> bool:
+    """A pair that ended for a reason of its own: not a rotational round change, not closure."""
+    text = reason or ""
+    return not (text == "cycle closed" or (text.startswith("round ") and text.endswith(" ended")))
+
+
 def ended_occurrences(spec: ProgramSpec, pair_id: str, ended_on: date) -> list[Occurrence]:
     """`ended_early` surveys the day after a pair ended, when that was before the cycle's end."""
     due = ended_on + timedelta(days=1)

@@ -96,3 +96,9 @@ def test_a_pair_that_ends_early_gets_why_did_it_end_the_next_day(site):
     _, before = _due(engine, spec, datetime(2027, 3, 22, 10, tzinfo=UTC))
     assert not any(s == "why" for _, _, s in before)
     assert not any(s == "why" and m in ("m_mentor1", "m_mentee1") for _, m, s in due)
+    with engine.begin() as conn:  # a rotational round change is not an early end
+        conn.execute(
+            update(matches).where(matches.c.id == "p_002").values(end_reason="round 1 ended")
+        )
+    _, rotated = _due(engine, spec, datetime(2027, 3, 23, 10, tzinfo=UTC))
+    assert not any(s == "why" for _, _, s in rotated)
