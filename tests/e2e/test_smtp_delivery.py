@@ -95,6 +95,10 @@ def test_check_in_carries_a_calendar_request_in_the_members_time_zone(setup, smt
         "partners": [{"name": "Jürgen Müller"}],
         "checkin_at": start,
         "checkin_url": "https://mentoring.example.org/checkin/x",
+        "answer_urls": {
+            answer: f"https://mentoring.example.org/checkin/{answer}"
+            for answer in ("met", "not_yet", "cannot")
+        },
     }
     _queue(engine, cycle, settings, "m_zoe", "check_in", context, ics)
     _deliver(engine, settings)

@@ -7,6 +7,7 @@ line, not minutes of retries.
 
 from __future__ import annotations
 
+import shutil
 import sqlite3
 import time
 from email import policy
@@ -117,7 +118,8 @@ def test_a_server_closing_mid_data_leaves_the_mail_pending_then_it_goes_out_once
 
 def _spec_with_smtp(tmp_path: Path, port: int) -> Path:
     text = (ROOT / "program_specs" / "one_to_one.yaml").read_text(encoding="utf-8")
-    text = text.replace("path: intake/", f"path: {ROOT / 'program_specs' / 'intake'}/")
+    # the form export sits beside the spec, as the CSV confinement asks
+    shutil.copytree(ROOT / "program_specs" / "intake", tmp_path / "intake", dirs_exist_ok=True)
     smtp = f"  smtp: {{host: 127.0.0.1, port: {port}, security: none, timeout_seconds: 5}}\n"
     text = text.replace(
         "  base_url: http://127.0.0.1:8000\n", "  base_url: http://127.0.0.1:8000\n" + smtp
