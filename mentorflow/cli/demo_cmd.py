@@ -43,6 +43,9 @@ def demo(home: HomeOption = Path(".mentorflow/demo"), keep: KeepOption = False) 
     typer.echo(f"working folder: {home}  (starting a local Prefect engine, a few seconds)")
     result = run_flow_quietly(DEMO_SPEC, _run_cycle)
     _print_summary(result, home)
+    from mentorflow.cli.tick_cmd import walk_demo_schedule
+
+    walk_demo_schedule(DEMO_SPEC, home)
 
 
 def _prepare(home: Path, keep: bool) -> None:

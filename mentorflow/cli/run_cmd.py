@@ -84,6 +84,30 @@ def run_mail(spec: Path = SpecArgument) -> None:
     typer.echo("mail: " + ", ".join(f"{k} {v}" for k, v in counts.items()))
 
 
+@run_app.command("tick")
+def run_tick(
+    spec: Path = SpecArgument,
+    as_of: str = typer.Option(
+        None, "--as-of", help="The moment to run, ISO (2027-03-15T08:00, program time zone)."
+    ),
+    dry_run: bool = typer.Option(
+        False, "--dry-run", help="List and render what would go out; send and record nothing."
+    ),
+) -> None:
+    """The engagement tick: milestone mails, check-ins, nudges, digest, due at that moment."""
+    from mentorflow.cli._flows import run_flow_quietly
+    from mentorflow.cli.tick_cmd import print_tick
+
+    counts = run_flow_quietly(spec, lambda: _tick(spec, as_of, dry_run))
+    print_tick(counts, dry_run)
+
+
+def _tick(spec: Path, as_of: str | None, dry_run: bool) -> dict[str, Any]:
+    from flows.tick import tick
+
+    return tick(str(spec), as_of=as_of, dry_run=dry_run)
+
+
 @run_app.command("cycle")
 def run_cycle(spec: Path = SpecArgument) -> None:
     """Every stage built so far, in order: intake, matching with introductions, mail."""

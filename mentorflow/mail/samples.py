@@ -102,6 +102,10 @@ def sample_context(
             "partners": [_PARTNER],
             "checkin_at": datetime(2027, 2, 16, 17, 0, tzinfo=UTC).astimezone(ZoneInfo(timezone)),
             "checkin_url": f"{base_url}/checkin/SAMPLE",
+            "answer_urls": {
+                answer: f"{base_url}/checkin/SAMPLE-{answer}"
+                for answer in ("met", "not_yet", "cannot")
+            },
         },
         "reminder": {
             "topic": "Euer nächstes Treffen ist noch nicht vereinbart",

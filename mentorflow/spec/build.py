@@ -33,6 +33,7 @@ def build_spec(data: dict[str, Any], path: Path, sha256: str) -> m.ProgramSpec:
         retention=m.Retention(data["retention"]["days_after_cycle_end"]),
         templates=_frozen({name: folder / sub for name, sub in data["templates"].items()}),
         expectations=_expectations(data["expectations"], program.language),
+        engagement=_engagement(data["engagement"]),
     )
 
 
@@ -238,4 +239,16 @@ def _survey(raw: dict[str, Any], language: str) -> m.Survey:
         title=_text(title, language) if title is not None else None,
         questions=tuple(_question(q, language) for q in raw["questions"]),
         nudge_after=_duration(raw.get("nudge_after")),
+    )
+
+
+def _engagement(raw: dict[str, Any]) -> m.Engagement:
+    window = raw["send_window"]
+    return m.Engagement(
+        send_window=m.SendWindow(window["from_hour"], window["to_hour"]),
+        quiet_days=frozenset(m.WEEKDAYS.index(day) for day in raw["quiet_days"]),
+        stale_after=m.parse_duration(raw["stale_after"]),
+        no_meeting_nudge_after=m.parse_duration(raw["no_meeting_nudge_after"]),
+        digest=raw["digest"],
+        digest_day=m.WEEKDAYS.index(raw["digest_day"]),
     )

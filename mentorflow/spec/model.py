@@ -404,6 +404,29 @@ class Retention:
         return cycle.end + timedelta(days=self.days_after_cycle_end)
 
 
+WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")  # index = date.weekday()
+
+
+@dataclass(frozen=True)
+class SendWindow:
+    """Local hours of a member's day in which mail may go out: [from_hour, to_hour)."""
+
+    from_hour: int = 9
+    to_hour: int = 18
+
+
+@dataclass(frozen=True)
+class Engagement:
+    """The tick's rules: send window and quiet days (member-local), staleness, nudges, digest."""
+
+    send_window: SendWindow = SendWindow()
+    quiet_days: frozenset[int] = frozenset({6})  # date.weekday() numbers; default Sunday
+    stale_after: timedelta = timedelta(days=7)
+    no_meeting_nudge_after: timedelta = timedelta(days=21)
+    digest: Literal["weekly", "per_tick", "off"] = "weekly"
+    digest_day: int = 0  # date.weekday() of the weekly digest
+
+
 @dataclass(frozen=True)
 class ProgramSpec:
     """A program spec that passed every check."""
@@ -423,6 +446,7 @@ class ProgramSpec:
     retention: Retention
     templates: Mapping[str, Path]  # overrides: name -> absolute folder
     expectations: Expectations = Expectations()
+    engagement: Engagement = Engagement()
 
     @property
     def template_names(self) -> frozenset[str]:

@@ -281,6 +281,13 @@ def _templates(doc: Document, data: dict[str, Any]) -> Problems:
             yield doc.problem(("templates", name), message)
 
 
+def _send_window(doc: Document, data: dict[str, Any]) -> Problems:
+    window = data["engagement"]["send_window"]
+    if window["to_hour"] <= window["from_hour"]:
+        message = f"to_hour {window['to_hour']} must be after from_hour {window['from_hour']}"
+        yield doc.problem(("engagement", "send_window", "to_hour"), message)
+
+
 # Each check with the parts of the spec it reads (schema paths, as `broken` gives them).
 _CHECKS: list[tuple[Callable[[Document, dict[str, Any]], Problems], list[JsonPath]]] = [
     (_timezone, [("program", "timezone")]),
@@ -306,4 +313,5 @@ _CHECKS: list[tuple[Callable[[Document, dict[str, Any]], Problems], list[JsonPat
     (_milestone_recipients, [("program", "organizers"), ("milestones",)]),
     (_surveys, [("surveys",)]),
     (_templates, [("templates",)]),
+    (_send_window, [("engagement", "send_window")]),
 ]

@@ -209,3 +209,74 @@ events = Table(
     Column("at", TS, nullable=False),
     Index("ix_events_program_kind", "program_id", "kind"),
 )
+
+# --- engagement (issue 9): check-ins, pauses and leaves, rematch requests, tick records --------
+
+checkins = Table(
+    "checkins",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("cycle_id", Integer, ForeignKey("cycles.id"), nullable=False),
+    Column("match_id", String(24), ForeignKey("matches.id"), nullable=False),
+    Column("member_id", String(20), ForeignKey("members.id"), nullable=False),
+    Column("occurrence", String(100), nullable=False),  # the check-in milestone's id
+    Column("answer", String(20), nullable=False),  # met | not_yet | cannot
+    Column("answered_at", TS, nullable=False),
+    UniqueConstraint("match_id", "member_id", "occurrence", name="uq_checkins_once"),
+)
+
+member_pauses = Table(
+    "member_pauses",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("cycle_id", Integer, ForeignKey("cycles.id"), nullable=False),
+    Column("member_id", String(20), ForeignKey("members.id"), nullable=False),
+    Column("kind", String(10), nullable=False),  # pause | leave
+    Column("starts_at", TS, nullable=False),
+    Column("ends_at", TS),  # pause: when mail resumes; leave: NULL (for good)
+    Column("reason", String(40)),  # a category from the page, never free text
+    Column("created_at", TS, nullable=False),
+    Index("ix_member_pauses_cycle_member", "cycle_id", "member_id"),
+)
+
+rematch_requests = Table(
+    "rematch_requests",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("cycle_id", Integer, ForeignKey("cycles.id"), nullable=False),
+    Column("member_id", String(20), ForeignKey("members.id"), nullable=False),
+    Column("from_match_id", String(24), ForeignKey("matches.id"), nullable=False),
+    Column("cause", String(20), nullable=False),  # cannot (check-in answer) | partner_left | erased
+    Column("status", String(20), nullable=False),  # open | proposed | matched | unmatched
+    Column("created_at", TS, nullable=False),
+    Column("resolved_at", TS),
+    UniqueConstraint("member_id", "from_match_id", name="uq_rematch_requests_once"),
+)
+
+engagement_skips = Table(
+    "engagement_skips",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    # the outbox key the mail would have had: a skipped item is never reconsidered
+    Column("key", String(300), nullable=False, unique=True),
+    Column("program_id", String(100), nullable=False),
+    Column("cycle_id", Integer, ForeignKey("cycles.id")),
+    Column("member_id", String(20)),
+    Column("reason", String(40), nullable=False),  # stale | paused | left | ended | unsubscribed
+    Column("tick_at", TS, nullable=False),
+)
+
+ticks = Table(
+    "ticks",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("program_id", String(100), nullable=False),
+    Column("cycle_id", Integer, ForeignKey("cycles.id")),
+    Column("as_of", TS, nullable=False),
+    Column("started_at", TS, nullable=False),
+    Column("finished_at", TS),  # NULL: the tick stopped halfway (the next one resumes)
+    Column("queued", Integer, nullable=False, default=0),
+    Column("skipped", Integer, nullable=False, default=0),
+    Column("summary", JSON, nullable=False),  # counts by kind and member ids only
+    Index("ix_ticks_program_as_of", "program_id", "as_of"),
+)

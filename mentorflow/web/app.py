@@ -112,9 +112,10 @@ def create_app(
     engine: Engine, *, secret_key: str | None = None, clock: Clock | None = None
 ) -> Starlette:
     """The web app over the store `engine`; `secret_key` verifies link tokens."""
+    from mentorflow.web.engagement_routes import routes as engagement_routes
     from mentorflow.web.routes import routes
 
-    app = _App(routes=routes())
+    app = _App(routes=[*routes(), *engagement_routes()])
     app.state.engine = engine
     app.state.secret_key = secret_key or default_secret_key()
     app.state.clock = clock or SystemClock()

@@ -45,6 +45,8 @@ OBJECTS: dict[tuple[str, ...], tuple[type, ...]] = {
     ("closure",): (m.Closure,),
     ("retention",): (m.Retention,),
     ("expectations",): (m.Expectations,),
+    ("engagement",): (m.Engagement,),
+    ("engagement", "send_window"): (m.SendWindow,),
 }
 
 # Schema definitions the model holds as a value of another shape, not as a dataclass of its own.

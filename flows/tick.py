@@ -1,0 +1,99 @@
+"""Engagement tick flow: every hour, send what is due for every pair and member, exactly once."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from prefect import flow, get_run_logger, task
+from prefect.artifacts import create_markdown_artifact
+from prefect.cache_policies import NO_CACHE
+from sqlalchemy import Engine
+
+from flows.deliver import deliver_mail, mail_settings
+from mentorflow.engagement import run
+from mentorflow.mail.settings import MailRuntime
+from mentorflow.spec import ProgramSpec, load_spec
+from mentorflow.store.db import open_store
+
+
+@task(cache_policy=NO_CACHE)
+def plan_tick(engine: Engine, spec: ProgramSpec, as_of: datetime) -> run.PreparedTick | None:
+    """Read the store and plan what is due."""
+    return run.prepare(engine, spec, as_of)
+
+
+@task(cache_policy=NO_CACHE)
+def settle_pairs(engine: Engine, spec: ProgramSpec, settings: MailRuntime, as_of: datetime) -> int:
+    """End pairs whose member was erased; match open rematch requests again (automatic)."""
+    run.settle(engine, spec, as_of)
+    return run.rematch_after_settle(engine, spec, settings, as_of)
+
+
+@task(cache_policy=NO_CACHE)
+def queue_due(
+    engine: Engine, spec: ProgramSpec, settings: MailRuntime, prepared: run.PreparedTick
+) -> run.TickSummary:
+    """Queue every due mail in committed batches, record skips, add the per-tick digest."""
+    tick_id = run.start_record(engine, spec, prepared.cycle_id, prepared.plan.as_of, _now())
+    summary = run.queue_plan(engine, spec, settings, prepared)
+    run.tick_digest(engine, spec, settings, prepared, summary)
+    run.finish_record(engine, tick_id, summary, _now())
+    return summary
+
+
+@task(cache_policy=NO_CACHE)
+def preview_due(
+    engine: Engine, spec: ProgramSpec, settings: MailRuntime, prepared: run.PreparedTick
+) -> run.TickSummary:
+    """Dry run: render what would go out, list what would be skipped; write nothing."""
+    return run.dry_run(engine, spec, settings, prepared)
+
+
+@task(cache_policy=NO_CACHE)
+def publish_summary(summary: run.TickSummary, program_id: str) -> None:
+    """The tick's markdown artifact: counts and member ids, never names or addresses."""
+    key = f"{program_id}-tick".replace("_", "-").lower()
+    create_markdown_artifact(markdown=summary.markdown(), key=key)
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+def _as_of(text: str | None, spec: ProgramSpec) -> datetime:
+    """ISO time; without an offset it is read in the program's time zone, as organizers think."""
+    if not text:
+        return _now()
+    moment = datetime.fromisoformat(text)
+    return (moment if moment.tzinfo else moment.replace(tzinfo=spec.program.zone)).astimezone(UTC)
+
+
+@flow(name="tick")
+def tick(spec_path: str, as_of: str | None = None, dry_run: bool = False) -> dict[str, Any]:
+    """Run the engagement schedule of the spec's cycle at `as_of` (ISO; default now)."""
+    spec = load_spec(spec_path)
+    engine = open_store()
+    settings = mail_settings(spec)
+    moment = _as_of(as_of, spec)
+    if not dry_run:
+        settle_pairs(engine, spec, settings, moment)
+    prepared = plan_tick(engine, spec, moment)
+    if prepared is None:
+        get_run_logger().info(
+            "tick %s: no cycle %s in the store yet", spec.program.id, spec.cycle.label
+        )
+        return {"queued": 0, "skipped": 0}
+    step = preview_due if dry_run else queue_due
+    summary = step(engine, spec, settings, prepared)
+    publish_summary(summary, spec.program.id)
+    # also what a tick that stopped halfway left pending; an empty tick skips the task
+    if not dry_run and run.has_pending_mail(engine, spec.program.id, _now()):
+        deliver_mail(engine, settings)
+    get_run_logger().info(
+        "tick %s at %s: %s", spec.program.id, moment.isoformat(), summary.counts()
+    )
+    outcome: dict[str, Any] = summary.counts()
+    if dry_run:
+        outcome["would_send"] = [" ".join(p) for p in summary.previews]
+    return outcome

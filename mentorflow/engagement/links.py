@@ -1,0 +1,79 @@
+"""Signed answer links (check-in, pause, leave, rematch): opaque ids only, one salt per purpose.
+
+The same pattern as mentorflow.mail.tokens (itsdangerous, the same secret key), with a small
+payload beside the member id: the pair, the check-in and the answer. Signed is not encrypted, so
+nothing in a token may name a person; the store checks every claim again when the link is used.
+"""
+
+from __future__ import annotations
+
+import os
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
+
+from mentorflow.errors import TokenError
+from mentorflow.mail.tokens import secret_key
+from mentorflow.paths import home
+
+CHECK_IN = "check_in"
+PAUSE = "pause"
+LEAVE = "leave"
+REMATCH = "rematch"
+ANSWERS = ("met", "not_yet", "cannot")
+_DAY = 24 * 3600
+MAX_AGE_SECONDS = {CHECK_IN: 60 * _DAY, PAUSE: 200 * _DAY, LEAVE: 200 * _DAY, REMATCH: 30 * _DAY}
+
+
+def _serializer(purpose: str, key: str | None) -> URLSafeTimedSerializer:
+    return _cached(purpose, key or _default_key(os.environ.get("MENTORFLOW_SECRET_KEY"), home()))
+
+
+@lru_cache(maxsize=8)
+def _default_key(_env: str | None, _home: Path) -> str:
+    # secret_key() reads a file; per environment and home it is one value
+    return secret_key()
+
+
+@lru_cache(maxsize=32)
+def _cached(purpose: str, key: str) -> URLSafeTimedSerializer:
+    # a tick signs a few links per mail for thousands of mails: build each serializer once
+    return URLSafeTimedSerializer(key, salt=f"mentorflow.engagement.{purpose}")
+
+
+def make_link_token(purpose: str, member_id: str, key: str | None = None, **data: str) -> str:
+    return _serializer(purpose, key).dumps({"m": member_id, **data})
+
+
+def read_link_token(purpose: str, token: str, key: str | None = None) -> dict[str, Any]:
+    """The payload of a token; TokenError when forged, for another purpose, or expired."""
+    try:
+        data = _serializer(purpose, key).loads(token, max_age=MAX_AGE_SECONDS[purpose])
+    except SignatureExpired:
+        raise TokenError("the link has expired") from None
+    except BadSignature:
+        raise TokenError("the link is not valid") from None
+    if not isinstance(data, dict) or not all(isinstance(v, str) for v in data.values()):
+        raise TokenError("the link is not valid")
+    if "m" not in data:
+        raise TokenError("the link is not valid")
+    return data
+
+
+def check_in_url(base_url: str, member_id: str, match_id: str, occurrence: str, answer: str) -> str:
+    token = make_link_token(CHECK_IN, member_id, p=match_id, o=occurrence, a=answer)
+    return f"{base_url}/checkin/{token}"
+
+
+def pause_url(base_url: str, member_id: str, cycle_label: str) -> str:
+    return f"{base_url}/pause/{make_link_token(PAUSE, member_id, c=cycle_label)}"
+
+
+def leave_url(base_url: str, member_id: str, cycle_label: str) -> str:
+    return f"{base_url}/leave/{make_link_token(LEAVE, member_id, c=cycle_label)}"
+
+
+def rematch_url(base_url: str, member_id: str, match_id: str) -> str:
+    return f"{base_url}/rematch/{make_link_token(REMATCH, member_id, p=match_id)}"
