@@ -9,6 +9,7 @@ from mentorflow.cli import (
     erase_cmd,
     mail_cmd,
     match_cmd,
+    results_cmd,
     run_cmd,
     screen_cmd,
     validate_cmd,
@@ -22,4 +23,5 @@ MODULES: list[ModuleType] = [
     match_cmd,
     mail_cmd,
     erase_cmd,
+    results_cmd,
 ]

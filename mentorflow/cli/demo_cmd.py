@@ -46,6 +46,28 @@ def demo(home: HomeOption = Path(".mentorflow/demo"), keep: KeepOption = False) 
     from mentorflow.cli.tick_cmd import walk_demo_schedule
 
     walk_demo_schedule(DEMO_SPEC, home)
+    _answer_surveys()
+
+
+def _answer_surveys() -> None:
+    """Simulated members answer their survey mails through the real page's POST (issue 10)."""
+    from mentorflow.spec import load_spec
+    from mentorflow.store.db import open_store
+    from mentorflow.store.repo import get_cycle
+    from mentorflow.surveys.demo import answer_surveys
+    from mentorflow.surveys.results import rates
+
+    spec, engine = load_spec(DEMO_SPEC), open_store()
+    counts = answer_surveys(engine, spec)
+    outcomes = ", ".join(f"{k} {v}" for k, v in sorted(counts.items()) if k != "invited")
+    typer.echo(f"surveys: {counts['invited']} invitations; simulated members POSTed: {outcomes}")
+    with engine.connect() as conn:
+        cycle = get_cycle(conn, spec.program.id, spec.cycle.label)
+        for rate in rates(conn, spec, cycle.id) if cycle else []:
+            typer.echo(
+                f"  {rate.survey_id}: {rate.answered} of {rate.invited} answered ({rate.rate:.0%})"
+            )
+    typer.echo(f"  results: mentorflow results {DEMO_SPEC}")
 
 
 def _prepare(home: Path, keep: bool) -> None:

@@ -270,10 +270,22 @@ def _list_unconfirmed(mails: list[OpenMail]) -> None:
 def serve(
     host: Annotated[str, typer.Option(help="Interface to listen on.")] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="Port.")] = 8000,
+    spec: Annotated[
+        list[Path] | None,
+        typer.Option("--spec", help="A program spec whose survey pages to serve (repeatable)."),
+    ] = None,
 ) -> None:
-    """Serve the pages behind links in mails (unsubscribe; later check-ins and surveys)."""
+    """Serve the pages behind links in mails: unsubscribe, check-ins, surveys."""
+    from mentorflow.spec import load_spec
     from mentorflow.store.db import open_store
     from mentorflow.web import create_app
     from mentorflow.web.server import serve as serve_app
+    from mentorflow.web.survey_routes import register_spec
 
-    serve_app(create_app(open_store()), host=host, port=port)
+    app = create_app(open_store())
+    for path in spec or []:
+        try:
+            register_spec(app, load_spec(path))
+        except MentorflowError as error:
+            _fail(error)
+    serve_app(app, host=host, port=port)

@@ -108,6 +108,18 @@ def _tick(spec: Path, as_of: str | None, dry_run: bool) -> dict[str, Any]:
     return tick(str(spec), as_of=as_of, dry_run=dry_run)
 
 
+@run_app.command("surveys")
+def run_surveys(spec: Path = SpecArgument) -> None:
+    """Read the Google Form surveys' responses: store valid answers, quarantine the rest."""
+    from mentorflow.cli._flows import run_flow_quietly
+
+    found = run_flow_quietly(spec, lambda: _stage("flows.surveys", "read_survey_forms", spec))
+    for survey, counts in found.items():
+        typer.echo(f"survey {survey}: " + ", ".join(f"{k} {v}" for k, v in counts.items()))
+    if not found:
+        typer.echo("surveys: no Google Form survey in this spec (own-page answers need no run)")
+
+
 @run_app.command("cycle")
 def run_cycle(spec: Path = SpecArgument) -> None:
     """Every stage built so far, in order: intake, matching with introductions, mail."""

@@ -243,4 +243,30 @@ def accept_rematch(conn: Connection, payload: dict[str, str], now: datetime) -> 
     conn.execute(
         update(rematch_requests).where(rematch_requests.c.id == row.id).values(status="open")
     )
+    if row.cause == "fit_check":  # issue 10: a low early-fit score; yes ends the pair, no fault
+        _accept_fit_check(conn, member.program_id, row, now)
     return RECORDED
+
+
+def _accept_fit_check(conn: Connection, program_id: str, row: Any, now: datetime) -> None:
+    """The pair is still live: it ends without fault and everyone in it is matched again."""
+    match = conn.execute(select(matches).where(matches.c.id == row.from_match_id)).first()
+    if match is None or match.status not in LIVE:
+        return
+    _end(conn, match, f"no-fault rematch after the fit check, accepted by {row.member_id}", now)
+    conn.execute(
+        update(rematch_requests)
+        .where(
+            rematch_requests.c.from_match_id == match.id,
+            rematch_requests.c.status == "offered",
+        )
+        .values(status="open")
+    )
+    log_event(
+        conn,
+        program_id=program_id,
+        cycle_id=match.cycle_id,
+        kind="rematch_requested",
+        at=now,
+        data={"match": match.id, "by": row.member_id, "cause": "fit_check"},
+    )

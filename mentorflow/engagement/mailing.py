@@ -25,6 +25,8 @@ from mentorflow.mail.templates import RenderedMail, render
 from mentorflow.spec.model import ProgramSpec, in_language
 from mentorflow.store.tables import members
 from mentorflow.store.tables import outbox as outbox_table
+from mentorflow.surveys.links import claim_for, survey_url
+from mentorflow.surveys.tokens import SurveyClaim
 
 Contacts = Mapping[str, tuple[str, str, str]]  # member id -> (name, email, language)
 
@@ -231,12 +233,13 @@ def _kind_context(
     if item.kind in ("survey", "survey_nudge"):
         survey = spec.surveys.get(item.survey_id or "")
         title = in_language(survey.title, language) if survey and survey.title else item.survey_id
-        token = links.make_link_token("survey", item.member_id or "", s=item.survey_id or "")
-        days = survey.nudge_after.days if survey and survey.nudge_after else 7
+        if survey is None:
+            return {"survey_name": title, "survey_url": "", "due": None}
+        claim = survey_claim(spec, item)
         return {
             "survey_name": title,
-            "survey_url": f"{settings.base_url}/survey/{token}",  # pages: the surveys issue
-            "due": item.due_on + timedelta(days=days + (0 if item.kind == "survey" else 3)),
+            "survey_url": survey_url(settings.base_url or "", spec, claim),
+            "due": claim.closes_at.astimezone(spec.program.zone).date() - timedelta(days=1),
         }
     if item.kind == "nudge":
         return {
@@ -255,6 +258,18 @@ def _kind_context(
             )
         }
     return {}
+
+
+def survey_claim(spec: ProgramSpec, item: DueItem) -> SurveyClaim:
+    """The survey link's claim: member, survey occurrence, and the pair when there is one."""
+    return claim_for(
+        spec,
+        item.member_id or "",
+        item.survey_id or "",
+        item.survey_occurrence or item.occurrence,
+        item.survey_due or item.due_on,
+        item.match_ids[0] if len(item.match_ids) == 1 else "",
+    )
 
 
 def _answer_urls(settings: MailRuntime, item: DueItem) -> dict[str, str]:

@@ -17,6 +17,13 @@ from mentorflow.engagement.state import Pair, Person, ProgramState
 from mentorflow.engagement.window import in_window, local_day, release_at, zone
 from mentorflow.mail.outbox import message_key
 from mentorflow.spec.model import Milestone, ProgramSpec
+from mentorflow.surveys.schedule import (
+    Occurrence,
+    ended_early,
+    ended_occurrences,
+    nudge_days,
+    pair_occurrences,
+)
 
 ORGANIZERS = "org:0"  # the key of the first organizer's copy stands for all (outbox convention)
 
@@ -38,6 +45,8 @@ class DueItem:
     milestone_id: str | None = None
     survey_id: str | None = None
     first_check_in: bool = False
+    survey_occurrence: str | None = None  # surveys: the occurrence the answer link is for
+    survey_due: date | None = None  # surveys: the day the occurrence fell due (it closes after)
 
 
 @dataclass(frozen=True)
@@ -111,9 +120,11 @@ def candidates(spec: ProgramSpec, state: ProgramState, as_of: datetime) -> Itera
             continue
         yield from _milestone_items(spec, state, milestone, on, milestone.id == first_check_in)
         survey = spec.surveys.get(milestone.survey or "")
-        nudge = survey.nudge_after if survey and milestone.action == "survey" else None
-        if nudge and on + nudge <= horizon:
-            yield from _survey_nudges(spec, state, milestone, on + nudge)
+        if survey and milestone.action == "survey":
+            for number, day in enumerate(nudge_days(survey, on), 1):
+                if day <= horizon:
+                    yield from _survey_nudges(spec, state, milestone, day, number, on)
+    yield from _scheduled_surveys(spec, state, horizon)
     yield from _no_meeting_nudges(spec, state, horizon)
     yield from _rematch_offers(spec, state, as_of)
     yield from _weekly_digests(spec, horizon)
@@ -185,6 +196,8 @@ def _milestone_items(
             match_ids=match_ids,
             milestone_id=milestone.id,
             survey_id=milestone.survey,
+            survey_occurrence=milestone.id if kind == "survey" else None,
+            survey_due=on if kind == "survey" else None,
         )
 
 
@@ -220,7 +233,12 @@ def _check_ins(
 
 
 def _survey_nudges(
-    spec: ProgramSpec, state: ProgramState, milestone: Milestone, on: date
+    spec: ProgramSpec,
+    state: ProgramState,
+    milestone: Milestone,
+    on: date,
+    number: int = 1,
+    due: date | None = None,
 ) -> Iterator[DueItem]:
     for person, match_ids in _per_member(state, milestone, on).items():
         if (person.id, milestone.survey) in state.surveyed:
@@ -232,12 +250,63 @@ def _survey_nudges(
             on,
             kind="survey_nudge",
             purpose="survey_nudge",
-            occurrence=milestone.id,
+            occurrence=milestone.id if number == 1 else f"{milestone.id}.{number}",
             template="survey_nudge",
             match_ids=match_ids,
             milestone_id=milestone.id,
             survey_id=milestone.survey,
+            survey_occurrence=milestone.id,
+            survey_due=due or on,
         )
+
+
+def _scheduled_surveys(spec: ProgramSpec, state: ProgramState, horizon: date) -> Iterator[DueItem]:
+    """Surveys their kind schedules per pair (pulse, fit check, baseline, exit), with nudges;
+    "why did it end" the day after a pair ended before the cycle's end."""
+    reasons = dict(state.ended)
+    ended = [
+        (pair, ended_occurrences(spec, pair.id, pair.starts_on))
+        for pair in state.ended_pairs
+        if ended_early(reasons.get(pair.id))
+    ]
+    live = [(pair, pair_occurrences(spec, pair.id, pair.starts_on)) for pair in state.pairs]
+    for pair, occurrences in (*live, *ended):
+        for occ in occurrences:
+            survey = spec.surveys[occ.survey_id]
+            people = [p for p in pair.people if _in_audience(survey.audience, p)]
+            days = [(0, occ.due_on), *enumerate(nudge_days(survey, occ.due_on), 1)]
+            for number, day in days:
+                if day > horizon:
+                    break
+                for person in people:
+                    if (person.id, occ.survey_id, occ.occurrence) in state.survey_answers:
+                        continue
+                    yield _survey_item(spec, state, person, occ, day, number)
+
+
+def _in_audience(audience: tuple[str, ...], person: Person) -> bool:
+    side = {"mentor": "mentors", "mentee": "mentees"}.get(person.side)
+    return "pairs" in audience or side in audience
+
+
+def _survey_item(
+    spec: ProgramSpec, state: ProgramState, person: Person, occ: Occurrence, on: date, number: int
+) -> DueItem:
+    kind = "survey" if number == 0 else "survey_nudge"
+    return _item(
+        spec,
+        state,
+        person,
+        on,
+        kind=kind,
+        purpose=kind,
+        occurrence=occ.occurrence if number <= 1 else f"{occ.occurrence}.{number}",
+        template="survey_invitation" if number == 0 else "survey_nudge",
+        match_ids=(occ.match_id,),
+        survey_id=occ.survey_id,
+        survey_occurrence=occ.occurrence,
+        survey_due=occ.due_on,
+    )
 
 
 def _no_meeting_nudges(spec: ProgramSpec, state: ProgramState, horizon: date) -> Iterator[DueItem]:

@@ -76,6 +76,10 @@ class ProgramState:
     absences: Mapping[str, tuple[Absence, ...]] = field(default_factory=dict)
     met: frozenset[str] = frozenset()  # pair ids with at least one `met` answer
     surveyed: frozenset[tuple[str, str]] = frozenset()  # (member id, survey id) answered
+    # (member id, survey id, occurrence) answered: kind-scheduled surveys repeat (issue 10)
+    survey_answers: frozenset[tuple[str, str, str]] = frozenset()
+    # pairs that ended in this cycle, `starts_on` = the day they ended ("why did it end")
+    ended_pairs: tuple[Pair, ...] = ()
     handled: frozenset[str] = frozenset()  # outbox keys and skipped keys of this cycle
     open_rematches: tuple[tuple[str, str, str], ...] = ()  # (member id, from match, cause)
     offers: tuple[tuple[str, str, str], ...] = ()  # partners left alone, not asked yet: same shape
@@ -114,6 +118,17 @@ def load_state(
                 )
             )
         ),
+        survey_answers=frozenset(
+            (r.member_id, r.survey_id, r.occurrence)
+            for r in conn.execute(
+                select(
+                    survey_responses.c.member_id,
+                    survey_responses.c.survey_id,
+                    survey_responses.c.occurrence,
+                ).where(survey_responses.c.cycle_id == cycle_id)
+            )
+        ),
+        ended_pairs=_pairs(conn, cycle_id, zone, ("ended",)),
         handled=_handled(conn, program_id, cycle_label),
         open_rematches=_requests(conn, cycle_id, "open"),
         offers=_requests(conn, cycle_id, "offered"),
@@ -128,12 +143,16 @@ def load_state(
     )
 
 
-def _pairs(conn: Connection, cycle_id: int, zone: ZoneInfo) -> tuple[Pair, ...]:
+def _pairs(
+    conn: Connection, cycle_id: int, zone: ZoneInfo, statuses: tuple[str, ...] = LIVE
+) -> tuple[Pair, ...]:
+    """Pairs in `statuses`; for ended pairs `starts_on` holds the day they ended (issue 10)."""
+    day = matches.c.approved_at if statuses == LIVE else matches.c.ended_at
     rows = conn.execute(
         select(
             matches.c.id,
             matches.c.round,
-            matches.c.approved_at,
+            day.label("approved_at"),
             match_members.c.side,
             members.c.id.label("member_id"),
             members.c.timezone,
@@ -149,7 +168,7 @@ def _pairs(conn: Connection, cycle_id: int, zone: ZoneInfo) -> tuple[Pair, ...]:
             enrolments,
             (enrolments.c.member_id == members.c.id) & (enrolments.c.cycle_id == cycle_id),
         )
-        .where(matches.c.cycle_id == cycle_id, matches.c.status.in_(LIVE))
+        .where(matches.c.cycle_id == cycle_id, matches.c.status.in_(statuses))
         .order_by(matches.c.id, members.c.id)
     ).all()
     grouped: dict[str, tuple[Any, list[Person]]] = {}

@@ -229,6 +229,7 @@ def _question(raw: dict[str, Any], language: str) -> m.Question:
         options=tuple(_text(o, language) for o in raw.get("options", [])),
         compare=raw["compare"],
         required=raw["required"],
+        intake_field=raw.get("intake_field"),
     )
 
 
@@ -239,6 +240,30 @@ def _survey(raw: dict[str, Any], language: str) -> m.Survey:
         title=_text(title, language) if title is not None else None,
         questions=tuple(_question(q, language) for q in raw["questions"]),
         nudge_after=_duration(raw.get("nudge_after")),
+        kind=raw.get("kind", "custom"),
+        audience=tuple(raw.get("audience", ["pairs"])),
+        first_after=_duration(raw.get("first_after")),
+        every=_duration(raw.get("every")),
+        closes_after=m.parse_duration(raw.get("closes_after", "21d")),
+        max_nudges=raw.get("max_nudges", 1),
+        answer_mode=raw.get("answer_mode", "page"),
+        google_form=_google_form(raw.get("google_form")),
+        threshold=raw.get("threshold"),
+        score_question=raw.get("score_question"),
+    )
+
+
+def _google_form(raw: dict[str, Any] | None) -> m.GoogleForm | None:
+    if raw is None:
+        return None
+    return m.GoogleForm(
+        url=raw["url"],
+        token_entry=raw["token_entry"],
+        sheet_key=raw["sheet_key"],
+        worksheet=raw.get("worksheet", "Form Responses 1"),
+        token_column=raw["token_column"],
+        columns=_frozen(dict(raw.get("columns", {}))),
+        credentials=secret_ref(raw["credentials"]),  # type: ignore[arg-type]
     )
 
 

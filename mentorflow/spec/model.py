@@ -337,6 +337,23 @@ class Question:
     options: tuple[Mapping[str, str], ...]  # choice questions only, same shape as text
     compare: bool  # also asked at intake
     required: bool
+    intake_field: str | None = None  # compare: the sign-up field with the before answer
+
+
+SurveyKind = Literal["custom", "pulse", "fit_check", "exit", "ended_early", "baseline"]
+
+
+@dataclass(frozen=True)
+class GoogleForm:
+    """A Google Form the organizer built: prefill link, token field and the responses sheet."""
+
+    url: str
+    token_entry: str  # entry.NNN
+    sheet_key: str
+    worksheet: str
+    token_column: str
+    columns: Mapping[str, str]  # responses header -> question id
+    credentials: SecretRef
 
 
 @dataclass(frozen=True)
@@ -345,6 +362,17 @@ class Survey:
     title: Mapping[str, str] | None
     questions: tuple[Question, ...]
     nudge_after: timedelta | None
+    # issue 10 (surveys): what it is for, who is asked, when, how it is answered
+    kind: SurveyKind = "custom"
+    audience: tuple[Recipient, ...] = ("pairs",)
+    first_after: timedelta | None = None  # None: the kind's default (pulse 30d, fit_check 2w)
+    every: timedelta | None = None  # None: the kind's default (pulse 60d)
+    closes_after: timedelta = timedelta(days=21)
+    max_nudges: int = 1
+    answer_mode: Literal["page", "google_form"] = "page"
+    google_form: GoogleForm | None = None
+    threshold: float | None = None
+    score_question: str | None = None
 
 
 DEFAULT_EXPECTATIONS: Mapping[str, Mapping[str, Any]] = {

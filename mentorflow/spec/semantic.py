@@ -271,6 +271,30 @@ def _surveys(doc: Document, data: dict[str, Any]) -> Problems:
     for index, survey in enumerate(data["surveys"]):
         path: JsonPath = ("surveys", index, "questions")
         yield from _duplicates(doc, survey["questions"], path, "question")
+        yield from _survey_refs(doc, survey, ("surveys", index))
+
+
+_SCORED = ("rating", "scale")
+
+
+def _survey_refs(doc: Document, survey: dict[str, Any], path: JsonPath) -> Problems:
+    """Issue 10: the score question, Google Form columns and intake fields name what exists."""
+    questions = {q["id"]: q for q in survey["questions"]}
+    scored = [q for q in questions.values() if q["type"] in _SCORED]
+    wanted = survey.get("score_question")
+    if wanted is not None and (wanted not in questions or questions[wanted]["type"] not in _SCORED):
+        hint = did_you_mean(wanted, {q["id"] for q in scored}) or ""
+        yield doc.problem(
+            (*path, "score_question"), f"no rating or scale question `{wanted}`{hint}"
+        )
+    elif survey.get("kind") in ("pulse", "fit_check") and not scored:
+        message = f"a {survey['kind']} survey needs a rating or scale question for its score"
+        yield doc.problem((*path, "kind"), message)
+    for header, question_id in (survey.get("google_form") or {}).get("columns", {}).items():
+        if question_id not in questions:
+            hint = did_you_mean(question_id, set(questions)) or ""
+            where = (*path, "google_form", "columns", header)
+            yield doc.problem(where, f"unknown question `{question_id}`{hint}")
 
 
 def _templates(doc: Document, data: dict[str, Any]) -> Problems:
@@ -297,7 +321,7 @@ _CHECKS: list[tuple[Callable[[Document, dict[str, Any]], Problems], list[JsonPat
     (_model, [("model",)]),
     (_rotation, [("model",), ("cycle",)]),
     (_columns, [("intake", "columns"), ("intake", "fields"), ("model", "type")]),
-    (_values, [("intake", "columns"), ("intake", "values")]),
+    (_values, [("intake", "columns"), ("intake", "values"), ("intake", "fields")]),
     (_custom_fields, [("intake", "fields")]),
     (_criteria, [("matching", "criteria"), ("intake", "columns"), ("intake", "fields")]),
     (

@@ -39,6 +39,7 @@ from mentorflow.store.tables import (
     members,
     outbox,
     survey_responses,
+    survey_stories,
 )
 
 ERASED_EVENT = "member.erased"
@@ -316,6 +317,8 @@ def _needles(email: str | None, name: str | None) -> list[str]:
 
 
 def _delete_survey_responses(conn: Connection, member_id: str) -> int:
+    # stories are answers too (issue 10): they go with the member, shared or not
+    conn.execute(delete(survey_stories).where(survey_stories.c.member_id == member_id))
     result = conn.execute(delete(survey_responses).where(survey_responses.c.member_id == member_id))
     return result.rowcount or 0
 

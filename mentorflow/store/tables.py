@@ -192,6 +192,8 @@ survey_responses = Table(
     Column("answers", JSON, nullable=False),
     Column("channel", String(20), nullable=False),  # web | google_form | intake
     Column("submitted_at", TS, nullable=False),
+    Column("updated_at", TS),  # 0003: a second submission updates the answer
+    Column("match_id", String(24)),  # 0003: the pair the answer is about (fit check)
     UniqueConstraint(
         "cycle_id", "member_id", "survey_id", "occurrence", name="uq_survey_responses_once"
     ),
@@ -279,4 +281,40 @@ ticks = Table(
     Column("skipped", Integer, nullable=False, default=0),
     Column("summary", JSON, nullable=False),  # counts by kind and member ids only
     Index("ix_ticks_program_as_of", "program_id", "as_of"),
+)
+
+# --- surveys (issue 10): stories with their own consent, quarantined Google Form rows ----------
+
+survey_stories = Table(
+    "survey_stories",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("cycle_id", Integer, ForeignKey("cycles.id"), nullable=False),
+    Column("member_id", String(20), ForeignKey("members.id"), nullable=False),
+    Column("survey_id", String(80), nullable=False),
+    Column("occurrence", String(100), nullable=False),
+    Column("text", Text, nullable=False),
+    # the member's own consent to share the story; only shared stories reach reports
+    Column("share", Boolean, nullable=False, default=False),
+    Column("consent_at", TS),
+    Column("consent_text_version", String(100)),
+    Column("created_at", TS, nullable=False),
+    Column("updated_at", TS, nullable=False),
+    UniqueConstraint(
+        "cycle_id", "member_id", "survey_id", "occurrence", name="uq_survey_stories_once"
+    ),
+)
+
+survey_quarantine = Table(
+    "survey_quarantine",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("cycle_id", Integer, ForeignKey("cycles.id"), nullable=False),
+    Column("survey_id", String(80), nullable=False),
+    Column("source", Text, nullable=False),  # "sheet:<key>/<worksheet>"
+    Column("row_number", Integer, nullable=False),  # as the organizer sees it in the sheet
+    Column("row_hash", String(64), nullable=False),
+    Column("reason", Text, nullable=False),  # never contains an address or the token
+    Column("created_at", TS, nullable=False),
+    UniqueConstraint("cycle_id", "source", "row_hash", name="uq_survey_quarantine_row"),
 )

@@ -114,8 +114,9 @@ def create_app(
     """The web app over the store `engine`; `secret_key` verifies link tokens."""
     from mentorflow.web.engagement_routes import routes as engagement_routes
     from mentorflow.web.routes import routes
+    from mentorflow.web.survey_routes import routes as survey_routes
 
-    app = _App(routes=[*routes(), *engagement_routes()])
+    app = _App(routes=[*routes(), *engagement_routes(), *survey_routes()])
     app.state.engine = engine
     app.state.secret_key = secret_key or default_secret_key()
     app.state.clock = clock or SystemClock()

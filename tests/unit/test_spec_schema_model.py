@@ -42,6 +42,8 @@ OBJECTS: dict[tuple[str, ...], tuple[type, ...]] = {
     ("milestones", "[]"): (m.Milestone,),
     ("surveys", "[]"): (m.Survey,),
     ("surveys", "[]", "questions", "[]"): (m.Question,),
+    ("surveys", "[]", "google_form"): (m.GoogleForm,),
+    ("surveys", "[]", "google_form"): (m.GoogleForm,),
     ("closure",): (m.Closure,),
     ("retention",): (m.Retention,),
     ("expectations",): (m.Expectations,),

@@ -1,0 +1,1 @@
+"""Surveys (issue 10): definitions, tokens, responses, effects and results; no Prefect."""

@@ -1,0 +1,135 @@
+"""The demo's simulated members answer their survey mails through the real page's POST.
+
+A real uvicorn server on a loopback port serves the app; each simulated member opens the link
+from their invitation (read back from the outbox) and POSTs answers a day after it was queued,
+with the app's clock set to that moment. About three in four answer; the rest do not.
+"""
+
+from __future__ import annotations
+
+import random
+import re
+import socket
+import threading
+import time
+from collections import Counter
+from collections.abc import Iterator
+from datetime import datetime, timedelta
+from typing import Any
+from urllib.error import HTTPError
+from urllib.parse import urlencode
+from urllib.request import urlopen
+
+from sqlalchemy import Engine, select
+
+from mentorflow.engagement.state import aware
+from mentorflow.spec.model import ProgramSpec, Question
+from mentorflow.store.tables import outbox
+from mentorflow.surveys.definitions import SCALES
+
+LINK = re.compile(r"/survey/[A-Za-z0-9_.\-]+")
+PHRASES = ("Sehr hilfreich.", "Mehr Zeit wäre schön gewesen.", "Ich habe viel gelernt.")
+
+
+class DemoClock:
+    """A clock the demo moves: the page sees the simulated moment of each answer."""
+
+    def __init__(self, moment: datetime) -> None:
+        self.moment = moment
+
+    def now(self) -> datetime:
+        return self.moment
+
+
+def answer_surveys(engine: Engine, spec: ProgramSpec, seed: int = 7) -> Counter[str]:
+    """POST answers for about 3/4 of the survey invitations; counts by outcome."""
+    from mentorflow.web import create_app
+    from mentorflow.web.survey_routes import register_spec
+
+    invitations = list(_invitations(engine))
+    clock = DemoClock(datetime.now().astimezone())
+    app = create_app(engine, clock=clock)
+    register_spec(app, spec)
+    rng = random.Random(seed)
+    counts: Counter[str] = Counter(invited=len(invitations))
+    with _server(app) as base:
+        for path, queued_at in invitations:
+            if rng.random() > 0.75:
+                continue
+            clock.moment = queued_at + timedelta(days=1)
+            survey_id = _survey_of(spec, path, base)
+            data = _answers(spec, survey_id, rng) if survey_id else []
+            counts[_post(base + path, data)] += 1
+    return counts
+
+
+def _invitations(engine: Engine) -> Iterator[tuple[str, datetime]]:
+    query = select(outbox.c.text_body, outbox.c.created_at).where(outbox.c.purpose == "survey")
+    with engine.connect() as conn:
+        for row in conn.execute(query):
+            found = LINK.search(row.text_body or "")
+            if found:
+                yield found.group(0), aware(row.created_at)
+
+
+def _survey_of(spec: ProgramSpec, path: str, base: str) -> str | None:
+    """Which survey the page shows (the member reads the page; we match its questions)."""
+    with urlopen(base + path, timeout=10) as page:
+        html = page.read().decode("utf-8")
+    for survey in spec.surveys.values():
+        if all(f'name="q_{q.id}"' in html for q in survey.questions):
+            return survey.id
+    return None
+
+
+def _answers(spec: ProgramSpec, survey_id: str, rng: random.Random) -> list[tuple[str, str]]:
+    found: list[tuple[str, str]] = []
+    for question in spec.surveys[survey_id].questions:
+        found.extend((f"q_{question.id}", v) for v in _value(question, rng))
+    return found
+
+
+def _value(question: Question, rng: random.Random) -> list[str]:
+    if question.type in SCALES:
+        low = max(SCALES[question.type]) // 2
+        return [str(rng.randint(low, max(SCALES[question.type])))]
+    if question.type == "single_choice":
+        return [str(rng.randrange(len(question.options)))]
+    if question.type == "multiple_choice":
+        count = rng.randint(1, len(question.options))
+        return [str(i) for i in sorted(rng.sample(range(len(question.options)), count))]
+    return [rng.choice(PHRASES)] if rng.random() < 0.6 else []
+
+
+def _post(url: str, data: list[tuple[str, str]]) -> str:
+    try:
+        with urlopen(url, data=urlencode(data).encode(), timeout=10) as page:
+            text = page.read().decode("utf-8")
+    except HTTPError as error:
+        return f"refused ({error.code})"
+    return "updated" if "aktualisiert" in text or "updated" in text else "answered"
+
+
+class _server:
+    """uvicorn on a free loopback port, in a thread, for the length of the `with`."""
+
+    def __init__(self, app: Any) -> None:
+        import uvicorn
+
+        with socket.socket() as sock:
+            sock.bind(("127.0.0.1", 0))
+            self.port = int(sock.getsockname()[1])
+        config = uvicorn.Config(app, host="127.0.0.1", port=self.port, log_level="warning")
+        self.server = uvicorn.Server(config)
+        self.thread = threading.Thread(target=self.server.run, daemon=True)
+
+    def __enter__(self) -> str:
+        self.thread.start()
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline and not self.server.started:
+            time.sleep(0.02)
+        return f"http://127.0.0.1:{self.port}"
+
+    def __exit__(self, *_: object) -> None:
+        self.server.should_exit = True
+        self.thread.join(timeout=5)

@@ -1,0 +1,49 @@
+"""Issue 10: `mentorflow demo` answers its surveys with simulated members through the POST."""
+
+from __future__ import annotations
+
+import os
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+from sqlalchemy import create_engine, select
+
+from mentorflow.store.tables import survey_responses
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def test_demo_members_answer_through_the_page(tmp_path):
+    env = {
+        **os.environ,
+        "PYTHONPATH": str(ROOT),
+        "MENTORFLOW_HOME": str(tmp_path),
+        "PREFECT_HOME": str(tmp_path / "prefect"),
+    }
+    env.pop("MENTORFLOW_DB_URL", None)
+    home = tmp_path / "demo"
+    result = subprocess.run(
+        [sys.executable, "-m", "mentorflow.cli.main", "demo", "--home", str(home)],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=180,
+        check=False,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    posted = re.search(
+        r"^surveys: (\d+) invitations; simulated members POSTed: answered (\d+)$",
+        result.stdout,
+        flags=re.MULTILINE,
+    )
+    assert posted, result.stdout
+    invited, answered = int(posted.group(1)), int(posted.group(2))
+    assert invited > 0 and 0 < answered < invited
+    engine = create_engine(f"sqlite:///{home / 'mentorflow.db'}")
+    with engine.connect() as conn:
+        rows = conn.execute(select(survey_responses)).all()
+    assert len(rows) == answered and {r.channel for r in rows} == {"web"}
+    assert re.search(r"^  halbzeit: \d+ of \d+ answered", result.stdout, flags=re.MULTILINE)
