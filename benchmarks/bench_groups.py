@@ -13,12 +13,15 @@ from __future__ import annotations
 
 import argparse
 import time
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+if TYPE_CHECKING:
+    from mentorflow.spec.model import ModelType
+
 # (label, model, mentees or people, mentors, lo, hi, seconds target, gap target; 0: exact)
-CASES = [
+CASES: list[tuple[str, ModelType, int, int, int, int, float, float]] = [
     ("group 300 x 75, 3-6", "group", 300, 75, 3, 6, 5.0, 0.0),
     ("group 10,000 x 2,000, 3-6", "group", 10_000, 2_000, 3, 6, 30.0, 0.005),
     ("peer 30, 3-4", "peer", 30, 0, 3, 4, 5.0, 0.0),
@@ -72,7 +75,7 @@ def _today_peer(records: list[dict], lo: int, hi: int) -> dict[str, Any]:
     }
 
 
-def _new(records: list[dict], model: str, lo: int, hi: int) -> dict[str, Any]:
+def _new(records: list[dict], model: ModelType, lo: int, hi: int) -> dict[str, Any]:
     from mentorflow.matching import build_pool, solve
     from mentorflow.matching.synthetic import synthetic_settings
 
@@ -92,7 +95,9 @@ def _gap(r: dict[str, Any]) -> float:
     return max(0.0, (r["upper"] - r["total"]) / r["upper"]) if r["upper"] > 0 else 0.0
 
 
-def run(label: str, model: str, n: int, m: int, lo: int, hi: int, secs: float, gap: float) -> bool:
+def run(
+    label: str, model: ModelType, n: int, m: int, lo: int, hi: int, secs: float, gap: float
+) -> bool:
     from mentorflow.matching.synthetic import synthetic_records
 
     records = synthetic_records(n, m, seed=1, role="peer" if model == "peer" else None)

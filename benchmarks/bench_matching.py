@@ -22,7 +22,7 @@ import resource
 import subprocess
 import sys
 import time
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -30,6 +30,9 @@ TARGETS = {(10_000, 3_000): (1.0, 400.0)}
 BOTH_SHARE = 0.2
 BOTH_TARGET = 2.0  # at most this many times the time without `both` members
 PEER_TARGET = (5.0, 0.995)
+
+if TYPE_CHECKING:
+    from mentorflow.spec.model import ModelType
 
 
 def _rss_mb() -> float:
@@ -41,7 +44,9 @@ def _peak_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
-def _mentorflow(records: list[dict], model: str, tolerance: float, rounds: int) -> dict[str, Any]:
+def _mentorflow(
+    records: list[dict], model: ModelType, tolerance: float, rounds: int
+) -> dict[str, Any]:
     from threadpoolctl import threadpool_limits
 
     from mentorflow.matching.bipartite import solve_bipartite

@@ -3,10 +3,9 @@
 from mentorflow.matching.engine import solve, solve_round, split_sides
 from mentorflow.matching.pool import Pool, build_pool
 from mentorflow.matching.result import Match, MatchResult, PairExplanation, Unmatched
-from mentorflow.matching.settings import Criterion, MatchingSettings, settings_from_spec
+from mentorflow.matching.settings import MatchingSettings, settings_for, settings_from_spec
 
 __all__ = [
-    "Criterion",
     "Match",
     "MatchResult",
     "MatchingSettings",
@@ -14,6 +13,7 @@ __all__ = [
     "Pool",
     "Unmatched",
     "build_pool",
+    "settings_for",
     "settings_from_spec",
     "solve",
     "solve_round",

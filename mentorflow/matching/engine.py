@@ -64,7 +64,7 @@ def solve_round(
         raise MatchingError("rounds are numbered from 1")
     return solve(
         pool,
-        replace(settings, no_repeat_pairs=True),
+        settings.with_no_repeat_pairs(),
         earlier_pairs=earlier_pairs,
         round_no=round_no,
     )

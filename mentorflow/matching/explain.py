@@ -9,11 +9,11 @@ from mentorflow.matching.result import Contribution, Match, PairExplanation
 from mentorflow.matching.scoring import NEUTRAL, open_to_all
 from mentorflow.matching.settings import (
     DEFAULT_TARGET_HOURS,
-    Criterion,
     MatchingSettings,
+    criterion_name,
     criterion_scale,
 )
-from mentorflow.spec.model import NO_PREFERENCE
+from mentorflow.spec.model import NO_PREFERENCE, Criterion
 
 # Field names as they read in a sentence (German in the second place); others print as given.
 FIELD_NAMES = {
@@ -90,7 +90,7 @@ class Explainer:
             en, de = _names(c.mentee_field if c.kind == "coverage" else c.field)
             score = 1.0 if c.is_hard else NEUTRAL
             return Contribution(
-                c.name,
+                criterion_name(c),
                 c.kind,
                 float(c.weight),
                 score,
@@ -98,7 +98,7 @@ class Explainer:
                 f"keine Präferenz bei {de}",
             )
         score, en, de = getattr(self, f"_{c.kind}")(c, mentor, mentee)
-        return Contribution(c.name, c.kind, float(c.weight), float(score), en, de)
+        return Contribution(criterion_name(c), c.kind, float(c.weight), float(score), en, de)
 
     def _overlap(self, c: Criterion, a: int, b: int) -> tuple[float, str, str]:
         f = self.pool.sets[c.field or ""]

@@ -23,11 +23,10 @@ import numpy as np
 from mentorflow.matching.pool import Pool
 from mentorflow.matching.settings import (
     DEFAULT_TARGET_HOURS,
-    Criterion,
     MatchingSettings,
     criterion_scale,
 )
-from mentorflow.spec.model import NO_PREFERENCE
+from mentorflow.spec.model import NO_PREFERENCE, Criterion
 
 SCALE = 10_000  # profit units per score point: scores are exact to 1e-4
 CHUNK_ELEMENTS = 1 << 18  # pairs per chunk handed to callers: their work stays in cache

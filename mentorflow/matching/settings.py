@@ -1,11 +1,21 @@
-"""What the matching core needs from a spec: a small frozen settings object, built once."""
+"""What the matching core reads: the typed spec's `model` and `matching`, plus solver options."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
-from typing import Any, Literal, get_args
+from typing import Literal, get_args
 
-from mentorflow.spec.model import CriterionKind, ModelType
+from mentorflow.spec.model import (
+    Capacity,
+    Criterion,
+    CriterionKind,
+    GroupSize,
+    HardRules,
+    Matching,
+    Model,
+    ModelType,
+    ProgramSpec,
+)
 
 Objective = Literal["max_score", "max_matched"]
 # The spec's vocabulary is the one list; matching reads it, never restates it.
@@ -13,104 +23,142 @@ KINDS: tuple[str, ...] = get_args(CriterionKind)
 
 
 @dataclass(frozen=True)
-class Criterion:
-    """One scoring criterion; `required_common` is a hard rule and carries no weight."""
-
-    kind: str
-    weight: float = 1.0
-    field: str | None = None
-    mentor_field: str | None = None  # coverage: what mentors offer
-    mentee_field: str | None = None  # coverage: what mentees seek
-    scale: float | None = None  # distance: difference that scores 0; seniority: levels to 0
-    target_hours: float | None = None  # availability: shared hours a week that score 1
-    min_gap: float | None = None  # seniority: levels the mentor must be above the mentee
-
-    @property
-    def name(self) -> str:
-        """A stable key for the criterion in explanations and weight files."""
-        if self.kind == "coverage":
-            return f"coverage:{self.mentor_field}>{self.mentee_field}"
-        return f"{self.kind}:{self.field}"
-
-    @property
-    def is_hard(self) -> bool:
-        return self.kind == "required_common"
-
-
-@dataclass(frozen=True)
 class MatchingSettings:
-    """Model, objective, criteria and hard rules of one program's matching."""
+    """A view of one program's typed `model` and `matching`, plus options only the solver has.
 
-    model: ModelType = "one_to_one"
-    objective: Objective = "max_score"
-    criteria: tuple[Criterion, ...] = ()
-    different: tuple[str, ...] = ()  # hard: never the same value in these fields
-    no_repeat_pairs: bool = True
-    seed: int = 0
-    group_min: int = 1  # group: mentees per mentor; peer: people per group
-    group_max: int = 1
-    default_capacity: int = 1
-    capacity_field: str = "capacity"
+    Nothing of the spec is copied: every spec value is read through a property, so a new spec
+    option is added in the spec alone.
+    """
+
+    shape: Model  # the spec's `model` (the name `model` is its type, as the solvers read it)
+    matching: Matching
     candidates: int = 6  # top-K per person in the candidate graph (exactness is certified)
     max_pricing_rounds: int = 6  # column-generation rounds before the proven gap is reported
-    rounds: int = 1  # rotational
+
+    @property
+    def model(self) -> ModelType:
+        return self.shape.type
+
+    @property
+    def objective(self) -> Objective:
+        return self.matching.objective
+
+    @property
+    def criteria(self) -> tuple[Criterion, ...]:
+        return self.matching.criteria
+
+    @property
+    def different(self) -> tuple[str, ...]:
+        """Hard: never the same value in these fields."""
+        return self.matching.hard_rules.different
+
+    @property
+    def no_repeat_pairs(self) -> bool:
+        return self.matching.hard_rules.no_repeat_pairs or self.model == "rotational"
+
+    @property
+    def seed(self) -> int:
+        return self.matching.seed
+
+    @property
+    def default_capacity(self) -> int:
+        return self.matching.capacity.default
+
+    @property
+    def capacity_field(self) -> str:
+        return self.matching.capacity.field
+
+    @property
+    def group_min(self) -> int:
+        """Group: mentees per mentor; peer: people per group; otherwise 1."""
+        return self._group_size[0]
+
+    @property
+    def group_max(self) -> int:
+        return self._group_size[1]
+
+    @property
+    def _group_size(self) -> tuple[int, int]:
+        # A loaded spec has a size exactly for `group` and `peer` (defaults filled in).
+        size = self.shape.group_size
+        return (size.min, size.max) if size else (1, 1)
 
     @property
     def peer_group_size(self) -> int:
         return max(2, self.group_max) if self.model in ("peer", "rotational") else 2
 
+    @property
+    def rounds(self) -> int:
+        """Rotational: how many rounds the cycle has (at least one)."""
+        return max(1, self.shape.round_count)
+
     def with_weights(self, weights: dict[str, float]) -> MatchingSettings:
         """The same settings with some criteria re-weighted (what-if runs); unknown names raise."""
-        names = {c.name for c in self.criteria} | {c.field for c in self.criteria if c.field}
+        names = {criterion_name(c) for c in self.criteria}
+        names |= {c.field for c in self.criteria if c.field}
         unknown = sorted(set(weights) - names)
         if unknown:
             raise KeyError(f"unknown criteria in weights: {', '.join(unknown)}")
         criteria = tuple(
-            replace(c, weight=float(weights.get(c.name, weights.get(c.field or "", c.weight))))
+            replace(
+                c,
+                weight=float(weights.get(criterion_name(c), weights.get(c.field or "", c.weight))),
+            )
             for c in self.criteria
         )
-        return replace(self, criteria=criteria)
+        return replace(self, matching=replace(self.matching, criteria=criteria))
+
+    def with_no_repeat_pairs(self) -> MatchingSettings:
+        """The same settings with earlier pairs never repeated (rotational rounds)."""
+        rules = replace(self.matching.hard_rules, no_repeat_pairs=True)
+        return replace(self, matching=replace(self.matching, hard_rules=rules))
 
 
-def settings_from_spec(spec: Any, *, candidates: int = 6) -> MatchingSettings:
-    """Adapter from `mentorflow.spec.model.ProgramSpec` to the core's own settings."""
-    m, model = spec.matching, spec.model
-    criteria = tuple(
-        Criterion(
-            kind=c.kind,
-            weight=float(c.weight),
-            field=c.field,
-            mentor_field=c.mentor_field,
-            mentee_field=c.mentee_field,
-            scale=c.scale,
-            target_hours=c.target_hours,
-            min_gap=c.min_gap,
-        )
-        for c in m.criteria
-    )
-    size = model.group_size
-    if model.type == "group":
-        gmin, gmax = (size.min, size.max) if size else (3, 6)
-    elif model.type == "peer":
-        gmin, gmax = (size.min, size.max) if size else (2, 2)
-    else:
-        gmin = gmax = 1
-    return MatchingSettings(
-        model=model.type,
-        objective=m.objective,
+def settings_from_spec(spec: ProgramSpec, *, candidates: int = 6) -> MatchingSettings:
+    """The matching view of a loaded spec."""
+    return MatchingSettings(shape=spec.model, matching=spec.matching, candidates=candidates)
+
+
+def settings_for(
+    model: ModelType = "one_to_one",
+    *,
+    criteria: tuple[Criterion, ...] = (),
+    objective: Objective = "max_score",
+    different: tuple[str, ...] = (),
+    no_repeat_pairs: bool = True,
+    seed: int = 0,
+    group_min: int = 1,
+    group_max: int = 1,
+    default_capacity: int = 1,
+    capacity_field: str = "capacity",
+    candidates: int = 6,
+    max_pricing_rounds: int = 6,
+) -> MatchingSettings:
+    """Settings written in Python rather than YAML (tests, benchmarks, synthetic pools).
+
+    It builds the typed spec parts, so what it returns reads exactly like a loaded spec.
+    """
+    size = None if (group_min, group_max) == (1, 1) else GroupSize(group_min, group_max)
+    shape = Model(type=model, group_size=size, round_length=None, rounds=())
+    matching = Matching(
+        objective=objective,
+        approval="organizer",
+        capacity=Capacity(capacity_field, default_capacity),
+        seed=seed,
         criteria=criteria,
-        different=tuple(m.hard_rules.different),
-        no_repeat_pairs=bool(m.hard_rules.no_repeat_pairs) or model.type == "rotational",
-        seed=int(m.seed),
-        group_min=gmin,
-        group_max=gmax,
-        default_capacity=int(m.capacity.default),
-        capacity_field=m.capacity.field,
-        candidates=candidates,
-        rounds=max(1, len(model.rounds)),
+        hard_rules=HardRules(different, no_repeat_pairs),
     )
+    return MatchingSettings(shape, matching, candidates, max_pricing_rounds)
 
 
+def criterion_name(c: Criterion) -> str:
+    """A stable key for the criterion in explanations and weight files."""
+    if c.kind == "coverage":
+        return f"coverage:{c.mentor_field}>{c.mentee_field}"
+    return f"{c.kind}:{c.field}"
+
+
+# Criteria written in Python may leave their kind's number unset; a loaded spec never does.
 DEFAULT_SCALE = {"distance": 8.0, "seniority": 4.0}
 DEFAULT_TARGET_HOURS = 4.0
 
@@ -119,4 +167,11 @@ def criterion_scale(c: Criterion) -> float:
     return float(c.scale or DEFAULT_SCALE.get(c.kind, 1.0))
 
 
-__all__ = ["KINDS", "Criterion", "MatchingSettings", "criterion_scale", "settings_from_spec"]
+__all__ = [
+    "KINDS",
+    "MatchingSettings",
+    "criterion_name",
+    "criterion_scale",
+    "settings_for",
+    "settings_from_spec",
+]

@@ -6,7 +6,8 @@ from typing import Any
 
 import numpy as np
 
-from mentorflow.matching.settings import Criterion, MatchingSettings
+from mentorflow.matching.settings import MatchingSettings, settings_for
+from mentorflow.spec.model import Criterion, ModelType
 
 GOALS = tuple(f"goal-{i}" for i in range(30))
 TOPICS = tuple(f"topic-{i}" for i in range(25))
@@ -14,7 +15,7 @@ CHANNELS = ("video", "chat", "in person")
 LANGUAGES = ("en", "de", "fr", "es")
 
 
-def synthetic_settings(model: str = "one_to_one", **changes: Any) -> MatchingSettings:
+def synthetic_settings(model: ModelType = "one_to_one", **changes: Any) -> MatchingSettings:
     """The benchmark's spec: six weighted criteria, a common language and employer rule."""
     criteria = (
         Criterion("overlap", 3, field="goals"),
@@ -25,9 +26,8 @@ def synthetic_settings(model: str = "one_to_one", **changes: Any) -> MatchingSet
         Criterion("seniority", 1, field="seniority", min_gap=1),
         Criterion("required_common", 0, field="languages"),
     )
-    base = dict(model=model, criteria=criteria, different=("employer",), seed=7)
-    base.update(changes)
-    return MatchingSettings(**base)  # type: ignore[arg-type]
+    base: dict[str, Any] = dict(criteria=criteria, different=("employer",), seed=7)
+    return settings_for(model, **{**base, **changes})
 
 
 def _zipf_pick(rng: np.random.Generator, items: tuple[str, ...], k: int) -> list[str]:

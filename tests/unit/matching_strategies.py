@@ -10,7 +10,8 @@ from hypothesis import strategies as st
 
 from mentorflow.matching.pool import Pool
 from mentorflow.matching.scoring import Scorer
-from mentorflow.matching.settings import Criterion, MatchingSettings
+from mentorflow.matching.settings import MatchingSettings, settings_for
+from mentorflow.spec.model import Criterion, ModelType
 
 GOALS = ["python", "data", "career", "speaking", "open source"]
 TEAMS = ["a", "b", "c"]
@@ -48,7 +49,7 @@ def peer_records(draw: Any, max_people: int = 8) -> list[dict]:
     return [draw(member(i, "peer")) for i in range(n)]
 
 
-def settings(model: str = "one_to_one", **changes: Any) -> MatchingSettings:
+def settings(model: ModelType = "one_to_one", **changes: Any) -> MatchingSettings:
     criteria = (
         Criterion("overlap", 3, field="goals"),
         Criterion("coverage", 2, mentor_field="offers", mentee_field="seeks"),
@@ -57,9 +58,8 @@ def settings(model: str = "one_to_one", **changes: Any) -> MatchingSettings:
         Criterion("seniority", 1, field="seniority", min_gap=1),
         Criterion("required_common", 0, field="languages"),
     )
-    base: dict[str, Any] = dict(model=model, criteria=criteria, different=("employer",), seed=3)
-    base.update(changes)
-    return MatchingSettings(**base)
+    base: dict[str, Any] = dict(criteria=criteria, different=("employer",), seed=3)
+    return settings_for(model, **{**base, **changes})
 
 
 def profit_matrix(scorer: Scorer) -> np.ndarray:

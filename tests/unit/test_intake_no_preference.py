@@ -19,8 +19,8 @@ from mentorflow.intake.sources import read_csv
 from mentorflow.matching import build_pool
 from mentorflow.matching.explain import Explainer
 from mentorflow.matching.scoring import NEUTRAL, Scorer, score_of
-from mentorflow.matching.settings import Criterion, MatchingSettings
-from mentorflow.spec.model import NO_PREFERENCE
+from mentorflow.matching.settings import settings_for
+from mentorflow.spec.model import NO_PREFERENCE, Criterion
 from mentorflow.store.db import open_store
 from tests.conftest import REPO_ROOT
 from tests.fakes.intake import intake_spec
@@ -61,7 +61,7 @@ def test_egal_is_stored_as_no_preference_and_beides_as_both_values(answers):
 def _pool(answers: dict[str, dict], kind: str):
     names = ["Egon", "Bea", "Max", "Karl", "Nina"]
     records = [{"id": name, **answers[name]} for name in names]
-    settings = MatchingSettings(criteria=(Criterion(kind, 1.0, field="goals"),))
+    settings = settings_for(criteria=(Criterion(kind, 1.0, field="goals"),))
     return build_pool(records, settings), settings
 
 
@@ -89,7 +89,7 @@ def test_no_preference_scores_every_pair_neutral_and_is_never_a_shared_value(ans
 
 def test_no_preference_never_forbids_a_pair(answers):
     pool, _ = _pool(answers, "same")
-    settings = MatchingSettings(criteria=(Criterion("required_common", 0.0, field="goals"),))
+    settings = settings_for(criteria=(Criterion("required_common", 0.0, field="goals"),))
     pool = build_pool([{"id": n, **answers[n]} for n in ("Egon", "Bea", "Karl", "Nina")], settings)
     profits = Scorer(pool, settings, np.array([0, 1]), np.array([2, 3])).profit(np.arange(2))
     assert (profits[0] > 0).all()  # Egon (egal) may meet anyone

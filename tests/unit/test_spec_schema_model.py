@@ -43,7 +43,6 @@ OBJECTS: dict[tuple[str, ...], tuple[type, ...]] = {
     ("surveys", "[]"): (m.Survey,),
     ("surveys", "[]", "questions", "[]"): (m.Question,),
     ("surveys", "[]", "google_form"): (m.GoogleForm,),
-    ("surveys", "[]", "google_form"): (m.GoogleForm,),
     ("closure",): (m.Closure,),
     ("retention",): (m.Retention,),
     ("expectations",): (m.Expectations,),
