@@ -414,7 +414,9 @@ def start_record(
                 summary={},
             )
         )
-        return int(result.inserted_primary_key[0])
+        key = result.inserted_primary_key
+        assert key is not None  # an INSERT of one row always has its key
+        return int(key[0])
 
 
 def finish_record(engine: Engine, tick_id: int, summary: TickSummary, now: datetime) -> None:
