@@ -27,7 +27,7 @@ KeepOption = Annotated[
 
 
 def demo(home: HomeOption = Path(".mentorflow/demo"), keep: KeepOption = False) -> None:
-    """Run intake, matching and introductions on the embedded example; mails land as .eml files."""
+    """Run a cycle on the embedded example: intake, matching, 90 days of engagement, surveys."""
     from mentorflow.cli._flows import fail, run_flow_quietly
 
     home = home.resolve()
