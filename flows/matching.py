@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date
 from typing import Any
 
 from prefect import flow, get_run_logger, task
@@ -128,26 +127,11 @@ def queue_introductions(
     engine: Engine, spec: ProgramSpec, cycle_id: int, proposal: Proposal
 ) -> int:
     mail = mail_runtime(spec, with_smtp=False)
-    queued, waiting = handover.queue_mails(
-        engine,
-        mail=mail,
-        program_id=spec.program.id,
-        cycle_id=cycle_id,
-        cycle_label=spec.cycle.label,
-        result=proposal.result,
-        match_ids=proposal.match_ids,
-        clock=SystemClock(),
-        next_cycle_starts=_next_cycle(spec),
-        expectations=spec.expectations,
-        rounds=spec.model.rounds,
+    queued, waiting = handover.introduce(
+        engine, spec, mail, cycle_id, proposal.result, proposal.match_ids, SystemClock()
     )
     get_run_logger().info("queued %d introductions and %d waitlist mails", queued, waiting)
     return queued
-
-
-def _next_cycle(spec: ProgramSpec) -> date | None:
-    """The spec describes one cycle and says nothing of a next one: the mail promises none."""
-    return None
 
 
 @task(cache_policy=NO_CACHE)

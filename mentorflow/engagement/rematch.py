@@ -41,18 +41,7 @@ def rematch_open(
     with engine.begin() as conn:
         ids = store_io.save_proposal(conn, cycle_id, result, as_of)
         store_io.approve(conn, spec.program.id, cycle_id, as_of, 1)
-    handover.queue_mails(
-        engine,
-        mail=mail,
-        program_id=spec.program.id,
-        cycle_id=cycle_id,
-        cycle_label=spec.cycle.label,
-        result=result,
-        match_ids=ids,
-        clock=FixedClock(as_of),
-        next_cycle_starts=spec.cycle.end,
-        expectations=spec.expectations,
-    )
+    handover.introduce(engine, spec, mail, cycle_id, result, ids, FixedClock(as_of))
     mark_matched(engine, cycle_id, as_of)
     return len(result.matches)
 

@@ -18,7 +18,7 @@ from mentorflow.mail.settings import MailRuntime
 from mentorflow.matching import store_io
 from mentorflow.matching.result import Match, MatchResult
 from mentorflow.paths import home
-from mentorflow.spec.model import Expectations
+from mentorflow.spec.model import Expectations, ProgramSpec
 
 DEFAULT = Expectations()  # the spec says nothing: mentorflow's default kick-off expectations
 
@@ -68,6 +68,34 @@ def introduction_context(
         "meeting": meeting,
         "score": match.score,
     }
+
+
+def introduce(
+    engine: Engine,
+    spec: ProgramSpec,
+    mail: MailRuntime,
+    cycle_id: int,
+    result: MatchResult,
+    match_ids: dict[str, str],
+    clock: Clock,
+) -> tuple[int, int]:
+    """`queue_mails` for an approved result of `spec`'s cycle: its expectations and rounds.
+
+    The spec describes one cycle and says nothing of a next one, so no mail promises one. The
+    matching flow, the tick's rematches and its rotational rounds all introduce through here.
+    """
+    return queue_mails(
+        engine,
+        mail=mail,
+        program_id=spec.program.id,
+        cycle_id=cycle_id,
+        cycle_label=spec.cycle.label,
+        result=result,
+        match_ids=match_ids,
+        clock=clock,
+        expectations=spec.expectations,
+        rounds=spec.model.rounds,
+    )
 
 
 def queue_mails(
