@@ -2,18 +2,13 @@
 
 from __future__ import annotations
 
-import socket
-import threading
-import time
-
 import pytest
-import uvicorn
 from sqlalchemy import select
 
 from mentorflow.engagement import links
 from mentorflow.store.tables import checkins
 from mentorflow.web import create_app
-from tests.e2e.conftest import free_port
+from tests.e2e.conftest import serving
 from tests.e2e.test_unsubscribe_page import browser  # noqa: F401  (the shared Chromium fixture)
 from tests.engagement_support import Person, setup_program
 
@@ -26,19 +21,8 @@ PAIRS = [
 @pytest.fixture
 def web(tmp_path):
     engine, _, _ = setup_program(f"sqlite:///{tmp_path / 'store.db'}", "walk.yaml", PAIRS)
-    port = free_port()
-    server = uvicorn.Server(uvicorn.Config(create_app(engine), port=port, log_level="warning"))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 10
-    while time.monotonic() < deadline:
-        with socket.socket() as sock:
-            if sock.connect_ex(("127.0.0.1", port)) == 0:
-                break
-        time.sleep(0.05)
-    yield engine, f"http://127.0.0.1:{port}"
-    server.should_exit = True
-    thread.join(timeout=5)
+    with serving(create_app(engine)) as base_url:
+        yield engine, base_url
 
 
 def test_check_in_link_shows_on_get_records_on_click_and_once_only(web, browser):  # noqa: F811

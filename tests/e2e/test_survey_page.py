@@ -8,17 +8,13 @@ serious or critical violation.
 from __future__ import annotations
 
 import os
-import socket
-import threading
-import time
 from pathlib import Path
 
 import pytest
-import uvicorn
 from sqlalchemy import select
 
 from mentorflow.store.tables import survey_responses, survey_stories
-from tests.e2e.conftest import free_port
+from tests.e2e.conftest import serving
 from tests.e2e.test_unsubscribe_page import browser  # noqa: F401  (the Chromium fixture)
 from tests.survey_support import link, survey_site
 
@@ -29,19 +25,8 @@ AXE = Path(__file__).resolve().parent / "axe" / "node_modules" / "axe-core" / "a
 @pytest.fixture
 def web(tmp_path):
     app, engine, spec, _ = survey_site(f"sqlite:///{tmp_path / 'store.db'}")
-    port = free_port()
-    server = uvicorn.Server(uvicorn.Config(app, port=port, log_level="warning"))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 10
-    while time.monotonic() < deadline:
-        with socket.socket() as sock:
-            if sock.connect_ex(("127.0.0.1", port)) == 0:
-                break
-        time.sleep(0.05)
-    yield engine, spec, f"http://127.0.0.1:{port}"
-    server.should_exit = True
-    thread.join(timeout=5)
+    with serving(app) as base_url:
+        yield engine, spec, base_url
 
 
 def _axe(driver) -> list[tuple[str, str]]:

@@ -4,17 +4,13 @@ from __future__ import annotations
 
 import os
 import shutil
-import socket
-import threading
-import time
 
 import pytest
-import uvicorn
 from sqlalchemy import select
 
 from mentorflow.store.tables import members
 from mentorflow.web import create_app
-from tests.e2e.conftest import free_port
+from tests.e2e.conftest import serving
 from tests.mail_support import add_member, make_store
 
 pytestmark = pytest.mark.browser
@@ -33,19 +29,8 @@ def _skip_reason() -> str | None:
 def web(tmp_path):
     engine, _ = make_store(f"sqlite:///{tmp_path / 'store.db'}")
     add_member(engine, "m_zoe", "zoe@example.org", "Zoë Schäfer", "de")
-    port = free_port()
-    server = uvicorn.Server(uvicorn.Config(create_app(engine), port=port, log_level="warning"))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 10
-    while time.monotonic() < deadline:
-        with socket.socket() as sock:
-            if sock.connect_ex(("127.0.0.1", port)) == 0:
-                break
-        time.sleep(0.05)
-    yield engine, f"http://127.0.0.1:{port}"
-    server.should_exit = True
-    thread.join(timeout=5)
+    with serving(create_app(engine)) as base_url:
+        yield engine, base_url
 
 
 @pytest.fixture
