@@ -4,4 +4,5 @@ source "$(dirname "${BASH_SOURCE[0]}")/env.sh"
 source scripts/postgres.sh
 source scripts/chromium.sh
 source scripts/axe.sh
+source scripts/poppler.sh
 exec python -m pytest "$@"
