@@ -6,15 +6,36 @@ Commands import their heavy dependencies (Prefect above all) inside the function
 
 from __future__ import annotations
 
+import os
+
 import typer
+
+from mentorflow import __version__
 
 app = typer.Typer(
     name="mentorflow",
     help="Guided mentoring programs declared in YAML and run as Prefect flows.",
     no_args_is_help=True,
-    add_completion=False,
     pretty_exceptions_enable=False,
 )
+
+
+def _print_version(value: bool) -> None:
+    if value:
+        typer.echo(f"mentorflow {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _main(
+    ctx: typer.Context,
+    version: bool = typer.Option(
+        False, "--version", callback=_print_version, is_eager=True, help="Print the version."
+    ),
+) -> None:
+    # https://no-color.org: any non-empty NO_COLOR turns colour off, even on a terminal.
+    if os.environ.get("NO_COLOR"):
+        ctx.color = False
 
 
 def _register() -> None:
