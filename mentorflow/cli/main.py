@@ -32,7 +32,17 @@ def _main(
     version: bool = typer.Option(
         False, "--version", callback=_print_version, is_eager=True, help="Print the version."
     ),
+    verbose: bool = typer.Option(
+        False, "--verbose", "-v", help="Show Prefect's own INFO lines in the terminal as well."
+    ),
 ) -> None:
+    # Prefect reads its logging settings when a command first imports it, after this runs. Only
+    # the terminal handler is raised to WARNING: run logs still reach a Prefect server's UI.
+    if not verbose:
+        os.environ.setdefault("PREFECT_LOGGING_HANDLERS_CONSOLE_LEVEL", "WARNING")
+    # A temporary Prefect server would report usage to Prefect (and print a traceback offline);
+    # an organizer who wants that sets PREFECT_SERVER_ANALYTICS_ENABLED=true.
+    os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
     # https://no-color.org: any non-empty NO_COLOR turns colour off, even on a terminal.
     if os.environ.get("NO_COLOR"):
         ctx.color = False
