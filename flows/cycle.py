@@ -9,11 +9,12 @@ from prefect import flow
 
 from flows.deliver import send_mail
 from flows.intake import intake
+from flows.labels import labelled
 from flows.matching import matching
 from mentorflow.spec import load_spec, require_runtime
 
 
-@flow(name="run_cycle")
+@flow(name="run_cycle", **labelled("cycle"))
 def run_cycle(spec_path: str) -> dict[str, dict]:
     """Run every stage built so far for the program in `spec_path`; returns each stage's counts."""
     require_runtime(load_spec(spec_path))  # a bad spec stops the cycle before any stage starts

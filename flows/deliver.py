@@ -14,6 +14,7 @@ from prefect.cache_policies import NO_CACHE
 from prefect.context import get_run_context
 from sqlalchemy import Engine
 
+from flows.labels import labelled
 from mentorflow.clock import SystemClock
 from mentorflow.errors import SmtpUnreachableError, TemporaryMailError
 from mentorflow.mail.outbox import DeliveryReport, deliver_pending
@@ -73,7 +74,7 @@ def deliver_mail(engine: Engine, settings: MailRuntime) -> DeliveryReport:
     return report
 
 
-@flow(name="send_mail")
+@flow(name="send_mail", **labelled("mail"))
 def send_mail(spec_path: str) -> dict[str, int]:
     """Deliver the pending mail of the program in `spec_path`; returns the counts."""
     spec = load_spec(spec_path)

@@ -14,6 +14,7 @@ from pydantic import Field
 from sqlalchemy import Engine
 
 from flows.deliver import deliver_mail, mail_settings
+from flows.labels import labelled
 from flows.pauses import announce
 from mentorflow.clock import SystemClock
 from mentorflow.errors import SourceUnavailableError
@@ -133,7 +134,7 @@ def wait_for_screening(
         )
 
 
-@flow(name="intake")
+@flow(name="intake", **labelled("intake"))
 def intake(
     spec_path: str, screening_timeout_seconds: int = 86400, screening_poll_seconds: int = 10
 ) -> dict[str, int]:

@@ -15,6 +15,7 @@ from sqlalchemy import Engine
 
 from flows.deliver import deliver_mail, mail_settings
 from flows.intake import sheet_client
+from flows.labels import labelled
 from flows.pauses import announce
 from mentorflow.clock import SystemClock
 from mentorflow.errors import MatchingError
@@ -196,7 +197,7 @@ def approval_form_text(proposal: Proposal) -> str:
     )
 
 
-@flow(name="matching")
+@flow(name="matching", **labelled("matching"))
 def matching(spec_path: str, round_no: int = 1, approval_timeout_seconds: int = 7 * 86400) -> dict:
     """Propose matches for the spec's current cycle; with organizer approval, wait for it."""
     spec = load_spec(spec_path)

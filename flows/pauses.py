@@ -29,9 +29,9 @@ def announce(what: str, command: str, spec_path: str, program_id: str, cycle_lab
     """
     run = get_run_context().flow_run  # type: ignore[union-attr]
     assert run is not None
-    tags = sorted({*run.tags, *run_tags(program_id, cycle_label)})
     with get_client(sync_client=True) as client:
-        client.update_flow_run(run.id, tags=tags)
+        current = client.read_flow_run(run.id).tags  # the context's copy misses later tags
+        client.update_flow_run(run.id, tags=sorted({*current, *run_tags(program_id, cycle_label)}))
     text = notice(what, command.format(spec=shlex.quote(spec_path)), run.id)
     get_run_logger().info(text)
     notices = logging.getLogger(NOTICE_LOGGER)

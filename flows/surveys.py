@@ -10,6 +10,7 @@ from prefect.artifacts import create_table_artifact
 from prefect.cache_policies import NO_CACHE
 from sqlalchemy import Engine
 
+from flows.labels import labelled
 from mentorflow.intake import sources
 from mentorflow.spec import ProgramSpec, load_spec
 from mentorflow.spec.model import Survey
@@ -60,7 +61,7 @@ def publish_table(report: google_form.FormReport, program_id: str) -> None:
     create_table_artifact(table=rows, key=key, description=f"survey {report.survey_id}")
 
 
-@flow(name="surveys")
+@flow(name="surveys", **labelled("surveys"))
 def read_survey_forms(spec_path: str) -> dict[str, dict[str, int]]:
     """Read the responses of every Google Form survey of the spec's cycle."""
     spec = load_spec(spec_path)

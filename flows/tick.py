@@ -11,6 +11,7 @@ from prefect.cache_policies import NO_CACHE
 from sqlalchemy import Engine
 
 from flows.deliver import deliver_mail, mail_settings
+from flows.labels import labelled
 from mentorflow.engagement import run
 from mentorflow.mail.settings import MailRuntime
 from mentorflow.spec import ProgramSpec, load_spec
@@ -69,7 +70,7 @@ def _as_of(text: str | None, spec: ProgramSpec) -> datetime:
     return (moment if moment.tzinfo else moment.replace(tzinfo=spec.program.zone)).astimezone(UTC)
 
 
-@flow(name="tick")
+@flow(name="tick", **labelled("tick"))
 def tick(spec_path: str, as_of: str | None = None, dry_run: bool = False) -> dict[str, Any]:
     """Run the engagement schedule of the spec's cycle at `as_of` (ISO; default now)."""
     spec = load_spec(spec_path)

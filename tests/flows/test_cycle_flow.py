@@ -31,3 +31,27 @@ def test_a_whole_cycle_mails_everyone_once_and_a_rerun_sends_nothing(tmp_path, s
     assert sent_first == 80
     assert again.exit_code == 0, again.output
     assert len(server.messages) == sent_first  # nothing twice
+
+
+def test_every_run_of_a_cycle_is_named_and_tagged_by_program_stage_and_cycle(tmp_path, store):  # noqa: F811
+    import asyncio
+
+    from prefect.client.orchestration import get_client
+
+    from mentorflow.spec import load_spec
+
+    spec = demo_spec(tmp_path)
+    label = load_spec(spec).cycle.label
+    result = CliRunner().invoke(app, ["run", "cycle", str(spec)])
+    assert result.exit_code == 0, result.output
+
+    async def newest_runs() -> dict[str, object]:
+        async with get_client() as client:
+            runs = await client.read_flow_runs(sort="START_TIME_DESC", limit=20)
+        parent = next(r for r in runs if r.name == f"demo-mentoring/cycle/{label}")
+        return {r.name: r for r in runs if r.id == parent.id or r.parent_task_run_id}
+
+    runs = asyncio.run(newest_runs())
+    for stage in ("cycle", "intake", "matching", "mail"):
+        run = runs[f"demo-mentoring/{stage}/{label}"]
+        assert {"program:demo-mentoring", f"cycle:{label}", f"stage:{stage}"} <= set(run.tags)
