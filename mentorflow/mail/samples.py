@@ -132,6 +132,14 @@ def sample_context(
             "signup_url": f"{base_url}/signup",
             "next_cycle_starts": date(2027, 9, 1),
         },
+        "run_failed": {
+            "stage": "tick",
+            "run_name": "demo-mentoring/tick/2027-spring",
+            "run_id": "0a1b2c3d-sample",
+            "state": "Failed",
+            "detail": "SmtpUnreachableError: mail.example.org:587 did not answer",
+            "run_url": "http://127.0.0.1:4200/runs/flow-run/0a1b2c3d-sample",
+        },
         "organizer_digest": {
             "period": "KW 7",
             "counts": {"Aktive Paare": 42, "Check-ins beantwortet": 35, "Bounces": 1},

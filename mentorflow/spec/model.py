@@ -29,6 +29,7 @@ BUILTIN_TEMPLATES: frozenset[str] = frozenset(
         "closure",
         "alumni_invitation",
         "organizer_digest",
+        "run_failed",
     }
 )
 """Templates under notifications/<name>/ that every spec may name."""
