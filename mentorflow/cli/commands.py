@@ -6,6 +6,7 @@ from types import ModuleType
 
 from mentorflow.cli import (
     demo_cmd,
+    deploy_cmd,
     erase_cmd,
     mail_cmd,
     match_cmd,
@@ -24,4 +25,5 @@ MODULES: list[ModuleType] = [
     mail_cmd,
     erase_cmd,
     results_cmd,
+    deploy_cmd,
 ]

@@ -113,3 +113,68 @@ def test_deploy_all_and_run_a_cycle_on_a_worker(prefect_server, tmp_path):
     mails = list((tmp_path / "home" / "outbox").rglob("*.eml"))
     assert any("_welcome_" in path.name for path in mails)
     assert any("_introduction_" in path.name for path in mails)
+
+
+def test_mentorflow_deploy_makes_every_stage_per_program_and_a_worker_runs_them(
+    prefect_server, tmp_path
+):
+    env = prefect_server
+    _prefect(env, "work-pool", "create", "mentorflow", "--type", "process")
+    job_home = tmp_path / "job-home"
+    specs = ["program_specs/one_to_one.yaml", "program_specs/peer.yaml"]
+    broken = "tests/specs/invalid/several_problems.yaml"
+    result = subprocess.run(
+        [str(BIN / "mentorflow"), "deploy", specs[0], broken, specs[1], "--home", str(job_home)],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=240,
+        check=False,
+    )
+    assert result.returncode == 1  # the broken spec is reported ...
+    assert f"{broken}: not deployed: 6 problem(s)" in result.stderr
+    assert "peer.yaml: tick/fachschaft-peer-tandems-tick" in result.stdout  # ... and skipped
+
+    api = env["PREFECT_API_URL"]
+    found = requests.post(f"{api}/deployments/filter", json={}, timeout=10).json()
+    by_name = {d["name"]: d for d in found}
+    for program in ("demo-mentoring", "fachschaft-peer-tandems"):
+        for stage in ("intake", "matching", "mail", "tick", "cycle"):
+            deployment = by_name[f"{program}-{stage}"]
+            assert {f"program:{program}", f"stage:{stage}"} <= set(deployment["tags"])
+            assert deployment["job_variables"] == {"env": {"MENTORFLOW_HOME": str(job_home)}}
+    tick = by_name["demo-mentoring-tick"]
+    assert [s["schedule"]["timezone"] for s in tick["schedules"]] == ["Europe/Berlin"]
+    assert by_name["demo-mentoring-matching"]["schedules"] == []
+
+    worker = subprocess.Popen(
+        [str(BIN / "prefect"), "worker", "start", "--pool", "mentorflow"],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        out = _prefect(
+            env,
+            "deployment",
+            "run",
+            "intake/fachschaft-peer-tandems-intake",
+            "--watch",
+            "--watch-timeout",
+            "200",
+        )
+    finally:
+        worker.terminate()
+        try:
+            worker.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            worker.kill()
+    assert "Completed" in out
+    assert list((job_home / "outbox").rglob("*_welcome_*.eml"))  # the job variable reached the run
+    runs = requests.post(f"{api}/flow_runs/filter", json={}, timeout=10).json()
+    intake_id = by_name["fachschaft-peer-tandems-intake"]["id"]
+    (run,) = [r for r in runs if r["deployment_id"] == intake_id and r["state_type"] == "COMPLETED"]
+    assert run["name"].startswith("fachschaft-peer-tandems/intake/")
+    assert "stage:intake" in run["tags"]
