@@ -7,6 +7,7 @@ the other programs are still deployed, and the command exits 1 at the end.
 from __future__ import annotations
 
 import contextlib
+import inspect
 import io
 from pathlib import Path
 from typing import Any
@@ -101,7 +102,9 @@ def _deployment(spec: ProgramSpec, plan: DeploymentPlan, variables: dict[str, An
     import flows
 
     source = Path(flows.__file__).resolve().parent.parent  # checkout or installed wheel
-    return flow.from_source(source=str(source), entrypoint=plan.entrypoint).to_deployment(
+    loaded = flow.from_source(source=str(source), entrypoint=plan.entrypoint)
+    assert not inspect.iscoroutine(loaded)  # sync context: from_source returns the flow itself
+    return loaded.to_deployment(
         name=plan.name(spec),
         schedules=[Cron(plan.cron, timezone=spec.program.timezone)] if plan.cron else [],
         concurrency_limit=plan.concurrency_limit,
