@@ -7,7 +7,6 @@ the other programs are still deployed, and the command exits 1 at the end.
 from __future__ import annotations
 
 import contextlib
-import inspect
 import io
 from pathlib import Path
 from typing import Any
@@ -96,14 +95,14 @@ def _apply(
 
 
 def _deployment(spec: ProgramSpec, plan: DeploymentPlan, variables: dict[str, Any]) -> Any:
-    from prefect import flow
+    from prefect import Flow, flow
     from prefect.schedules import Cron
 
     import flows
 
     source = Path(flows.__file__).resolve().parent.parent  # checkout or installed wheel
     loaded = flow.from_source(source=str(source), entrypoint=plan.entrypoint)
-    assert not inspect.iscoroutine(loaded)  # sync context: from_source returns the flow itself
+    assert isinstance(loaded, Flow)  # in a sync context from_source returns the flow itself
     return loaded.to_deployment(
         name=plan.name(spec),
         schedules=[Cron(plan.cron, timezone=spec.program.timezone)] if plan.cron else [],
