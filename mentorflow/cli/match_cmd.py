@@ -94,7 +94,22 @@ def what_if(spec_path: Path, weights: dict[str, float], round_no: int = 1) -> st
     pool = build_pool(found.records, settings, week_of=spec.cycle.start)
     result = solve(pool, settings, earlier_pairs=found.earlier_pairs, round_no=round_no)
     head = report.summary_markdown(result, "What-if (nothing saved or sent)")
-    return f"{head}\n\nCompared with the last saved result:\n{report.compare(result, saved)}"
+    full = f"{head}\n\nCompared with the last saved result:\n{report.compare(result, saved)}\n"
+    path = _what_if_file(spec.program.id, spec.cycle.label, round_no)
+    path.write_text(full, encoding="utf-8")
+    short = report.compare(result, saved, most=WHAT_IF_SHOWN)
+    return f"{head}\n\nCompared with the last saved result:\n{short}\nFull comparison: {path}"
+
+
+WHAT_IF_SHOWN = 10  # changed pairs the terminal lists; the file has all of them
+
+
+def _what_if_file(program_id: str, cycle_label: str, round_no: int) -> Path:
+    from mentorflow.paths import home
+
+    folder = home() / "reports" / program_id / cycle_label
+    folder.mkdir(parents=True, exist_ok=True)
+    return folder / f"what-if-round-{round_no}.md"
 
 
 def approve(

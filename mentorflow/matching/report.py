@@ -49,8 +49,12 @@ def unmatched_rows(result: MatchResult) -> list[dict[str, str]]:
     ]
 
 
-def compare(new: MatchResult, saved: dict[frozenset[str], float]) -> str:
-    """A what-if run against the last saved matches: totals, unmatched, changed pairs."""
+def compare(new: MatchResult, saved: dict[frozenset[str], float], most: int | None = None) -> str:
+    """A what-if run against the last saved matches: totals, unmatched, changed pairs.
+
+    With `most`, only that many changed pairs are listed, the highest-scored first, and a last
+    line says how many more there are.
+    """
     now = {frozenset(m.member_ids): m.score for m in new.matches}
     kept = set(now) & set(saved)
     gone, came = sorted(set(saved) - kept, key=sorted), sorted(set(now) - kept, key=sorted)
@@ -61,6 +65,12 @@ def compare(new: MatchResult, saved: dict[frozenset[str], float]) -> str:
         f"matches: {len(saved)} saved -> {len(now)} now; unchanged {len(kept)}",
         f"unmatched now: {len(new.unmatched)}",
     ]
-    lines += [f"  - {'+'.join(sorted(k))} ({saved[k]:.2f})" for k in gone]
-    lines += [f"  + {'+'.join(sorted(k))} ({now[k]:.2f})" for k in came]
+    changes = [(saved[k], f"  - {'+'.join(sorted(k))} ({saved[k]:.2f})") for k in gone]
+    changes += [(now[k], f"  + {'+'.join(sorted(k))} ({now[k]:.2f})") for k in came]
+    if most is not None and len(changes) > most:
+        shown = sorted(changes, key=lambda change: -change[0])[:most]
+        lines += [line for _, line in shown]
+        lines.append(f"  ... and {len(changes) - most} more changed pairs")
+    else:
+        lines += [line for _, line in changes]
     return "\n".join(lines)

@@ -83,9 +83,15 @@ def test_what_if_compares_with_the_saved_result(tmp_path, monkeypatch):
     before = engine.connect().execute(select(enrolments)).all()
     with engine.connect() as conn:
         saved = store_io.last_saved(conn, cycle.id)
+    monkeypatch.setenv("MENTORFLOW_HOME", str(tmp_path / "home"))
     out = what_if(spec, {"goals": 10})
     assert "What-if (nothing saved or sent)" in out
     assert f"matches: {len(saved)} saved -> " in out and "unchanged" in out
+    # the terminal lists at most 10 changed pairs; the file names every one
+    full = Path(out.rsplit("Full comparison: ", 1)[1].strip()).read_text(encoding="utf-8")
+    changed = [line for line in full.splitlines() if line.startswith(("  + ", "  - "))]
+    listed = [line for line in out.splitlines() if line.startswith(("  + ", "  - "))]
+    assert len(listed) == min(10, len(changed)) and set(listed) <= set(changed)
     with engine.connect() as conn:
         assert store_io.last_saved(conn, cycle.id) == saved  # nothing saved
         assert conn.execute(select(enrolments)).all() == before
