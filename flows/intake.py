@@ -15,7 +15,7 @@ from sqlalchemy import Engine
 
 from flows.deliver import deliver_mail, mail_settings
 from flows.labels import labelled
-from flows.pauses import announce
+from flows.pauses import announce, waiting_run
 from mentorflow.clock import SystemClock
 from mentorflow.errors import SourceUnavailableError
 from mentorflow.intake import mails, report, screening, service, sources
@@ -76,7 +76,9 @@ def ingest_rows(
 
 
 @task(cache_policy=NO_CACHE)
-def decide_applicants(engine: Engine, spec: ProgramSpec, decision: Any) -> None:
+def decide_applicants(
+    engine: Engine, spec: ProgramSpec, decision: Any, shown: list[screening.Applicant]
+) -> None:
     outcome = screening.apply_decision(
         engine,
         spec,
@@ -84,6 +86,7 @@ def decide_applicants(engine: Engine, spec: ProgramSpec, decision: Any) -> None:
         approve=decision.approve,
         decline=decision.decline,
         approve_all=decision.approve_all,
+        shown=[a.member_id for a in shown],
     )
     get_run_logger().info(
         "screening: approved %s, declined %s, not pending %s",
@@ -145,11 +148,20 @@ def intake(
     engine = open_store()
     found = ingest_rows(engine, read_source(spec), spec)
     pending = screening.pending_applicants(engine, spec) if spec.intake.screening else []
+    if pending and (waiting := waiting_run(spec.program.id, spec.cycle.label)) is not None:
+        # an hourly run must not open a second pause: the waiting one decides for everybody
+        get_run_logger().warning(
+            "screening: %d applicant(s) wait; flow run %s already waits for the organizer's"
+            " decision, so this run does not pause again",
+            len(pending),
+            waiting.id,
+        )
+        pending = []
     if pending:
         decision = wait_for_screening(
             spec_path, spec, pending, screening_timeout_seconds, screening_poll_seconds
         )
-        decide_applicants(engine, spec, decision)
+        decide_applicants(engine, spec, decision, pending)
     queued = queue_mails(engine, spec, mail)
     deliver_mail(engine, mail)
     publish_report(found, queued, spec.program.id)

@@ -21,6 +21,31 @@ def run_tags(program_id: str, cycle_label: str) -> list[str]:
     return [f"program:{program_id}", f"cycle:{cycle_label}"]
 
 
+def waiting_run(program_id: str, cycle_label: str) -> Any | None:
+    """Another run of this flow for the same program and cycle that waits for the organizer."""
+    from prefect.client.schemas.filters import (
+        FlowFilter,
+        FlowFilterName,
+        FlowRunFilter,
+        FlowRunFilterState,
+        FlowRunFilterStateType,
+        FlowRunFilterTags,
+    )
+    from prefect.client.schemas.objects import StateType
+
+    context = get_run_context()
+    run, flow_name = context.flow_run, context.flow.name  # type: ignore[union-attr]
+    paused = FlowRunFilter(
+        state=FlowRunFilterState(type=FlowRunFilterStateType(any_=[StateType.PAUSED])),
+        tags=FlowRunFilterTags(all_=run_tags(program_id, cycle_label)),
+    )
+    with get_client(sync_client=True) as client:
+        found = client.read_flow_runs(
+            flow_filter=FlowFilter(name=FlowFilterName(any_=[flow_name])), flow_run_filter=paused
+        )
+    return next((r for r in found if run is None or r.id != run.id), None)
+
+
 def announce(what: str, command: str, spec_path: str, program_id: str, cycle_label: str) -> None:
     """Tag the current flow run with its program and cycle, then say what it waits for.
 

@@ -96,11 +96,17 @@ def apply_decision(
     approve: list[str],
     decline: list[str],
     approve_all: bool = False,
+    shown: Iterable[str] | None = None,
 ) -> ScreeningOutcome:
-    """Pending -> enrolled or declined; each decision is logged as an event."""
+    """Pending -> enrolled or declined; each decision is logged as an event.
+
+    `approve_all` covers the applicants the organizer was `shown` (all pending ones when None):
+    someone who signed up while the question waited is not approved unseen.
+    """
     pending = {a.member_id for a in pending_applicants(engine, spec)}
     declined = [m for m in dict.fromkeys(decline) if m in pending]
-    chosen = pending - set(declined) if approve_all else set(approve) & pending
+    seen = pending if shown is None else pending & set(shown)
+    chosen = seen - set(declined) if approve_all else set(approve) & pending
     approved = [m for m in sorted(chosen)]
     unknown = [m for m in dict.fromkeys([*approve, *decline]) if m not in pending]
     now = clock.now()

@@ -167,6 +167,36 @@ def test_screening_pauses_for_the_organizer_and_resumes_with_the_decision(tmp_pa
     assert [r.purpose for r in outbox_rows(store)].count("welcome") == 30
 
 
+def test_an_hourly_run_does_not_pause_again_while_a_screening_waits(tmp_path, store):
+    spec = demo_spec(tmp_path, screening=True)
+    first: dict[str, Any] = {}
+    waiting = threading.Thread(
+        target=lambda: first.update(intake(str(spec), screening_poll_seconds=1)), daemon=True
+    )
+    waiting.start()
+    paused = _screening_run()
+    second: dict[str, Any] = {}
+    hourly = threading.Thread(target=lambda: second.update(intake(str(spec))), daemon=True)
+    hourly.start()
+    hourly.join(timeout=90)
+    assert not hourly.is_alive(), "the second run paused as well"
+    assert second["new_rows"] == 0
+    assert _logged(hourly_run_id(), f"flow run {paused.id} already waits")
+    resume_flow_run(paused.id, run_input={"approve_all": True})
+    waiting.join(timeout=60)
+    assert first["accepted"] == 35
+
+
+def hourly_run_id() -> Any:
+    """The newest intake run that completed."""
+    state = FlowRunFilterState(type=FlowRunFilterStateType(any_=[StateType.COMPLETED]))
+    with get_client(sync_client=True) as client:
+        runs = client.read_flow_runs(
+            flow_run_filter=FlowRunFilter(state=state), sort="EXPECTED_START_TIME_DESC", limit=1
+        )
+    return runs[0].id
+
+
 # --- Google Sheets through the fake, with Prefect's retries -----------------------------------
 
 SHEET = GoogleSheetSource("1AbC", "Formularantworten 1", SecretRef("env", "UNUSED"))

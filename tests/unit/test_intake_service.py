@@ -294,3 +294,17 @@ def test_a_store_failure_reaches_prefect_without_the_statements_addresses(engine
     assert "example.org" not in str(raised.value)
     assert raised.value.__suppress_context__ and raised.value.__cause__ is None
     assert table(engine, members) == []  # one transaction: nothing half-written
+
+
+def test_approve_all_covers_only_the_applicants_the_organizer_was_shown(engine, tmp_path):
+    run(engine, tmp_path, [answer(at="08.01.2027 10:00:00", email="a@example.org")], screening=True)
+    settings = intake_spec(tmp_path / "form.csv", screening=True)
+    shown = [a.member_id for a in screening.pending_applicants(engine, settings)]
+    later = [answer(at="08.01.2027 10:00:00", email="a@example.org"), answer(email="b@example.org")]
+    run(engine, tmp_path, later, screening=True)  # signed up while the question waited
+    outcome = screening.apply_decision(
+        engine, settings, CLOCK, approve=[], decline=[], approve_all=True, shown=shown
+    )
+    assert outcome.approved == tuple(shown)
+    statuses = sorted(r.status for r in table(engine, enrolments))
+    assert statuses == ["enrolled", "pending_approval"]
