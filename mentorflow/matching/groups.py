@@ -260,6 +260,67 @@ def mentor_keep(
     return keep
 
 
+@dataclass(frozen=True)
+class MentorLP:
+    """The group model's LP: mentee prices (its duals) and its solution when that is integral."""
+
+    value: float
+    prices: np.ndarray  # per mentee, >= 0
+    row_col: np.ndarray | None  # a column per row (-1: none) when the LP's solution is 0/1
+
+
+def mentor_lp(
+    rows: np.ndarray,
+    cols: np.ndarray,
+    gross: np.ndarray,
+    nr: int,
+    m: int,
+    lo: int,
+    hi: np.ndarray,
+) -> MentorLP:
+    """The LP relaxation of the group model on the given pairs (HiGHS dual simplex: a
+    deterministic solve): 0 <= x_e <= y_j <= 1, each row at most once, ``lo * y_j <= load_j <=
+    hi_j * y_j``. A single mentor's polytope is integral (x / y is a box with a cardinality
+    range), so the LP equals the Lagrangian dual of `mentor_bound` and its row duals are the best
+    multipliers u; `_mentor_full` at them is the exact bound, whatever the LP's tolerances.
+    """
+    import scipy.sparse as sp
+    from scipy.optimize import linprog
+
+    n_e = len(rows)
+    e = np.arange(n_e)
+    ones = np.ones(n_e)
+    width = n_e + m
+    y = n_e + np.arange(m)
+    once = sp.csr_matrix((ones, (rows, e)), shape=(nr, width))
+    load = sp.csr_matrix((ones, (cols, e)), shape=(m, width))
+    at_most = load - sp.csr_matrix((hi.astype(np.float64), (np.arange(m), y)), shape=(m, width))
+    least = np.minimum(lo, hi).astype(np.float64)
+    at_least = sp.csr_matrix((least, (np.arange(m), y)), shape=(m, width)) - load
+    link = sp.csr_matrix(
+        (np.concatenate([ones, -ones]), (np.concatenate([e, e]), np.concatenate([e, n_e + cols]))),
+        shape=(n_e, width),
+    )
+    matrix = sp.vstack([once, at_most, at_least, link]).tocsr()
+    cost = -np.concatenate([gross.astype(np.float64), np.zeros(m)])
+    rhs = np.concatenate([np.ones(nr), np.zeros(2 * m + n_e)])
+    found = linprog(cost, A_ub=matrix, b_ub=rhs, bounds=(0, 1), method="highs-ds")
+    if found.status != 0:
+        return MentorLP(np.inf, np.zeros(nr), None)
+    prices = np.maximum(0.0, -np.asarray(found.ineqlin.marginals[:nr]))
+    x = found.x[:n_e]
+    row_col: np.ndarray | None = None
+    if np.all((x < 1e-6) | (x > 1 - 1e-6)):
+        row_col = np.full(nr, -1, np.int64)
+        row_col[rows[x > 0.5]] = cols[x > 0.5]
+        load_j = np.bincount(row_col[row_col >= 0], minlength=m)
+        if ((load_j > 0) & ((load_j < least) | (load_j > hi))).any():
+            row_col = None  # not a grouping after all (tolerances)
+        elif np.bincount(rows[x > 0.5], minlength=nr).max(initial=0) > 1:
+            row_col = None
+    return MentorLP(float(-found.fun), prices, row_col)
+
+
 # ----------------------------------------------------------------------------------------------
 # peer groups: lo..hi people, every pair feasible
 
@@ -494,11 +555,7 @@ def solve_mentor_groups(
     G = np.where(P > 0, P + bonus[:, None], 0)
     G[:, capacity <= 0] = 0
     large = G.size > LARGE_MATRIX  # the heuristic start and the bound only
-    hint = (
-        heuristic.row_col
-        if large
-        else _improve_start(G, relaxed, heuristic.row_col, lo, capacity, seed)
-    )
+    hint = heuristic.row_col
     incumbent = _gross(G, hint)
     bound_full, u = mentor_bound(G, lo, capacity, _duals(G, capacity, relaxed, bonus), incumbent)
     gross_bound = math.floor(bound_full + 1e-6)
@@ -508,20 +565,38 @@ def solve_mentor_groups(
         keep = mentor_keep(G, u, lo, capacity, incumbent)
         rows, cols = np.nonzero(keep)
         full = len(rows) <= EXACT_PAIRS
-        if not full:  # too many: the candidate graph's share of them
-            rows, cols = _candidate_pairs(G, relaxed, hint)
-            rows, cols = rows[keep[rows, cols]], cols[keep[rows, cols]]
-        run = mentor_groups_cpsat(
-            rows, cols, G[rows, cols], nr, m, lo, capacity, hint, seed,
-            gap=gap_tolerance, seconds=DETERMINISTIC_SECONDS if full else LARGE_SECONDS,
-        )  # fmt: skip
-        if run.value > incumbent:
-            row_col = np.full(nr, -1, np.int64)
-            row_col[rows[run.chosen]] = cols[run.chosen]
-        if full and run.optimal:  # the best grouping is the start or in the model
-            gross_bound = min(gross_bound, max(run.bound, incumbent))
-        how = f"CP-SAT on {len(rows)} pairs that can improve it" + ("" if full else " (a share)")
-        how += f", {run.work:.2f} deterministic s"
+        how = ""
+        if full:  # the LP on them: its duals bound, its solution is often integral
+            lp = mentor_lp(rows, cols, G[rows, cols], nr, m, lo, capacity)
+            kept = np.where(keep, G, 0)  # a better grouping uses only these pairs
+            gross_bound = min(gross_bound, max(incumbent, math.floor(
+                _mentor_full(kept, lp.prices, lo, capacity) + 1e-6
+            )))  # fmt: skip
+            if lp.row_col is not None and _gross(G, lp.row_col) > incumbent:
+                row_col = hint = lp.row_col
+                incumbent = _gross(G, hint)
+            how = f"the LP on {len(rows)} pairs that can improve it"
+            if incumbent < gross_bound:  # reduced-cost fixing at the LP's prices
+                keep &= mentor_keep(kept, lp.prices, lo, capacity, incumbent)
+                keep[np.arange(nr)[hint >= 0], hint[hint >= 0]] = True
+                rows, cols = np.nonzero(keep)
+        if incumbent < gross_bound:
+            if not full:  # too many: the candidate graph's share of them
+                rows, cols = _candidate_pairs(G, relaxed, hint)
+                rows, cols = rows[keep[rows, cols]], cols[keep[rows, cols]]
+            run = mentor_groups_cpsat(
+                rows, cols, G[rows, cols], nr, m, lo, capacity, hint, seed, gap=gap_tolerance,
+                seconds=DETERMINISTIC_SECONDS if full else LARGE_SECONDS, cap=gross_bound,
+            )  # fmt: skip
+            if run.value > incumbent:
+                row_col = np.full(nr, -1, np.int64)
+                row_col[rows[run.chosen]] = cols[run.chosen]
+            if full and run.optimal:  # the best grouping is the start or in the model
+                gross_bound = min(gross_bound, max(run.bound, incumbent))
+            how += ", then " if how else ""
+            share = "" if full else " (a share)"
+            how += f"CP-SAT on {len(rows)} pairs that can improve it{share}, {run.work:.2f} "
+            how += "deterministic s"
     value = _gross(G, row_col)
     certified = value >= gross_bound
     gross_bound = max(gross_bound, value)
@@ -545,7 +620,8 @@ def solve_mentor_groups(
     )
     method = (
         f"closing small groups, then {how} ({'optimal' if certified else 'best found'}); "
-        "bound: Lagrangian relaxation over every pair"
+        "bound: Lagrangian relaxation over every pair, multipliers from subgradient steps"
+        + (" and the LP's duals" if "LP" in how else "")
     )
     return MentorGroups(solution, bound, certified, method, closed)
 
@@ -563,27 +639,6 @@ def _candidate_pairs(
     rows, cols = key // m, key % m
     keep = G[rows, cols] > 0
     return rows[keep], cols[keep]
-
-
-def _improve_start(
-    G: np.ndarray,
-    relaxed: BipartiteSolution,
-    start: np.ndarray,
-    lo: int,
-    capacity: np.ndarray,
-    seed: int,
-) -> np.ndarray:
-    """A short CP-SAT run on a wider candidate graph from `start`: a better start prunes more."""
-    nr, m = G.shape
-    rows, cols = _candidate_pairs(G, relaxed, start)
-    run = mentor_groups_cpsat(
-        rows, cols, G[rows, cols], nr, m, lo, capacity, start, seed, seconds=START_SECONDS
-    )
-    if run.value <= _gross(G, start):
-        return start
-    out = np.full(nr, -1, np.int64)
-    out[rows[run.chosen]] = cols[run.chosen]
-    return out
 
 
 def _pairs_of(row_col: np.ndarray) -> np.ndarray:
