@@ -37,6 +37,9 @@ PRICE_PEERS = 400  # up to here every group is priced against the LP's prices (a
 PRICE_ROUNDS = 3  # column-generation rounds
 PRICE_LIMIT = 200_000  # more groups with positive reduced value than this: no priced bound
 DETERMINISTIC_SECONDS = 20.0  # CP-SAT's deterministic time limit (work units, not wall clock)
+SELECT_COLUMNS = (500, 2000)  # peer groups: CP-SAT on the groups of best reduced value first
+SELECT_LARGE = (2000,)  # ... when not every clique is a candidate (no proof to finish)
+SELECT_SECONDS = 1.0  # ... with this deterministic time each
 START_CANDIDATES = 12  # mentors per mentee in that start's graph
 START_SECONDS = 1.0  # ... for a better start on the candidate graph
 LARGE_SECONDS = 4.0  # ... on candidates of a larger pool (the bound comes from elsewhere)
@@ -64,6 +67,7 @@ def _solve(model: cp_model.CpModel, items: list, seed: int, gap: float, seconds:
     p.random_seed = int(seed) % (2**31)
     p.max_deterministic_time = seconds
     p.relative_gap_limit = gap
+    p.linearization_level = 2  # the LP with cuts in the search: far better packings per unit
     p.log_search_progress = False
     status = solver.solve(model)
     if status not in (cp_model.OPTIMAL, cp_model.FEASIBLE):
@@ -724,19 +728,18 @@ def solve_peer_groups(
     incumbent = int(values[start].sum())
     lagrange, keep = packing_keep(members, values, pi, incumbent)
     keep |= start
-    kept = np.flatnonzero(keep)
     chosen, value, optimal = np.flatnonzero(start), incumbent, not (keep & ~start).any()
-    work = 0.0
+    work, searched = 0.0, 0
     if not optimal and incumbent < math.floor(lagrange + 1e-6):
-        picked = {cands[k] for k in np.flatnonzero(start)}
-        run = peer_groups_cpsat(
-            n, [cands[k] for k in kept], values[kept], picked, seed, gap=gap_tolerance,
-            seconds=DETERMINISTIC_SECONDS if full else LARGE_SECONDS,
+        found = pack_by_reduced_value(
+            members, cands, values, pi, start, seed, math.floor(lagrange + 1e-6), full,
+            gap_tolerance,
         )  # fmt: skip
-        if run.value > incumbent:
-            chosen, value = kept[run.chosen], run.value
-        optimal = run.optimal  # the best packing is the start or made of `kept`
-        work = run.work
+        if found.value > incumbent:
+            chosen, value = np.flatnonzero(found.chosen), found.value
+        optimal, work, searched = found.optimal, found.work, int(found.bound)
+        lagrange, keep = packing_keep(members, values, pi, value)
+        keep |= found.chosen
     if full:  # every clique is a candidate: the Lagrangian bound covers every grouping
         gross_bound = math.floor(lagrange + 1e-6) / scale
         if optimal:
@@ -761,11 +764,69 @@ def solve_peer_groups(
         else f"packing LP on {scope}, its rounding or greedy groups as the start"
     )
     method = (
-        f"{first}, then CP-SAT on the "
-        f"{len(kept)} groups that can beat it ({'optimal' if certified else 'best found'}, "
+        f"{first}, then CP-SAT on the {searched} groups of best reduced value "
+        f"({int(keep.sum())} can beat the result; {'optimal' if certified else 'best found'}, "
         f"{work:.2f} deterministic s){how}"
     )
     return PeerGroups(groups, bound, certified, method)
+
+
+def pack_by_reduced_value(
+    members: np.ndarray,
+    cands: list[tuple[int, ...]],
+    values: np.ndarray,
+    pi: np.ndarray,
+    start: np.ndarray,
+    seed: int,
+    cap: int,
+    full: bool,
+    gap: float = 0.0,
+) -> Solved:
+    """CP-SAT on the candidates of best reduced value at prices pi (the LP's duals, ideally),
+    in growing shares (SELECT_COLUMNS; SELECT_LARGE when not `full`), each run started from the
+    best packing so far.
+
+    After each run, the groups that can be in a packing better than it are those whose reduced
+    value is within the gap between the Lagrangian bound and its value (`packing_keep`); when
+    the run was optimal on its share and the share holds all of them, the packing is the best of
+    all candidates. A pool with every clique as a candidate ends with a run on all those groups.
+    Returns the packing over all candidates (`chosen`), its value, `optimal`, the work, and as
+    `bound` the size of the last share searched.
+    """
+    priced = np.where(members >= 0, pi[np.maximum(members, 0)], 0.0).sum(axis=1)
+    order = np.argsort(-(values - priced), kind="stable")
+    best, value = start.copy(), int(values[start].sum())
+    work, optimal, searched = 0.0, False, 0
+    steps = SELECT_COLUMNS if full else SELECT_LARGE
+    shares = [k for k in steps if k < len(cands)] + [len(cands)]
+    for size in shares:
+        _, keep = packing_keep(members, values, pi, value)
+        share = np.zeros(len(cands), bool)
+        share[order[:size]] = True
+        share |= best
+        last = size == len(cands) or (keep & ~share).sum() == 0
+        if size == len(cands) and not full and searched:
+            break  # beyond the shares the search would not finish: keep the best found
+        if last:
+            share &= keep | best  # only what can beat the best found
+        ks = np.flatnonzero(share)
+        run = peer_groups_cpsat(
+            len(pi), [cands[k] for k in ks], values[ks], {cands[k] for k in np.flatnonzero(best)},
+            seed, gap=gap, cap=cap,
+            seconds=DETERMINISTIC_SECONDS if last and full else SELECT_SECONDS,
+        )  # fmt: skip
+        work, searched = work + run.work, len(ks)
+        if run.value > value:
+            best = np.zeros(len(cands), bool)
+            best[ks[run.chosen]] = True
+            value = run.value
+        _, keep = packing_keep(members, values, pi, value)
+        if run.optimal and not (keep & ~share).any():
+            optimal = True  # the best packing is the best one or made of the share
+            break
+        if last:
+            break
+    return Solved(best, value, searched, optimal, "", work)
 
 
 def _price_and_solve_lp(
@@ -783,9 +844,11 @@ def _price_and_solve_lp(
     n = len(P)
     can_price = not full and n <= PRICE_PEERS and hi <= 4
     bound: float | None = None
+    cands = list(cands)
+    lp = PackingLP(n)
+    lp.add(_members(cands), group_values(P, cands, bonus, scale))
     for _ in range(PRICE_ROUNDS if can_price else 1):
-        values = group_values(P, cands, bonus, scale)
-        shares, pi = packing_lp(n, _members(cands), values)
+        shares, pi = lp.solve()
         if not can_price:
             break
         priced = price_groups(P, pi / scale - bonus, lo, hi, PRICE_LIMIT)
@@ -798,10 +861,10 @@ def _price_and_solve_lp(
         new = [g for g in found if g not in known]
         if not new:
             break
-        cands = sorted(known | set(new))
+        cands += new
+        lp.add(_members(new), group_values(P, new, bonus, scale))
     else:
-        values = group_values(P, cands, bonus, scale)
-        shares, pi = packing_lp(n, _members(cands), values)
+        shares, pi = lp.solve()
     return cands, shares, pi, bound
 
 
@@ -814,26 +877,53 @@ def _members(groups: list[tuple[int, ...]]) -> np.ndarray:
     return out
 
 
-def packing_lp(n: int, members: np.ndarray, values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """(group shares z, person prices pi >= 0) of the packing's LP (GLOP: a deterministic
-    simplex)."""
-    from ortools.linear_solver import pywraplp
+class PackingLP:
+    """The packing LP (each person in at most one group, shares in [0, 1]) in one HiGHS
+    instance: groups that join are new columns and each solve starts from the previous basis
+    (the dual simplex: deterministic). HiGHS is scipy's copy, as in `sides`."""
 
-    solver = pywraplp.Solver.CreateSolver("GLOP")
-    z = [solver.NumVar(0.0, 1.0, "") for _ in range(len(members))]
-    rows = [solver.Constraint(-solver.infinity(), 1.0) for _ in range(n)]
-    for k, group in enumerate(members.tolist()):
-        for p in group:
-            if p >= 0:
-                rows[p].SetCoefficient(z[k], 1.0)
-    objective = solver.Objective()
-    for k, v in enumerate(values.tolist()):
-        objective.SetCoefficient(z[k], float(v))
-    objective.SetMaximization()
-    if solver.Solve() != pywraplp.Solver.OPTIMAL:
-        return np.zeros(len(members)), np.zeros(n)
-    shares = np.array([v.solution_value() for v in z])
-    return shares, np.maximum(0.0, np.array([c.dual_value() for c in rows]))
+    def __init__(self, n: int) -> None:
+        from mentorflow.matching.sides import _highs
+
+        highspy = _highs()
+        lp = highspy.HighsLp()
+        lp.num_col_, lp.num_row_ = 0, n
+        lp.row_lower_ = np.full(n, -highspy.kHighsInf)
+        lp.row_upper_ = np.ones(n)
+        lp.sense_ = highspy.ObjSense.kMaximize
+        self.n, self.columns = n, 0
+        self.highs = highspy._Highs()
+        self.highs.setOptionValue("output_flag", False)
+        self.highs.passModel(lp)
+
+    def add(self, members: np.ndarray, values: np.ndarray) -> None:
+        k = len(members)
+        if not k:
+            return
+        valid = members >= 0
+        sizes = valid.sum(axis=1)
+        starts = np.concatenate([[0], np.cumsum(sizes)[:-1]]).astype(np.int32)
+        index = members[valid].astype(np.int32)
+        self.highs.addCols(
+            k, values.astype(np.float64), np.zeros(k), np.ones(k), len(index), starts, index,
+            np.ones(len(index)),
+        )  # fmt: skip
+        self.columns += k
+
+    def solve(self) -> tuple[np.ndarray, np.ndarray]:
+        """(group shares z, person prices pi >= 0)."""
+        from mentorflow.matching.sides import _highs
+
+        highspy = _highs()
+        if not self.columns:
+            return np.zeros(0), np.zeros(self.n)
+        self.highs.run()
+        if self.highs.getModelStatus() != highspy.HighsModelStatus.kOptimal:
+            return np.zeros(self.columns), np.zeros(self.n)
+        found = self.highs.getSolution()
+        y = np.asarray(found.row_dual)
+        y = y if y.sum() >= 0 else -y  # a maximum: HiGHS may report duals negated
+        return np.asarray(found.col_value), np.maximum(0.0, y)
 
 
 def round_packing(members: np.ndarray, values: np.ndarray, shares: np.ndarray) -> np.ndarray:
@@ -982,12 +1072,13 @@ def price_groups(
             gains += (t[b, c] / 2).tolist()
         if hi >= 4:
             b, c = np.nonzero(t + best[a] + best[:, None] + best[None, :] > 0)
-            for x, y in zip(b.tolist(), c.tolist(), strict=True):
-                four = t[x, y] + q[a] + q[x] + q[y]
-                four[: y + 1] = -np.inf
-                for d in np.flatnonzero(four > 0).tolist():
-                    found.append((a, x, y, d))
-                    gains.append(float(four[d]) / 3)
+            for at in range(0, len(b), 1024):  # the fourth member, for many triples at once
+                x, y = b[at : at + 1024], c[at : at + 1024]
+                four = t[x, y][:, None] + q[a][None, :] + q[x] + q[y]
+                four[np.arange(n)[None, :] <= y[:, None]] = -np.inf
+                r, d = np.nonzero(four > 0)
+                found += list(zip(itertools.repeat(a), x[r].tolist(), y[r].tolist(), d.tolist()))
+                gains += (four[r, d] / 3).tolist()
         if len(found) > limit:
             return None
     return found, np.array(gains)
