@@ -11,8 +11,8 @@ Two models form groups:
   graph; every clique while the pool is small, those among each person's best partners beyond).
 
 The bounds are valid for the whole pool, not only for the candidates (see `mentor_bound` and
-`peer_bound`): Lagrangian relaxations whose multipliers are improved by subgradient steps and
-then evaluated over every pair of the stored profit matrix. CP-SAT runs on one worker with a
+`share_bound`): Lagrangian relaxations whose multipliers come from LP duals or subgradient
+steps, evaluated over every pair of the stored profit matrix. CP-SAT runs on one worker with a
 fixed seed and a *deterministic* time limit, so the same data and seed give the same result.
 """
 
@@ -522,6 +522,38 @@ def _peer_relaxed(
     return float(best.sum()), weight
 
 
+def share_bound(P: np.ndarray, pi: np.ndarray, lo: int, hi: int, bonus: float) -> float:
+    """A bound on every grouping of the pool (profit units, bonus included) from person prices
+    pi >= 0 (the packing LP's duals on the candidates, ideally), whatever the candidates were.
+
+    A group's value is ``rc_g + sum of its members' prices`` with ``rc_g = sum over its pairs of
+    q_ab / (size - 1)`` and ``q_ab = P_ab - (pi_a - bonus) - (pi_b - bonus)``; splitting rc_g
+    into halves of pairs, member a gets ``sum_b q_ab / (2 (size - 1))``, at most the same sum
+    over a's best size - 1 feasible partners. Groups are disjoint and pi >= 0, so
+    ``sum(pi) + sum_a max(0, best share of a)`` bounds every grouping: every pair of the matrix is
+    read (in blocks of rows), nothing is assumed about partners outside the candidates.
+    """
+    n = len(P)
+    pi = np.maximum(np.asarray(pi, np.float64), 0.0)
+    shifted = pi - bonus
+    total = float(pi.sum())
+    for start in range(0, n, 512):
+        block = P[start : start + 512]
+        rows = np.arange(len(block))
+        q = block - shifted[start : start + 512, None] - shifted[None, :]
+        q = np.where(block > 0, q, -np.inf)
+        q[rows, start + rows] = -np.inf
+        k = min(hi - 1, n - 1)
+        top = -np.sort(np.partition(-q, k - 1, axis=1)[:, :k], axis=1)  # largest first
+        prefix = np.cumsum(np.where(np.isfinite(top), top, -np.inf), axis=1)
+        best = np.zeros(len(block))
+        for size in range(max(2, lo), min(hi, n) + 1):
+            share = prefix[:, size - 2] / (2 * (size - 1))
+            best = np.maximum(best, np.where(np.isfinite(share), share, 0.0))
+        total += float(best.sum())
+    return total
+
+
 # ----------------------------------------------------------------------------------------------
 # the group model from the engine's solutions
 
@@ -715,11 +747,9 @@ def solve_peer_groups(
     values = group_values(P, cands, bonus, scale)
     members = _members(cands)
     start = np.array([g in hinted for g in cands], dtype=bool)
-    if large:  # prices by subgradient steps, then every group priced from its positive pairs
+    if large:  # prices by subgradient steps (the LP would take minutes)
         pi = packing_subgradient(members, values, n, float(values[start].sum()))
-        priced = price_sparse(P, pi / scale - bonus, lo, hi, PRICE_LIMIT)
-        if priced is not None:
-            priced_bound = float(pi.sum() / scale + priced[1].sum())
+    shared = share_bound(P, pi / scale, lo, hi, bonus)  # every grouping, from the prices
     for better in (round_packing(members, values, shares), _support_packing(
         n, cands, values, shares, start, seed
     )):  # fmt: skip
@@ -744,10 +774,10 @@ def solve_peer_groups(
         gross_bound = math.floor(lagrange + 1e-6) / scale
         if optimal:
             gross_bound = min(gross_bound, value / scale)
-    elif priced_bound is not None:  # every group was priced
+    elif priced_bound is not None and priced_bound < shared:  # every group was priced
         gross_bound = priced_bound
     else:
-        gross_bound = peer_bound(P, lo, hi, bonus, value / scale)
+        gross_bound, priced_bound = min(shared, peer_bound(P, lo, hi, bonus, value / scale)), None
     certified = gross_bound <= value / scale + 1e-9
     groups = [(cands[k], _peer_value(P, cands[k])) for k in chosen.tolist()]
     placed = sum(len(g) for g, _ in groups)
@@ -757,7 +787,11 @@ def solve_peer_groups(
     elif priced_bound is not None:
         scope, how = f"{len(cands)} groups", "; bound: the packing LP priced against every group"
     else:
-        scope, how = f"{len(cands)} candidate groups", "; bound: Lagrangian relaxation of pairs"
+        scope = f"{len(cands)} candidate groups"
+        how = (
+            "; bound: the better of the Lagrangian relaxation of pairs and each person's best "
+            "share at the prices, over every pair"
+        )
     first = (
         f"person prices by subgradient steps on {scope}, greedy groups as the start"
         if large
@@ -965,55 +999,6 @@ def packing_subgradient(
             break
         pi = np.maximum(0.0, pi - theta * (value - target) / norm * grad)
     return best_pi
-
-
-def price_sparse(
-    P: np.ndarray, pi: np.ndarray, lo: int, hi: int, limit: int
-) -> tuple[list[tuple[int, ...]], np.ndarray] | None:
-    """Every group of lo..hi people (hi <= 4) with positive reduced value at prices pi (profit
-    units), found from the pairs with positive q_ab = P_ab - pi_a - pi_b: a group's reduced value
-    is the sum of its q / (size - 1), so a positive one holds a positive pair. None: more
-    than `limit`."""
-    n = len(P)
-    best = np.full(n, -np.inf)
-    for start in range(0, n, 512):
-        block = P[start : start + 512]
-        q = np.where(block > 0, block - pi[start : start + 512, None] - pi[None, :], -np.inf)
-        best[start : start + 512] = q.max(axis=1)
-    gains: dict[tuple[int, ...], float] = {}
-    work = 0
-    for a in range(n):
-        qa = np.where(P[a] > 0, P[a] - pi[a] - pi, -np.inf)
-        qa[a] = -np.inf
-        for b in np.flatnonzero(qa > 0).tolist():
-            if b < a:
-                continue
-            qb = np.where(P[b] > 0, P[b] - pi[b] - pi, -np.inf)
-            t = qa + qb
-            t[[a, b]] = -np.inf
-            if lo <= 2:
-                gains[(a, b)] = float(qa[b])
-            if lo <= 3 <= hi:
-                for c in np.flatnonzero(qa[b] + t > 0).tolist():
-                    g = tuple(sorted((a, b, c)))
-                    gains[g] = float(qa[b] + t[c]) / 2
-            if hi >= 4:
-                reach = qa[b] + t + best + np.max(t)
-                extend = np.flatnonzero(reach > 0)
-                work += len(extend)
-                if work > limit:
-                    return None
-                for c in extend.tolist():
-                    qc = np.where(P[c] > 0, P[c] - pi[c] - pi, -np.inf)
-                    four = qa[b] + t[c] + t + qc
-                    four[[a, b, c]] = -np.inf
-                    for d in np.flatnonzero(four > 0).tolist():
-                        g = tuple(sorted((a, b, c, d)))
-                        gains[g] = float(four[d]) / 3
-            if len(gains) > limit:
-                return None
-    groups = sorted(gains)
-    return groups, np.array([gains[g] for g in groups])
 
 
 def _support_packing(
