@@ -537,6 +537,8 @@ def share_bound(P: np.ndarray, pi: np.ndarray, lo: int, hi: int, bonus: float) -
     pi = np.maximum(np.asarray(pi, np.float64), 0.0)
     shifted = pi - bonus
     total = float(pi.sum())
+    if n < 2 or hi < 2:
+        return total
     for start in range(0, n, 512):
         block = P[start : start + 512]
         rows = np.arange(len(block))
@@ -727,7 +729,8 @@ def solve_peer_groups(
 ) -> PeerGroups:
     """Peer groups of lo..hi people: the packing LP over candidate groups (priced against every
     group while the pool is small enough), its rounding or `hint` (a heuristic) as the start,
-    CP-SAT on the groups that can beat the start. Every clique of a small pool: exact."""
+    CP-SAT on the groups of best reduced value (`pack_by_reduced_value`). Every clique of a
+    small pool: exact."""
     n = len(P)
     P = P.astype(np.int64)
     lo, hi = max(2, lo), min(max(2, hi), n)
