@@ -11,8 +11,8 @@ Two models form groups:
   graph; every clique while the pool is small, those among each person's best partners beyond).
 
 The bounds are valid for the whole pool, not only for the candidates (see `mentor_bound` and
-`peer_bound`): Lagrangian relaxations whose multipliers are improved by subgradient steps and
-then evaluated over every pair of the stored profit matrix. CP-SAT runs on one worker with a
+`share_bound`): Lagrangian relaxations whose multipliers come from LP duals or subgradient
+steps, evaluated over every pair of the stored profit matrix. CP-SAT runs on one worker with a
 fixed seed and a *deterministic* time limit, so the same data and seed give the same result.
 """
 
@@ -37,6 +37,9 @@ PRICE_PEERS = 400  # up to here every group is priced against the LP's prices (a
 PRICE_ROUNDS = 3  # column-generation rounds
 PRICE_LIMIT = 200_000  # more groups with positive reduced value than this: no priced bound
 DETERMINISTIC_SECONDS = 20.0  # CP-SAT's deterministic time limit (work units, not wall clock)
+SELECT_COLUMNS = (500, 2000)  # peer groups: CP-SAT on the groups of best reduced value first
+SELECT_LARGE = (2000,)  # ... when not every clique is a candidate (no proof to finish)
+SELECT_SECONDS = 1.0  # ... with this deterministic time each
 START_CANDIDATES = 12  # mentors per mentee in that start's graph
 START_SECONDS = 1.0  # ... for a better start on the candidate graph
 LARGE_SECONDS = 4.0  # ... on candidates of a larger pool (the bound comes from elsewhere)
@@ -64,6 +67,7 @@ def _solve(model: cp_model.CpModel, items: list, seed: int, gap: float, seconds:
     p.random_seed = int(seed) % (2**31)
     p.max_deterministic_time = seconds
     p.relative_gap_limit = gap
+    p.linearization_level = 2  # the LP with cuts in the search: far better packings per unit
     p.log_search_progress = False
     status = solver.solve(model)
     if status not in (cp_model.OPTIMAL, cp_model.FEASIBLE):
@@ -258,6 +262,67 @@ def mentor_keep(
         bound = total - gain[None, :] + forced
         keep[:, start : start + block] = (g > 0) & (bound >= floor + 1 - 1e-7 * abs(total))
     return keep
+
+
+@dataclass(frozen=True)
+class MentorLP:
+    """The group model's LP: mentee prices (its duals) and its solution when that is integral."""
+
+    value: float
+    prices: np.ndarray  # per mentee, >= 0
+    row_col: np.ndarray | None  # a column per row (-1: none) when the LP's solution is 0/1
+
+
+def mentor_lp(
+    rows: np.ndarray,
+    cols: np.ndarray,
+    gross: np.ndarray,
+    nr: int,
+    m: int,
+    lo: int,
+    hi: np.ndarray,
+) -> MentorLP:
+    """The LP relaxation of the group model on the given pairs (HiGHS dual simplex: a
+    deterministic solve): 0 <= x_e <= y_j <= 1, each row at most once, ``lo * y_j <= load_j <=
+    hi_j * y_j``. A single mentor's polytope is integral (x / y is a box with a cardinality
+    range), so the LP equals the Lagrangian dual of `mentor_bound` and its row duals are the best
+    multipliers u; `_mentor_full` at them is the exact bound, whatever the LP's tolerances.
+    """
+    import scipy.sparse as sp
+    from scipy.optimize import linprog
+
+    n_e = len(rows)
+    e = np.arange(n_e)
+    ones = np.ones(n_e)
+    width = n_e + m
+    y = n_e + np.arange(m)
+    once = sp.csr_matrix((ones, (rows, e)), shape=(nr, width))
+    load = sp.csr_matrix((ones, (cols, e)), shape=(m, width))
+    at_most = load - sp.csr_matrix((hi.astype(np.float64), (np.arange(m), y)), shape=(m, width))
+    least = np.minimum(lo, hi).astype(np.float64)
+    at_least = sp.csr_matrix((least, (np.arange(m), y)), shape=(m, width)) - load
+    link = sp.csr_matrix(
+        (np.concatenate([ones, -ones]), (np.concatenate([e, e]), np.concatenate([e, n_e + cols]))),
+        shape=(n_e, width),
+    )
+    matrix = sp.vstack([once, at_most, at_least, link]).tocsr()
+    cost = -np.concatenate([gross.astype(np.float64), np.zeros(m)])
+    rhs = np.concatenate([np.ones(nr), np.zeros(2 * m + n_e)])
+    found = linprog(cost, A_ub=matrix, b_ub=rhs, bounds=(0, 1), method="highs-ds")
+    if found.status != 0:
+        return MentorLP(np.inf, np.zeros(nr), None)
+    prices = np.maximum(0.0, -np.asarray(found.ineqlin.marginals[:nr]))
+    x = found.x[:n_e]
+    row_col: np.ndarray | None = None
+    if np.all((x < 1e-6) | (x > 1 - 1e-6)):
+        row_col = np.full(nr, -1, np.int64)
+        row_col[rows[x > 0.5]] = cols[x > 0.5]
+        load_j = np.bincount(row_col[row_col >= 0], minlength=m)
+        if ((load_j > 0) & ((load_j < least) | (load_j > hi))).any():
+            row_col = None  # not a grouping after all (tolerances)
+        elif np.bincount(rows[x > 0.5], minlength=nr).max(initial=0) > 1:
+            row_col = None
+    return MentorLP(float(-found.fun), prices, row_col)
 
 
 # ----------------------------------------------------------------------------------------------
@@ -457,6 +522,40 @@ def _peer_relaxed(
     return float(best.sum()), weight
 
 
+def share_bound(P: np.ndarray, pi: np.ndarray, lo: int, hi: int, bonus: float) -> float:
+    """A bound on every grouping of the pool (profit units, bonus included) from person prices
+    pi >= 0 (the packing LP's duals on the candidates, ideally), whatever the candidates were.
+
+    A group's value is ``rc_g + sum of its members' prices`` with ``rc_g = sum over its pairs of
+    q_ab / (size - 1)`` and ``q_ab = P_ab - (pi_a - bonus) - (pi_b - bonus)``; splitting rc_g
+    into halves of pairs, member a gets ``sum_b q_ab / (2 (size - 1))``, at most the same sum
+    over a's best size - 1 feasible partners. Groups are disjoint and pi >= 0, so
+    ``sum(pi) + sum_a max(0, best share of a)`` bounds every grouping: every pair of the matrix is
+    read (in blocks of rows), nothing is assumed about partners outside the candidates.
+    """
+    n = len(P)
+    pi = np.maximum(np.asarray(pi, np.float64), 0.0)
+    shifted = pi - bonus
+    total = float(pi.sum())
+    if n < 2 or hi < 2:
+        return total
+    for start in range(0, n, 512):
+        block = P[start : start + 512]
+        rows = np.arange(len(block))
+        q = block - shifted[start : start + 512, None] - shifted[None, :]
+        q = np.where(block > 0, q, -np.inf)
+        q[rows, start + rows] = -np.inf
+        k = min(hi - 1, n - 1)
+        top = -np.sort(np.partition(-q, k - 1, axis=1)[:, :k], axis=1)  # largest first
+        prefix = np.cumsum(np.where(np.isfinite(top), top, -np.inf), axis=1)
+        best = np.zeros(len(block))
+        for size in range(max(2, lo), min(hi, n) + 1):
+            share = prefix[:, size - 2] / (2 * (size - 1))
+            best = np.maximum(best, np.where(np.isfinite(share), share, 0.0))
+        total += float(best.sum())
+    return total
+
+
 # ----------------------------------------------------------------------------------------------
 # the group model from the engine's solutions
 
@@ -494,11 +593,7 @@ def solve_mentor_groups(
     G = np.where(P > 0, P + bonus[:, None], 0)
     G[:, capacity <= 0] = 0
     large = G.size > LARGE_MATRIX  # the heuristic start and the bound only
-    hint = (
-        heuristic.row_col
-        if large
-        else _improve_start(G, relaxed, heuristic.row_col, lo, capacity, seed)
-    )
+    hint = heuristic.row_col
     incumbent = _gross(G, hint)
     bound_full, u = mentor_bound(G, lo, capacity, _duals(G, capacity, relaxed, bonus), incumbent)
     gross_bound = math.floor(bound_full + 1e-6)
@@ -508,20 +603,38 @@ def solve_mentor_groups(
         keep = mentor_keep(G, u, lo, capacity, incumbent)
         rows, cols = np.nonzero(keep)
         full = len(rows) <= EXACT_PAIRS
-        if not full:  # too many: the candidate graph's share of them
-            rows, cols = _candidate_pairs(G, relaxed, hint)
-            rows, cols = rows[keep[rows, cols]], cols[keep[rows, cols]]
-        run = mentor_groups_cpsat(
-            rows, cols, G[rows, cols], nr, m, lo, capacity, hint, seed,
-            gap=gap_tolerance, seconds=DETERMINISTIC_SECONDS if full else LARGE_SECONDS,
-        )  # fmt: skip
-        if run.value > incumbent:
-            row_col = np.full(nr, -1, np.int64)
-            row_col[rows[run.chosen]] = cols[run.chosen]
-        if full and run.optimal:  # the best grouping is the start or in the model
-            gross_bound = min(gross_bound, max(run.bound, incumbent))
-        how = f"CP-SAT on {len(rows)} pairs that can improve it" + ("" if full else " (a share)")
-        how += f", {run.work:.2f} deterministic s"
+        how = ""
+        if full:  # the LP on them: its duals bound, its solution is often integral
+            lp = mentor_lp(rows, cols, G[rows, cols], nr, m, lo, capacity)
+            kept = np.where(keep, G, 0)  # a better grouping uses only these pairs
+            gross_bound = min(gross_bound, max(incumbent, math.floor(
+                _mentor_full(kept, lp.prices, lo, capacity) + 1e-6
+            )))  # fmt: skip
+            if lp.row_col is not None and _gross(G, lp.row_col) > incumbent:
+                row_col = hint = lp.row_col
+                incumbent = _gross(G, hint)
+            how = f"the LP on {len(rows)} pairs that can improve it"
+            if incumbent < gross_bound:  # reduced-cost fixing at the LP's prices
+                keep &= mentor_keep(kept, lp.prices, lo, capacity, incumbent)
+                keep[np.arange(nr)[hint >= 0], hint[hint >= 0]] = True
+                rows, cols = np.nonzero(keep)
+        if incumbent < gross_bound:
+            if not full:  # too many: the candidate graph's share of them
+                rows, cols = _candidate_pairs(G, relaxed, hint)
+                rows, cols = rows[keep[rows, cols]], cols[keep[rows, cols]]
+            run = mentor_groups_cpsat(
+                rows, cols, G[rows, cols], nr, m, lo, capacity, hint, seed, gap=gap_tolerance,
+                seconds=DETERMINISTIC_SECONDS if full else LARGE_SECONDS, cap=gross_bound,
+            )  # fmt: skip
+            if run.value > incumbent:
+                row_col = np.full(nr, -1, np.int64)
+                row_col[rows[run.chosen]] = cols[run.chosen]
+            if full and run.optimal:  # the best grouping is the start or in the model
+                gross_bound = min(gross_bound, max(run.bound, incumbent))
+            how += ", then " if how else ""
+            share = "" if full else " (a share)"
+            how += f"CP-SAT on {len(rows)} pairs that can improve it{share}, {run.work:.2f} "
+            how += "deterministic s"
     value = _gross(G, row_col)
     certified = value >= gross_bound
     gross_bound = max(gross_bound, value)
@@ -545,7 +658,8 @@ def solve_mentor_groups(
     )
     method = (
         f"closing small groups, then {how} ({'optimal' if certified else 'best found'}); "
-        "bound: Lagrangian relaxation over every pair"
+        "bound: Lagrangian relaxation over every pair, multipliers from subgradient steps"
+        + (" and the LP's duals" if "LP" in how else "")
     )
     return MentorGroups(solution, bound, certified, method, closed)
 
@@ -563,27 +677,6 @@ def _candidate_pairs(
     rows, cols = key // m, key % m
     keep = G[rows, cols] > 0
     return rows[keep], cols[keep]
-
-
-def _improve_start(
-    G: np.ndarray,
-    relaxed: BipartiteSolution,
-    start: np.ndarray,
-    lo: int,
-    capacity: np.ndarray,
-    seed: int,
-) -> np.ndarray:
-    """A short CP-SAT run on a wider candidate graph from `start`: a better start prunes more."""
-    nr, m = G.shape
-    rows, cols = _candidate_pairs(G, relaxed, start)
-    run = mentor_groups_cpsat(
-        rows, cols, G[rows, cols], nr, m, lo, capacity, start, seed, seconds=START_SECONDS
-    )
-    if run.value <= _gross(G, start):
-        return start
-    out = np.full(nr, -1, np.int64)
-    out[rows[run.chosen]] = cols[run.chosen]
-    return out
 
 
 def _pairs_of(row_col: np.ndarray) -> np.ndarray:
@@ -636,7 +729,8 @@ def solve_peer_groups(
 ) -> PeerGroups:
     """Peer groups of lo..hi people: the packing LP over candidate groups (priced against every
     group while the pool is small enough), its rounding or `hint` (a heuristic) as the start,
-    CP-SAT on the groups that can beat the start. Every clique of a small pool: exact."""
+    CP-SAT on the groups of best reduced value (`pack_by_reduced_value`). Every clique of a
+    small pool: exact."""
     n = len(P)
     P = P.astype(np.int64)
     lo, hi = max(2, lo), min(max(2, hi), n)
@@ -656,11 +750,9 @@ def solve_peer_groups(
     values = group_values(P, cands, bonus, scale)
     members = _members(cands)
     start = np.array([g in hinted for g in cands], dtype=bool)
-    if large:  # prices by subgradient steps, then every group priced from its positive pairs
+    if large:  # prices by subgradient steps (the LP would take minutes)
         pi = packing_subgradient(members, values, n, float(values[start].sum()))
-        priced = price_sparse(P, pi / scale - bonus, lo, hi, PRICE_LIMIT)
-        if priced is not None:
-            priced_bound = float(pi.sum() / scale + priced[1].sum())
+    shared = share_bound(P, pi / scale, lo, hi, bonus)  # every grouping, from the prices
     for better in (round_packing(members, values, shares), _support_packing(
         n, cands, values, shares, start, seed
     )):  # fmt: skip
@@ -669,27 +761,26 @@ def solve_peer_groups(
     incumbent = int(values[start].sum())
     lagrange, keep = packing_keep(members, values, pi, incumbent)
     keep |= start
-    kept = np.flatnonzero(keep)
     chosen, value, optimal = np.flatnonzero(start), incumbent, not (keep & ~start).any()
-    work = 0.0
+    work, searched = 0.0, 0
     if not optimal and incumbent < math.floor(lagrange + 1e-6):
-        picked = {cands[k] for k in np.flatnonzero(start)}
-        run = peer_groups_cpsat(
-            n, [cands[k] for k in kept], values[kept], picked, seed, gap=gap_tolerance,
-            seconds=DETERMINISTIC_SECONDS if full else LARGE_SECONDS,
+        found = pack_by_reduced_value(
+            members, cands, values, pi, start, seed, math.floor(lagrange + 1e-6), full,
+            gap_tolerance,
         )  # fmt: skip
-        if run.value > incumbent:
-            chosen, value = kept[run.chosen], run.value
-        optimal = run.optimal  # the best packing is the start or made of `kept`
-        work = run.work
+        if found.value > incumbent:
+            chosen, value = np.flatnonzero(found.chosen), found.value
+        optimal, work, searched = found.optimal, found.work, int(found.bound)
+        lagrange, keep = packing_keep(members, values, pi, value)
+        keep |= found.chosen
     if full:  # every clique is a candidate: the Lagrangian bound covers every grouping
         gross_bound = math.floor(lagrange + 1e-6) / scale
         if optimal:
             gross_bound = min(gross_bound, value / scale)
-    elif priced_bound is not None:  # every group was priced
+    elif priced_bound is not None and priced_bound < shared:  # every group was priced
         gross_bound = priced_bound
     else:
-        gross_bound = peer_bound(P, lo, hi, bonus, value / scale)
+        gross_bound, priced_bound = min(shared, peer_bound(P, lo, hi, bonus, value / scale)), None
     certified = gross_bound <= value / scale + 1e-9
     groups = [(cands[k], _peer_value(P, cands[k])) for k in chosen.tolist()]
     placed = sum(len(g) for g, _ in groups)
@@ -699,18 +790,80 @@ def solve_peer_groups(
     elif priced_bound is not None:
         scope, how = f"{len(cands)} groups", "; bound: the packing LP priced against every group"
     else:
-        scope, how = f"{len(cands)} candidate groups", "; bound: Lagrangian relaxation of pairs"
+        scope = f"{len(cands)} candidate groups"
+        how = (
+            "; bound: the better of the Lagrangian relaxation of pairs and each person's best "
+            "share at the prices, over every pair"
+        )
     first = (
         f"person prices by subgradient steps on {scope}, greedy groups as the start"
         if large
         else f"packing LP on {scope}, its rounding or greedy groups as the start"
     )
     method = (
-        f"{first}, then CP-SAT on the "
-        f"{len(kept)} groups that can beat it ({'optimal' if certified else 'best found'}, "
+        f"{first}, then CP-SAT on the {searched} groups of best reduced value "
+        f"({int(keep.sum())} can beat the result; {'optimal' if certified else 'best found'}, "
         f"{work:.2f} deterministic s){how}"
     )
     return PeerGroups(groups, bound, certified, method)
+
+
+def pack_by_reduced_value(
+    members: np.ndarray,
+    cands: list[tuple[int, ...]],
+    values: np.ndarray,
+    pi: np.ndarray,
+    start: np.ndarray,
+    seed: int,
+    cap: int,
+    full: bool,
+    gap: float = 0.0,
+) -> Solved:
+    """CP-SAT on the candidates of best reduced value at prices pi (the LP's duals, ideally),
+    in growing shares (SELECT_COLUMNS; SELECT_LARGE when not `full`), each run started from the
+    best packing so far.
+
+    After each run, the groups that can be in a packing better than it are those whose reduced
+    value is within the gap between the Lagrangian bound and its value (`packing_keep`); when
+    the run was optimal on its share and the share holds all of them, the packing is the best of
+    all candidates. A pool with every clique as a candidate ends with a run on all those groups.
+    Returns the packing over all candidates (`chosen`), its value, `optimal`, the work, and as
+    `bound` the size of the last share searched.
+    """
+    priced = np.where(members >= 0, pi[np.maximum(members, 0)], 0.0).sum(axis=1)
+    order = np.argsort(-(values - priced), kind="stable")
+    best, value = start.copy(), int(values[start].sum())
+    work, optimal, searched = 0.0, False, 0
+    steps = SELECT_COLUMNS if full else SELECT_LARGE
+    shares = [k for k in steps if k < len(cands)] + [len(cands)]
+    for size in shares:
+        _, keep = packing_keep(members, values, pi, value)
+        share = np.zeros(len(cands), bool)
+        share[order[:size]] = True
+        share |= best
+        last = size == len(cands) or (keep & ~share).sum() == 0
+        if size == len(cands) and not full and searched:
+            break  # beyond the shares the search would not finish: keep the best found
+        if last:
+            share &= keep | best  # only what can beat the best found
+        ks = np.flatnonzero(share)
+        run = peer_groups_cpsat(
+            len(pi), [cands[k] for k in ks], values[ks], {cands[k] for k in np.flatnonzero(best)},
+            seed, gap=gap, cap=cap,
+            seconds=DETERMINISTIC_SECONDS if last and full else SELECT_SECONDS,
+        )  # fmt: skip
+        work, searched = work + run.work, len(ks)
+        if run.value > value:
+            best = np.zeros(len(cands), bool)
+            best[ks[run.chosen]] = True
+            value = run.value
+        _, keep = packing_keep(members, values, pi, value)
+        if run.optimal and not (keep & ~share).any():
+            optimal = True  # the best packing is the best one or made of the share
+            break
+        if last:
+            break
+    return Solved(best, value, searched, optimal, "", work)
 
 
 def _price_and_solve_lp(
@@ -728,9 +881,11 @@ def _price_and_solve_lp(
     n = len(P)
     can_price = not full and n <= PRICE_PEERS and hi <= 4
     bound: float | None = None
+    cands = list(cands)
+    lp = PackingLP(n)
+    lp.add(_members(cands), group_values(P, cands, bonus, scale))
     for _ in range(PRICE_ROUNDS if can_price else 1):
-        values = group_values(P, cands, bonus, scale)
-        shares, pi = packing_lp(n, _members(cands), values)
+        shares, pi = lp.solve()
         if not can_price:
             break
         priced = price_groups(P, pi / scale - bonus, lo, hi, PRICE_LIMIT)
@@ -743,10 +898,10 @@ def _price_and_solve_lp(
         new = [g for g in found if g not in known]
         if not new:
             break
-        cands = sorted(known | set(new))
+        cands += new
+        lp.add(_members(new), group_values(P, new, bonus, scale))
     else:
-        values = group_values(P, cands, bonus, scale)
-        shares, pi = packing_lp(n, _members(cands), values)
+        shares, pi = lp.solve()
     return cands, shares, pi, bound
 
 
@@ -759,26 +914,53 @@ def _members(groups: list[tuple[int, ...]]) -> np.ndarray:
     return out
 
 
-def packing_lp(n: int, members: np.ndarray, values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """(group shares z, person prices pi >= 0) of the packing's LP (GLOP: a deterministic
-    simplex)."""
-    from ortools.linear_solver import pywraplp
+class PackingLP:
+    """The packing LP (each person in at most one group, shares in [0, 1]) in one HiGHS
+    instance: groups that join are new columns and each solve starts from the previous basis
+    (the dual simplex: deterministic). HiGHS is scipy's copy, as in `sides`."""
 
-    solver = pywraplp.Solver.CreateSolver("GLOP")
-    z = [solver.NumVar(0.0, 1.0, "") for _ in range(len(members))]
-    rows = [solver.Constraint(-solver.infinity(), 1.0) for _ in range(n)]
-    for k, group in enumerate(members.tolist()):
-        for p in group:
-            if p >= 0:
-                rows[p].SetCoefficient(z[k], 1.0)
-    objective = solver.Objective()
-    for k, v in enumerate(values.tolist()):
-        objective.SetCoefficient(z[k], float(v))
-    objective.SetMaximization()
-    if solver.Solve() != pywraplp.Solver.OPTIMAL:
-        return np.zeros(len(members)), np.zeros(n)
-    shares = np.array([v.solution_value() for v in z])
-    return shares, np.maximum(0.0, np.array([c.dual_value() for c in rows]))
+    def __init__(self, n: int) -> None:
+        from mentorflow.matching.sides import _highs
+
+        highspy = _highs()
+        lp = highspy.HighsLp()
+        lp.num_col_, lp.num_row_ = 0, n
+        lp.row_lower_ = np.full(n, -highspy.kHighsInf)
+        lp.row_upper_ = np.ones(n)
+        lp.sense_ = highspy.ObjSense.kMaximize
+        self.n, self.columns = n, 0
+        self.highs = highspy._Highs()
+        self.highs.setOptionValue("output_flag", False)
+        self.highs.passModel(lp)
+
+    def add(self, members: np.ndarray, values: np.ndarray) -> None:
+        k = len(members)
+        if not k:
+            return
+        valid = members >= 0
+        sizes = valid.sum(axis=1)
+        starts = np.concatenate([[0], np.cumsum(sizes)[:-1]]).astype(np.int32)
+        index = members[valid].astype(np.int32)
+        self.highs.addCols(
+            k, values.astype(np.float64), np.zeros(k), np.ones(k), len(index), starts, index,
+            np.ones(len(index)),
+        )  # fmt: skip
+        self.columns += k
+
+    def solve(self) -> tuple[np.ndarray, np.ndarray]:
+        """(group shares z, person prices pi >= 0)."""
+        from mentorflow.matching.sides import _highs
+
+        highspy = _highs()
+        if not self.columns:
+            return np.zeros(0), np.zeros(self.n)
+        self.highs.run()
+        if self.highs.getModelStatus() != highspy.HighsModelStatus.kOptimal:
+            return np.zeros(self.columns), np.zeros(self.n)
+        found = self.highs.getSolution()
+        y = np.asarray(found.row_dual)
+        y = y if y.sum() >= 0 else -y  # a maximum: HiGHS may report duals negated
+        return np.asarray(found.col_value), np.maximum(0.0, y)
 
 
 def round_packing(members: np.ndarray, values: np.ndarray, shares: np.ndarray) -> np.ndarray:
@@ -820,55 +1002,6 @@ def packing_subgradient(
             break
         pi = np.maximum(0.0, pi - theta * (value - target) / norm * grad)
     return best_pi
-
-
-def price_sparse(
-    P: np.ndarray, pi: np.ndarray, lo: int, hi: int, limit: int
-) -> tuple[list[tuple[int, ...]], np.ndarray] | None:
-    """Every group of lo..hi people (hi <= 4) with positive reduced value at prices pi (profit
-    units), found from the pairs with positive q_ab = P_ab - pi_a - pi_b: a group's reduced value
-    is the sum of its q / (size - 1), so a positive one holds a positive pair. None: more
-    than `limit`."""
-    n = len(P)
-    best = np.full(n, -np.inf)
-    for start in range(0, n, 512):
-        block = P[start : start + 512]
-        q = np.where(block > 0, block - pi[start : start + 512, None] - pi[None, :], -np.inf)
-        best[start : start + 512] = q.max(axis=1)
-    gains: dict[tuple[int, ...], float] = {}
-    work = 0
-    for a in range(n):
-        qa = np.where(P[a] > 0, P[a] - pi[a] - pi, -np.inf)
-        qa[a] = -np.inf
-        for b in np.flatnonzero(qa > 0).tolist():
-            if b < a:
-                continue
-            qb = np.where(P[b] > 0, P[b] - pi[b] - pi, -np.inf)
-            t = qa + qb
-            t[[a, b]] = -np.inf
-            if lo <= 2:
-                gains[(a, b)] = float(qa[b])
-            if lo <= 3 <= hi:
-                for c in np.flatnonzero(qa[b] + t > 0).tolist():
-                    g = tuple(sorted((a, b, c)))
-                    gains[g] = float(qa[b] + t[c]) / 2
-            if hi >= 4:
-                reach = qa[b] + t + best + np.max(t)
-                extend = np.flatnonzero(reach > 0)
-                work += len(extend)
-                if work > limit:
-                    return None
-                for c in extend.tolist():
-                    qc = np.where(P[c] > 0, P[c] - pi[c] - pi, -np.inf)
-                    four = qa[b] + t[c] + t + qc
-                    four[[a, b, c]] = -np.inf
-                    for d in np.flatnonzero(four > 0).tolist():
-                        g = tuple(sorted((a, b, c, d)))
-                        gains[g] = float(four[d]) / 3
-            if len(gains) > limit:
-                return None
-    groups = sorted(gains)
-    return groups, np.array([gains[g] for g in groups])
 
 
 def _support_packing(
@@ -927,12 +1060,13 @@ def price_groups(
             gains += (t[b, c] / 2).tolist()
         if hi >= 4:
             b, c = np.nonzero(t + best[a] + best[:, None] + best[None, :] > 0)
-            for x, y in zip(b.tolist(), c.tolist(), strict=True):
-                four = t[x, y] + q[a] + q[x] + q[y]
-                four[: y + 1] = -np.inf
-                for d in np.flatnonzero(four > 0).tolist():
-                    found.append((a, x, y, d))
-                    gains.append(float(four[d]) / 3)
+            for at in range(0, len(b), 1024):  # the fourth member, for many triples at once
+                x, y = b[at : at + 1024], c[at : at + 1024]
+                four = t[x, y][:, None] + q[a][None, :] + q[x] + q[y]
+                four[np.arange(n)[None, :] <= y[:, None]] = -np.inf
+                r, d = np.nonzero(four > 0)
+                found += list(zip(itertools.repeat(a), x[r].tolist(), y[r].tolist(), d.tolist()))
+                gains += (four[r, d] / 3).tolist()
         if len(found) > limit:
             return None
     return found, np.array(gains)

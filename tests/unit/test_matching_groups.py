@@ -11,6 +11,7 @@ import numpy as np
 import pytest
 from hypothesis import HealthCheck, given
 from hypothesis import settings as hsettings
+from hypothesis import strategies as st
 
 from mentorflow.matching import build_pool, solve, split_sides
 from mentorflow.matching.scoring import Scorer
@@ -205,7 +206,7 @@ def test_every_member_is_told_why_they_are_in_their_group(model):
 # ------------------------------------------------------------ the bounds beyond the exact sizes
 
 
-@pytest.mark.parametrize("path", ["priced", "pairs", "sparse"])
+@pytest.mark.parametrize("path", ["priced", "shares"])
 @given(records=peer_records(max_people=8))
 @PATCHED
 def test_peer_bounds_beyond_the_exact_size_bound_the_brute_force_optimum(
@@ -215,10 +216,8 @@ def test_peer_bounds_beyond_the_exact_size_bound_the_brute_force_optimum(
     from mentorflow.matching.scoring import SCALE
 
     monkeypatch.setattr(groups, "EXACT_PEERS", 0)  # never every clique: a real bound is needed
-    if path != "priced":
+    if path == "shares":  # no LP: subgradient prices and each person's best share
         monkeypatch.setattr(groups, "PRICE_PEERS", 0)
-    if path == "pairs":  # no sparse pricing either: the Lagrangian relaxation of pairs
-        monkeypatch.setattr(groups, "price_sparse", lambda *a, **k: None)
     s = settings("peer", group_min=3, group_max=4)
     pool = build_pool(records, s)
     result = solve(pool, s)
@@ -227,6 +226,23 @@ def test_peer_bounds_beyond_the_exact_size_bound_the_brute_force_optimum(
     placed, value = brute_peer_groups(P, 3, 4, "max_score")
     assert result.upper_bound >= float(value - Fraction(placed, 2)) / SCALE - 1e-4
     assert result.total_score <= float(value - Fraction(placed, 2)) / SCALE + 1e-4
+
+
+@pytest.mark.parametrize("objective", OBJECTIVES)
+@given(data=st.data())
+@FAST
+def test_the_share_bound_bounds_every_grouping_at_any_prices(objective, data):
+    from mentorflow.matching.groups import share_bound
+
+    n = data.draw(st.integers(3, 8))
+    upper = data.draw(st.lists(st.integers(-3000, 10_001), min_size=n * n, max_size=n * n))
+    P = np.triu(np.maximum(0, np.array(upper, np.int64).reshape(n, n)), 1)
+    P = P + P.T
+    pi = np.array(data.draw(st.lists(st.floats(0, 12_000), min_size=n, max_size=n)))
+    lo, hi = data.draw(st.sampled_from([(3, 3), (2, 3), (3, 4)]))
+    bonus = int(n * int(P.max(initial=0)) // 2 + 1) if objective == "max_matched" else 0
+    placed, value = brute_peer_groups(P, lo, hi, objective)
+    assert share_bound(P, pi, lo, hi, bonus) >= float(value) + bonus * placed - 1e-6
 
 
 @given(records=bipartite_records(max_mentees=6, max_mentors=3))
