@@ -9,6 +9,7 @@ from mentorflow.cli import (
     erase_cmd,
     mail_cmd,
     match_cmd,
+    report_cmd,
     results_cmd,
     run_cmd,
     screen_cmd,
@@ -24,4 +25,5 @@ MODULES: list[ModuleType] = [
     mail_cmd,
     erase_cmd,
     results_cmd,
+    report_cmd,
 ]
