@@ -85,10 +85,11 @@ class Builder:
         reason: str | None = None,
         approved_day: int = -2,
     ) -> None:
-        explanation = [
+        parts = [
             {"criterion": name, "kind": name.split(":")[0], "weight": 1.0, "score": value}
             for name, value in (scores or {}).items()
-        ]
+        ]  # the shape matching stores: one explanation per pair of people in the match
+        explanation = [{"a": mentor, "b": mentee, "score": 0.0, "contributions": parts}]
         with self.engine.begin() as conn:
             conn.execute(
                 insert(matches).values(

@@ -309,9 +309,8 @@ def matching_quality(spec: ProgramSpec, data: CycleData, pairs: list[Pair]) -> l
     criteria: dict[str, dict[str, float]] = defaultdict(dict)
     for p in pairs:
         criteria["total score"][p.id] = p.score
-        for part in p.explanation:
-            if isinstance(part, dict) and "criterion" in part and "score" in part:
-                criteria[str(part["criterion"])][p.id] = float(part["score"])
+        for name, value in criterion_scores(p.explanation).items():
+            criteria[name][p.id] = value
     return [
         {
             "criterion": name,
@@ -320,6 +319,17 @@ def matching_quality(spec: ProgramSpec, data: CycleData, pairs: list[Pair]) -> l
         }
         for name, by_pair in criteria.items()
     ]
+
+
+def criterion_scores(explanation: list[dict[str, Any]]) -> dict[str, float]:
+    """Criterion -> score of one match; a group's pair explanations averaged per criterion."""
+    found: dict[str, list[float]] = defaultdict(list)
+    for pair in explanation:
+        parts = pair.get("contributions", [pair]) if isinstance(pair, dict) else []
+        for part in parts:
+            if isinstance(part, dict) and "criterion" in part and "score" in part:
+                found[str(part["criterion"])].append(float(part["score"]))
+    return {name: mean(values) for name, values in found.items()}
 
 
 def _aligned(xs: dict[str, float], ys: dict[str, float]) -> tuple[list[float], list[float]]:

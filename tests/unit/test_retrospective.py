@@ -227,3 +227,44 @@ def test_erasing_a_member_cuts_their_story_from_the_reports(
         assert "withdrawn by its author" in text
     quotes = json.loads((outcome.report_html.parent / "quotes.json").read_text(encoding="utf-8"))
     assert "m_mentee01" not in quotes
+
+
+def test_contributions_from_the_organizers_csv_by_id_or_address(store_url, spec_copy, home) -> None:
+    text = spec_copy.read_text(encoding="utf-8").replace(
+        "contributions: {question: exit.contributions}", "contributions: {csv: counted.csv}"
+    )
+    spec_copy.write_text(text, encoding="utf-8")
+    (spec_copy.parent / "counted.csv").write_text(
+        "member_id,email,contributions\n"
+        f"{A},,3\n"
+        f",{B.upper()}@EXAMPLE.ORG,0\n"
+        ",stranger@example.org,7\n",
+        encoding="utf-8",
+    )
+    b = program(store_url, spec_copy)
+    for member_id, role in ((A, "mentor"), (B, "mentee"), (C, "mentee")):
+        b.member(member_id, role)
+    c = _figures(b)["contributions"]
+    assert c["source"] == "csv counted.csv"
+    assert (c["counted"], c["total"], c["rows_naming_nobody"]) == (2, 3, 1)
+    assert c["contributed"] == {"n": 1, "of": 3, "pct": None}
+    assert "stranger" not in json.dumps(c)
+
+
+def test_report_command_prints_where_the_report_is(store_url, home, monkeypatch) -> None:
+    from typer.testing import CliRunner
+
+    from mentorflow.cli.main import app
+
+    b = _three_people(store_url)
+    monkeypatch.setenv("MENTORFLOW_DB_URL", store_url)
+    result = CliRunner().invoke(app, ["report", str(b.spec.path)])
+    assert result.exit_code == 0, result.output
+    assert "applied 4, enrolled 3, matched 3 of 3 (n<5)" in result.output
+    assert (
+        str(home / "reports" / "retro-2027" / "2027-03-01" / "retrospective.html") in result.output
+    )
+    missing = CliRunner().invoke(app, ["report", str(b.spec.path), "--cycle", "2030-01-01"])
+    assert missing.exit_code == 1 and "cycle 2030-01-01 of retro-2027 is not in the store" in (
+        missing.output
+    )
