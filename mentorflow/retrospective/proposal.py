@@ -304,13 +304,7 @@ def propose(
         *_alumni(root, alumni_yes, side_file),
     ]
     check = check or validator(spec)
-    kept: list[Edit] = []
-    dropped: list[str] = []
-    for edit in candidates:  # one at a time: an edit that breaks the spec is left out, named
-        if check(_header(spec, cycle, _apply(original, [*kept, edit]))):
-            dropped.append(edit.note.removeprefix(NOTE).strip())
-        else:
-            kept.append(edit)
+    kept, dropped = _keep_valid(spec, cycle, original, candidates, check)
     text = _header(spec, cycle, _apply(original, kept))
     diff = "".join(
         difflib.unified_diff(
@@ -321,7 +315,28 @@ def propose(
         )
     )
     notes = [e.note.removeprefix(NOTE).strip() for e in kept]
-    return Proposal(text, diff, notes, dropped, alumni_yes, check(text))
+    problems = check(text) if dropped else []  # without a dropped edit, `text` passed already
+    return Proposal(text, diff, notes, dropped, alumni_yes, problems)
+
+
+def _keep_valid(
+    spec: ProgramSpec,
+    cycle: str,
+    original: str,
+    candidates: list[Edit],
+    check: Callable[[str], list[str]],
+) -> tuple[list[Edit], list[str]]:
+    """All edits when together they pass the checks; else one at a time, the breaking ones out."""
+    if not check(_header(spec, cycle, _apply(original, candidates))):
+        return candidates, []
+    kept: list[Edit] = []
+    dropped: list[str] = []
+    for edit in candidates:
+        if check(_header(spec, cycle, _apply(original, [*kept, edit]))):
+            dropped.append(edit.note.removeprefix(NOTE).strip())
+        else:
+            kept.append(edit)
+    return kept, dropped
 
 
 def _duration_text(root: yaml.Node) -> str:
