@@ -294,3 +294,14 @@ def test_a_store_failure_reaches_prefect_without_the_statements_addresses(engine
     assert "example.org" not in str(raised.value)
     assert raised.value.__suppress_context__ and raised.value.__cause__ is None
     assert table(engine, members) == []  # one transaction: nothing half-written
+
+
+def test_intake_records_the_spec_that_runs_the_program(engine, tmp_path):
+    """Issue 11: the retrospective names the exact spec (file and sha256) the flows ran."""
+    from mentorflow.store.tables import programs
+
+    path = write_csv(tmp_path / "form.csv", [answer("ada@example.org")])
+    settings = intake_spec(path)
+    ingest(engine, read_csv(settings.intake.source), settings, CLOCK)
+    (program,) = table(engine, programs)
+    assert (program.spec_path, program.spec_sha256) == (str(settings.path), settings.sha256)
