@@ -50,6 +50,9 @@ def print_outcome(outcome) -> None:  # type: ignore[no-untyped-def]
         typer.echo(f"  {line}")
     typer.echo(f"report:   {outcome.report_html}")
     typer.echo(f"          {outcome.report_md}")
+    if not outcome.proposal:
+        typer.echo("proposal: only for the spec's own cycle (this report is of an earlier one)")
+        return
     typer.echo(f"proposal: {outcome.proposal[0]}  (diff: {outcome.proposal[1].name})")
     for note in outcome.proposal_notes:
         typer.echo(f"  - {note}")

@@ -55,6 +55,7 @@ class Context:
     spec_file: str
     spec_sha256: str
     generated_at: str
+    recorded_sha256: str | None = None  # the flows recorded another spec for the program
 
 
 @dataclass(frozen=True)
@@ -116,6 +117,11 @@ def _summary(c: Context, f: dict[str, Any]) -> Section:
         [
             f"Program {c.program_name} ({c.program_id}), cycle {c.cycle} ({f['status']}).",
             f"Spec: {c.spec_file}, sha256 {c.spec_sha256}. Generated {c.generated_at}.",
+            *(
+                [f"The flows last ran this program with another spec, sha256 {c.recorded_sha256}."]
+                if c.recorded_sha256
+                else []
+            ),
             Table(
                 ["figure", "value"],
                 [

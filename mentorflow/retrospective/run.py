@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -20,7 +20,7 @@ from mentorflow.errors import MentorflowError
 from mentorflow.paths import home
 from mentorflow.retrospective import contributions, metrics, proposal, report
 from mentorflow.retrospective.reads import CycleData, program_cycles, read_cycle
-from mentorflow.spec.model import ProgramSpec
+from mentorflow.spec.model import Cycle, ProgramSpec
 from mentorflow.store.repo import get_cycle, log_event
 from mentorflow.store.tables import events, programs
 
@@ -85,31 +85,40 @@ def _earlier(
             continue
         found = figures if cycle.id == upto.id else stored_figures(conn, spec.program.id, cycle.id)
         if found is None:
-            found, _ = figures_for(conn, spec, cycle.id)
+            found, _ = figures_for(conn, as_of_cycle(spec, cycle), cycle.id)
         rows.append({"cycle": cycle.label, **metrics.headline(found)})
     return rows
 
 
-def _spec_of_record(conn: Connection, spec: ProgramSpec) -> tuple[str, str]:
+def _recorded_sha(conn: Connection, spec: ProgramSpec) -> str | None:
+    """The spec hash the flows recorded on the program, when one is recorded."""
     row = conn.execute(
-        select(programs.c.spec_path, programs.c.spec_sha256).where(programs.c.id == spec.program.id)
+        select(programs.c.spec_sha256).where(programs.c.id == spec.program.id)
     ).first()
-    if row is not None and row.spec_sha256:
-        return str(row.spec_path or spec.path), str(row.spec_sha256)
-    return str(spec.path), spec.sha256
+    return str(row.spec_sha256) if row is not None and row.spec_sha256 else None
+
+
+def as_of_cycle(spec: ProgramSpec, cycle: Any) -> ProgramSpec:
+    """The spec with the stored cycle's dates: outbox keys and schedules name that cycle."""
+    if cycle.label == spec.cycle.label:
+        return spec
+    return replace(spec, cycle=Cycle(cycle.starts_on, cycle.ends_on - cycle.starts_on))
 
 
 def run_retrospective(
     engine: Engine, spec: ProgramSpec, now: datetime, cycle_label: str | None = None
 ) -> Outcome:
+    """Figures, stored aggregate, report; the proposal only for the spec's own cycle."""
     label = cycle_label or spec.cycle.label
     with engine.connect() as conn:
         cycle = get_cycle(conn, spec.program.id, label)
         if cycle is None:
             raise UnknownCycleError(f"cycle {label} of {spec.program.id} is not in the store")
+        current = label == spec.cycle.label
+        spec = as_of_cycle(spec, cycle)
         figures, data = figures_for(conn, spec, cycle.id)
         earlier = _earlier(conn, spec, cycle, figures)
-        spec_file, sha = _spec_of_record(conn, spec)
+        recorded = _recorded_sha(conn, spec)
     with engine.begin() as conn:
         log_event(
             conn,
@@ -117,10 +126,12 @@ def run_retrospective(
             cycle_id=cycle.id,
             kind=EVENT,
             at=now,
-            data={"figures": figures, "spec_sha256": sha, "spec_file": Path(spec_file).name},
+            data={"figures": figures, "spec_sha256": spec.sha256, "spec_file": spec.path.name},
         )
     folder = report_folder(spec.program.id, label)
-    html, md = write_report(folder, spec, label, figures, earlier, data, spec_file, sha, now)
+    html, md = write_report(folder, spec, label, figures, earlier, data, recorded, now)
+    if not current:
+        return Outcome(label, figures, metrics.headline(figures), html, md, [], [])
     unanswered = metrics.unanswered_questions(spec, data)
     made = proposal.propose(spec, figures, unanswered, metrics.alumni_yes(data), label)
     paths = proposal.write(made, folder)
@@ -134,26 +145,25 @@ def write_report(
     figures: dict[str, Any],
     earlier: list[dict[str, Any]],
     data: CycleData,
-    spec_file: str,
-    sha: str,
+    recorded_sha: str | None,
     now: datetime,
 ) -> tuple[Path, Path]:
     context = report.Context(
         spec.program.id,
         spec.program.name,
         label,
-        Path(spec_file).name,
-        sha,
+        spec.path.name,
+        spec.sha256,
         now.isoformat(timespec="minutes"),
+        recorded_sha if recorded_sha != spec.sha256 else None,
     )
     made = report.build(context, figures, earlier, data.stories_shared)
     folder.mkdir(parents=True, exist_ok=True)
     html, md = folder / "retrospective.html", folder / "retrospective.md"
     html.write_text(made.html, encoding="utf-8")
     md.write_text(made.markdown, encoding="utf-8")
-    (folder / QUOTES).write_text(
-        json.dumps(made.quotes, indent=1, sort_keys=True), encoding="utf-8"
-    )
+    quotes = json.dumps(made.quotes, indent=1, sort_keys=True)
+    (folder / QUOTES).write_text(quotes, encoding="utf-8")
     return html, md
 
 

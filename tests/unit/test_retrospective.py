@@ -268,3 +268,15 @@ def test_report_command_prints_where_the_report_is(store_url, home, monkeypatch)
     assert missing.exit_code == 1 and "cycle 2030-01-01 of retro-2027 is not in the store" in (
         missing.output
     )
+
+
+def test_earlier_cycles_are_compared_and_can_be_reported_alone(store_url, home) -> None:
+    b = _three_people(store_url)
+    outcome = run_retrospective(b.engine, b.spec, NOW)
+    text = outcome.report_md.read_text(encoding="utf-8")
+    across = text.split("## Earlier cycles of the program", 1)[1].split("##", 1)[0]
+    assert "| 2026-11-02 | 1 | 1 | 0 of 1 (n<5) |" in across
+    assert "| 2027-03-01 | 4 | 3 | 3 of 3 (n<5) | 1 of 2 (n<5) |" in across
+    old = run_retrospective(b.engine, b.spec, NOW, "2026-11-02")
+    assert old.proposal == [] and old.headline["enrolled"] == 1
+    assert old.report_html.parent.name == "2026-11-02"
