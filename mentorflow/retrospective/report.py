@@ -224,8 +224,15 @@ def _score_text(score: dict[str, Any]) -> str:
     return f"{score['median']:g} [{score['q1']:g}, {score['q3']:g}] (n={score['n']})"
 
 
+def _rate_text(rate: dict[str, Any]) -> str:
+    """Answered of invited; answers without a stored invitation (a Google Form) said apart."""
+    if rate["rate"]["of"] == 0:
+        return f"{rate['answered']} answered, no invitation in the outbox"
+    return share_text(rate["rate"])
+
+
 def _surveys(f: dict[str, Any]) -> Section:
-    rates = [[r["survey"], share_text(r["rate"])] for r in f["response_rates"]]
+    rates = [[r["survey"], _rate_text(r)] for r in f["response_rates"]]
     blocks: list[Block] = []
     if rates:
         blocks.append(Table(["survey", "answered of invited"], rates))
