@@ -20,6 +20,7 @@ from mentorflow.store.tables import (
     matches,
     member_pauses,
     members,
+    outbox,
     survey_responses,
     survey_stories,
 )
@@ -196,6 +197,27 @@ class Builder:
                     member_id=member_id,
                     reasons=[],
                     created_at=T0,
+                )
+            )
+
+    def mail(self, member_id: str, purpose: str, occurrence: str) -> None:
+        """An outbox row as the tick writes it (key, purpose); no content needed here."""
+        key = f"{self.spec.program.id}:{self.spec.cycle.label}:{member_id}:{purpose}:{occurrence}"
+        with self.engine.begin() as conn:
+            conn.execute(
+                insert(outbox).values(
+                    key=key,
+                    program_id=self.spec.program.id,
+                    cycle_id=self.cycle_id,
+                    member_id=member_id,
+                    purpose=purpose,
+                    template="survey_invitation",
+                    language="en",
+                    headers={},
+                    status="sent",
+                    attempts=1,
+                    created_at=T0,
+                    updated_at=T0,
                 )
             )
 

@@ -204,7 +204,6 @@ def test_the_proposal_is_a_valid_spec_with_its_reasons(store_url, spec_copy, hom
     assert "2 alumni said yes" in diff and "m_mentee01" not in diff
     side = outcome.proposal[2].read_text(encoding="utf-8").split()
     assert side == ["m_mentee01", "m_mentee02"]
-    assert metrics.alumni_yes  # the side file is the only place the ids go
     assert list(spec_copy.parent.glob(".next-cycle-*")) == []  # the check left nothing behind
 
 
@@ -280,3 +279,27 @@ def test_earlier_cycles_are_compared_and_can_be_reported_alone(store_url, home) 
     old = run_retrospective(b.engine, b.spec, NOW, "2026-11-02")
     assert old.proposal == [] and old.headline["enrolled"] == 1
     assert old.report_html.parent.name == "2026-11-02"
+
+
+def test_response_rates_and_escalations_come_from_the_outbox(store_url, home) -> None:
+    b = _three_people(store_url)
+    for member_id in (A, B, C):
+        b.mail(member_id, "survey", "exit-1.p_1")
+    b.mail(C, "nudge", "no_meeting.p_2")
+    b.mail(A, "check_in", "checkin-1.p_1")
+    b.answer(A, "exit", {"growth": 4})
+    b.answer(B, "exit", {"growth": 3})
+    figures = _figures(b)
+    rates = {r["survey"]: r["rate"] for r in figures["response_rates"]}
+    assert rates["exit"] == {"n": 2, "of": 3, "pct": None}
+    assert rates["pulse"] == {"n": 0, "of": 0, "pct": None}
+    e = figures["engagement"]
+    assert e["escalations"]["no_meeting_nudges"] == 1 and e["check_in_invitations"] == 1
+    assert metrics.unanswered_questions(b.spec, _cycle_data(b)) == [
+        {"survey": "exit", "question": "contributions", "responses": 2}
+    ]
+
+
+def _cycle_data(b: Builder):  # type: ignore[no-untyped-def]
+    with b.engine.connect() as conn:
+        return figures_for(conn, b.spec, b.cycle_id)[1]
