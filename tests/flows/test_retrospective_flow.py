@@ -5,17 +5,11 @@ from __future__ import annotations
 
 import asyncio
 
-from prefect.client.orchestration import get_client
 from typer.testing import CliRunner
 
 from mentorflow.cli.main import app
+from tests.flows.test_surveys_flow import _artifact
 from tests.unit.test_retrospective import _three_people
-
-
-async def _artifact(key: str):
-    async with get_client() as api:
-        found = await api.read_latest_artifacts()
-    return next(a.data for a in found if a.key == key)
 
 
 def test_run_retrospective_publishes_the_headline(tmp_path, monkeypatch):
