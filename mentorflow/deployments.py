@@ -68,6 +68,14 @@ SURVEYS = DeploymentPlan(
     "Read the answers of surveys answered in a Google Form, every hour.",
     "30 * * * *",
 )
+RETROSPECTIVE = DeploymentPlan(
+    "retrospective",
+    "retrospective",
+    "flows/retrospective.py:retrospective",
+    "The cycle's retrospective report and the next-cycle proposal, daily: the figures grow as"
+    " answers come in and are final once the cycle has closed.",
+    "45 6 * * *",
+)
 CYCLE = DeploymentPlan(
     "cycle",
     "run_cycle",
@@ -80,4 +88,4 @@ CYCLE = DeploymentPlan(
 def plan_deployments(spec: ProgramSpec) -> list[DeploymentPlan]:
     """The deployments `spec` needs; the surveys one only where a survey is answered in a Form."""
     uses_forms = any(s.answer_mode == "google_form" for s in spec.surveys.values())
-    return [INTAKE, MATCHING, MAIL, TICK, *([SURVEYS] if uses_forms else []), CYCLE]
+    return [INTAKE, MATCHING, MAIL, TICK, *([SURVEYS] if uses_forms else []), RETROSPECTIVE, CYCLE]

@@ -10,6 +10,7 @@ from mentorflow.cli import (
     erase_cmd,
     mail_cmd,
     match_cmd,
+    report_cmd,
     results_cmd,
     run_cmd,
     screen_cmd,
@@ -26,4 +27,5 @@ MODULES: list[ModuleType] = [
     erase_cmd,
     results_cmd,
     deploy_cmd,
+    report_cmd,
 ]

@@ -47,6 +47,7 @@ def demo(home: HomeOption = Path(".mentorflow/demo"), keep: KeepOption = False) 
 
     walk_demo_schedule(DEMO_SPEC, home)
     _answer_surveys()
+    _retrospective()
 
 
 def _answer_surveys() -> None:
@@ -68,6 +69,23 @@ def _answer_surveys() -> None:
                 f"  {rate.survey_id}: {rate.answered} of {rate.invited} answered ({rate.rate:.0%})"
             )
     typer.echo(f"  results: mentorflow results {DEMO_SPEC}")
+
+
+def _retrospective() -> None:
+    """The cycle's retrospective and the next-cycle proposal (issue 11): where they are."""
+    from datetime import UTC, datetime
+
+    from mentorflow.cli.report_cmd import print_outcome
+    from mentorflow.retrospective.run import run_retrospective
+    from mentorflow.spec import load_spec
+    from mentorflow.store.db import open_store
+
+    engine = open_store()
+    try:
+        print_outcome(run_retrospective(engine, load_spec(DEMO_SPEC), datetime.now(UTC)))
+    finally:
+        engine.dispose()
+    typer.echo(f"  again: mentorflow report {DEMO_SPEC}")
 
 
 def _prepare(home: Path, keep: bool) -> None:

@@ -139,6 +139,11 @@ def _erase_files(program_id: str, member_id: str, address: str | None) -> None:
     removed = erase_mail_files(home() / "outbox" / program_id, member_id, address)
     if removed:
         typer.echo(f"deleted {removed} .eml file(s) of or naming {member_id}")
+    from mentorflow.retrospective.erasure import erase_stories
+
+    stories = erase_stories(home() / "reports" / program_id, member_id)
+    if stories:
+        typer.echo(f"cut {stories} shared story(ies) of {member_id} from the reports")
 
 
 def _describe(report: ErasureReport) -> str:

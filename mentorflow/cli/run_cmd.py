@@ -120,6 +120,24 @@ def run_surveys(spec: Path = SpecArgument) -> None:
         typer.echo("surveys: no Google Form survey in this spec (own-page answers need no run)")
 
 
+@run_app.command("retrospective")
+def run_retrospective(
+    spec: Path = SpecArgument,
+    cycle: str = typer.Option(None, "--cycle", help="A cycle label; default: the spec's cycle."),
+) -> None:
+    """The cycle retrospective as a flow: figures, report, proposal, a markdown artifact."""
+    from mentorflow.cli._flows import run_flow_quietly
+    from mentorflow.cli.report_cmd import print_outcome
+
+    print_outcome(run_flow_quietly(spec, lambda: _retrospective(spec, cycle)))
+
+
+def _retrospective(spec: Path, cycle: str | None) -> Any:
+    from flows.retrospective import retrospective
+
+    return retrospective(str(spec), cycle)
+
+
 @run_app.command("cycle")
 def run_cycle(spec: Path = SpecArgument) -> None:
     """Every stage built so far, in order: intake, matching with introductions, mail."""

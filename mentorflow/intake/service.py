@@ -127,7 +127,9 @@ def _ingest(
     hashes: list[str],
 ) -> IntakeReport:
     with engine.begin() as conn:
-        repo.ensure_program(conn, spec.program.id, spec.program.name, now)
+        repo.ensure_program(
+            conn, spec.program.id, spec.program.name, now, str(spec.path), spec.sha256
+        )
         cycle = repo.ensure_cycle(
             conn,
             spec.program.id,

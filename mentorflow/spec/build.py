@@ -34,7 +34,16 @@ def build_spec(data: dict[str, Any], path: Path, sha256: str) -> m.ProgramSpec:
         templates=_frozen({name: folder / sub for name, sub in data["templates"].items()}),
         expectations=_expectations(data["expectations"], program.language),
         engagement=_engagement(data["engagement"]),
+        retrospective=_retrospective(data["retrospective"], folder),
     )
+
+
+def _retrospective(raw: dict[str, Any], folder: Path) -> m.Retrospective:
+    given = raw.get("contributions")
+    if given is None:
+        return m.Retrospective()
+    csv = (folder / given["csv"]).resolve() if "csv" in given else None
+    return m.Retrospective(m.Contributions(given.get("question"), csv))
 
 
 def _expectations(raw: dict[str, Any], language: str) -> m.Expectations:

@@ -433,6 +433,19 @@ class Retention:
         return cycle.end + timedelta(days=self.days_after_cycle_end)
 
 
+@dataclass(frozen=True)
+class Contributions:
+    """How the retrospective counts contributions after mentoring: one of the two is set."""
+
+    question: str | None = None  # "<survey id>.<question id>"
+    csv: Path | None = None  # absolute: resolved against the spec's folder
+
+
+@dataclass(frozen=True)
+class Retrospective:
+    contributions: Contributions | None = None
+
+
 WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")  # index = date.weekday()
 
 
@@ -476,6 +489,7 @@ class ProgramSpec:
     templates: Mapping[str, Path]  # overrides: name -> absolute folder
     expectations: Expectations = Expectations()
     engagement: Engagement = Engagement()
+    retrospective: Retrospective = Retrospective()
 
     @property
     def template_names(self) -> frozenset[str]:

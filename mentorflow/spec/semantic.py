@@ -312,6 +312,22 @@ def _send_window(doc: Document, data: dict[str, Any]) -> Problems:
         yield doc.problem(("engagement", "send_window", "to_hour"), message)
 
 
+def _contributions(doc: Document, data: dict[str, Any]) -> Problems:
+    """The retrospective's contributions name an existing question, or a CSV inside the roots."""
+    given = data["retrospective"].get("contributions") or {}
+    path: JsonPath = ("retrospective", "contributions")
+    if "csv" in given:
+        problem = data_path_problem(Path(doc.file).parent, given["csv"])
+        if problem is not None:
+            yield doc.problem((*path, "csv"), problem)
+    if "question" in given:
+        known = {f"{s['id']}.{q['id']}" for s in data["surveys"] for q in s["questions"]}
+        if given["question"] not in known:
+            hint = did_you_mean(given["question"], known) or ""
+            message = f"no survey question `{given['question']}` (write <survey>.<question>){hint}"
+            yield doc.problem((*path, "question"), message)
+
+
 # Each check with the parts of the spec it reads (schema paths, as `broken` gives them).
 _CHECKS: list[tuple[Callable[[Document, dict[str, Any]], Problems], list[JsonPath]]] = [
     (_timezone, [("program", "timezone")]),
@@ -338,4 +354,5 @@ _CHECKS: list[tuple[Callable[[Document, dict[str, Any]], Problems], list[JsonPat
     (_surveys, [("surveys",)]),
     (_templates, [("templates",)]),
     (_send_window, [("engagement", "send_window")]),
+    (_contributions, [("retrospective",), ("surveys",)]),
 ]

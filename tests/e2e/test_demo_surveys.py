@@ -47,3 +47,8 @@ def test_demo_members_answer_through_the_page(tmp_path):
         rows = conn.execute(select(survey_responses)).all()
     assert len(rows) == answered and {r.channel for r in rows} == {"web"}
     assert re.search(r"^  halbzeit: \d+ of \d+ answered", result.stdout, flags=re.MULTILINE)
+    # issue 11: the demo ends with the retrospective and the proposal, and says where they are
+    folder = home / "reports" / "demo-mentoring" / "2027-02-01"
+    assert f"report:   {folder / 'retrospective.html'}" in result.stdout
+    assert f"proposal: {folder / 'next_cycle.yaml'}" in result.stdout
+    assert "+  start: 2027-04-26" in (folder / "next_cycle.diff").read_text(encoding="utf-8")

@@ -19,7 +19,14 @@ runner = CliRunner()
 def test_every_stage_once_with_names_and_tags_of_the_program() -> None:
     spec = load_spec(ROOT / "program_specs/one_to_one.yaml")
     plans = plan_deployments(spec)
-    assert [p.stage for p in plans] == ["intake", "matching", "mail", "tick", "cycle"]
+    assert [p.stage for p in plans] == [
+        "intake",
+        "matching",
+        "mail",
+        "tick",
+        "retrospective",
+        "cycle",
+    ]
     assert {p.name(spec) for p in plans} == {f"demo-mentoring-{p.stage}" for p in plans}
     assert all(f"program:{spec.program.id}" in p.tags(spec) for p in plans)
     unscheduled = {p.stage for p in plans if p.cron is None}

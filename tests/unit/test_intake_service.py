@@ -308,3 +308,14 @@ def test_approve_all_covers_only_the_applicants_the_organizer_was_shown(engine, 
     assert outcome.approved == tuple(shown)
     statuses = sorted(r.status for r in table(engine, enrolments))
     assert statuses == ["enrolled", "pending_approval"]
+
+
+def test_intake_records_the_spec_that_runs_the_program(engine, tmp_path):
+    """Issue 11: the retrospective names the exact spec (file and sha256) the flows ran."""
+    from mentorflow.store.tables import programs
+
+    path = write_csv(tmp_path / "form.csv", [answer("ada@example.org")])
+    settings = intake_spec(path)
+    ingest(engine, read_csv(settings.intake.source), settings, CLOCK)
+    (program,) = table(engine, programs)
+    assert (program.spec_path, program.spec_sha256) == (str(settings.path), settings.sha256)

@@ -48,6 +48,8 @@ OBJECTS: dict[tuple[str, ...], tuple[type, ...]] = {
     ("expectations",): (m.Expectations,),
     ("engagement",): (m.Engagement,),
     ("engagement", "send_window"): (m.SendWindow,),
+    ("retrospective",): (m.Retrospective,),
+    ("retrospective", "contributions"): (m.Contributions,),
 }
 
 # Schema definitions the model holds as a value of another shape, not as a dataclass of its own.

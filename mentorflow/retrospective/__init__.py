@@ -1,0 +1,1 @@
+"""The cycle retrospective: figures from the store, a report to forward, a next-cycle proposal."""
