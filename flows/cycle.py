@@ -16,7 +16,12 @@ from mentorflow.spec import load_spec, require_runtime
 
 @flow(name="run_cycle", **labelled("cycle"))
 def run_cycle(spec_path: str) -> dict[str, dict]:
-    """Run every stage built so far for the program in `spec_path`; returns each stage's counts."""
+    """Run every stage built so far for the program in `spec_path`; returns each stage's counts.
+
+    Args:
+        spec_path: The program spec (YAML) on the worker; the only member-free way to name a
+            program. Member data never goes into a parameter.
+    """
     require_runtime(load_spec(spec_path))  # a bad spec stops the cycle before any stage starts
     return {
         "intake": intake(spec_path),

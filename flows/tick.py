@@ -72,7 +72,14 @@ def _as_of(text: str | None, spec: ProgramSpec) -> datetime:
 
 @flow(name="tick", **labelled("tick"))
 def tick(spec_path: str, as_of: str | None = None, dry_run: bool = False) -> dict[str, Any]:
-    """Run the engagement schedule of the spec's cycle at `as_of` (ISO; default now)."""
+    """Run the engagement schedule of the spec's cycle at `as_of` (ISO; default now).
+
+    Args:
+        spec_path: The program spec (YAML) on the worker; the only member-free way to name a
+            program. Member data never goes into a parameter.
+        as_of: The moment to tick at, ISO 8601 (e.g. 2027-03-15T08:00); empty for now.
+        dry_run: Say what is due without queuing or sending anything.
+    """
     spec = load_spec(spec_path)
     engine = open_store()
     settings = mail_settings(spec)
