@@ -31,8 +31,8 @@ from mentorflow.mail.message import OutgoingMail, new_message_id
 from mentorflow.mail.policy import ESSENTIAL_TEMPLATES, MAX_AUTO_RESENDS, RESEND_UNCONFIRMED
 from mentorflow.mail.sender import EmlFolderSender, Sender, SendResult
 from mentorflow.mail.settings import MailRuntime
-from mentorflow.mail.templates import render
-from mentorflow.mail.tokens import UNSUBSCRIBE, make_token
+from mentorflow.mail.templates import RenderedMail, render, render_many
+from mentorflow.mail.tokens import UNSUBSCRIBE, make_token, secret_key
 from mentorflow.store.repo import log_event
 from mentorflow.store.tables import members, outbox
 
@@ -80,8 +80,8 @@ def _transaction(engine_or_conn: Engine | Connection) -> Iterator[Connection]:
         raise _KeyTakenError from None
 
 
-def unsubscribe_url(settings: MailRuntime, member_id: str) -> str:
-    return f"{settings.base_url}/unsubscribe/{make_token(UNSUBSCRIBE, member_id)}"
+def unsubscribe_url(settings: MailRuntime, member_id: str, key: str | None = None) -> str:
+    return f"{settings.base_url}/unsubscribe/{make_token(UNSUBSCRIBE, member_id, key)}"
 
 
 def standard_context(
@@ -239,14 +239,37 @@ def _insert_new(
     todo = {key: item for key, item in by_key.items() if key not in taken}
     wanted = [member_id for member_id, _ in todo.values()]
     found = {m.id: m for m in conn.execute(select(members).where(members.c.id.in_(wanted)))}
-    now, rows = clock.now(), []
+    now, rows, owed = clock.now(), [], []
+    signing_key = secret_key()  # looked up once per batch, not once per mail
     for key, (member_id, context) in todo.items():
         member = found.get(member_id)
         if member is None:
             continue  # as with `enqueue`: the row's member id must exist (foreign key)
         values = _base_row(settings, key, cycle_id, member_id, purpose, template, now)
-        values.update(_mail_values(member, settings, member_id, template, context, cycle_label))
-        rows.append({**_NO_CONTENT, **values, "ics": None})  # one shape for executemany
+        reason = _suppression(member, template)
+        if reason is None:
+            unsubscribe = unsubscribe_url(settings, member_id, signing_key)
+            owed.append(
+                (
+                    values,
+                    member,
+                    unsubscribe,
+                    _context(settings, member, context, cycle_label, unsubscribe),
+                )
+            )
+        else:
+            values.update(_suppressed(settings, member, reason))
+        rows.append(values)
+    rendered = render_many(
+        template,
+        [full for *_, full in owed],
+        [member.language for _, member, _, _ in owed],
+        default_language=settings.default_language,
+        overrides=settings.spec.templates,
+    )
+    for (values, member, unsubscribe, _), mail in zip(owed, rendered, strict=True):
+        values.update(_content(settings, member, mail, unsubscribe))
+    rows = [{**_NO_CONTENT, **values, "ics": None} for values in rows]  # one shape for executemany
     if rows:
         conn.execute(_INSERT, rows)
     return len(rows)
@@ -275,24 +298,39 @@ def _mail_values(
 ) -> dict[str, Any]:
     reason = _suppression(member, template)
     if reason is not None:
-        language = (member.language if member else None) or settings.default_language
-        return {"status": "suppressed", "last_error": f"suppressed: {reason}", "language": language}
-    assert member is not None
+        return _suppressed(settings, member, reason)
     unsubscribe = unsubscribe_url(settings, member_id)
-    base = standard_context(
-        settings,
-        member_id=member_id,
-        name=member.name,
-        cycle_label=cycle_label,
-        unsubscribe=unsubscribe,
-    )
     mail = render(
         template,
-        {**base, **context},
+        _context(settings, member, context, cycle_label, unsubscribe),
         language=member.language,
         default_language=settings.default_language,
         overrides=settings.spec.templates,
     )
+    return _content(settings, member, mail, unsubscribe)
+
+
+def _suppressed(settings: MailRuntime, member: Any, reason: str) -> dict[str, Any]:
+    language = (member.language if member else None) or settings.default_language
+    return {"status": "suppressed", "last_error": f"suppressed: {reason}", "language": language}
+
+
+def _context(
+    settings: MailRuntime, member: Any, context: dict[str, Any], cycle_label: str, unsubscribe: str
+) -> dict[str, Any]:
+    base = standard_context(
+        settings,
+        member_id=member.id,
+        name=member.name,
+        cycle_label=cycle_label,
+        unsubscribe=unsubscribe,
+    )
+    return {**base, **context}
+
+
+def _content(
+    settings: MailRuntime, member: Any, mail: RenderedMail, unsubscribe: str
+) -> dict[str, Any]:
     return {
         "language": mail.language,
         "to_addr": member.email,
