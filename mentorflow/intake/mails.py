@@ -21,7 +21,7 @@ from mentorflow.intake.bulk import chunks
 from mentorflow.intake.header import expected_columns
 from mentorflow.intake.rows import QUARANTINED
 from mentorflow.intake.validation import NumberBounds, number_fields
-from mentorflow.mail.outbox import enqueue, enqueue_many, message_key
+from mentorflow.mail.outbox import enqueue_many, message_key
 from mentorflow.mail.settings import MailRuntime
 from mentorflow.spec.model import ProgramSpec
 from mentorflow.store import repo
@@ -125,29 +125,6 @@ def _enqueue_all(
     return counts
 
 
-def _enqueue(
-    conn: Connection,
-    spec: ProgramSpec,
-    mail: MailRuntime,
-    clock: Clock,
-    cycle_id: int,
-    member_id: str,
-    purpose: str,
-    context: dict[str, Any],
-) -> bool:
-    return enqueue(
-        conn,
-        settings=mail,
-        cycle_id=cycle_id,
-        cycle_label=spec.cycle.label,
-        member_id=member_id,
-        purpose=purpose,
-        template=purpose,
-        context=context,
-        clock=clock,
-    )
-
-
 def _queue_fix_mails(
     engine: Engine, spec: ProgramSpec, mail: MailRuntime, clock: Clock, cycle_id: int
 ) -> int:
@@ -169,20 +146,32 @@ def _queue_fix_mails(
         )
     )
     with engine.connect() as conn:
-        rows = [r for r in conn.execute(query) if (r.raw or {}).get("fixable")]
-    queued = 0
+        rows = [
+            r
+            for r in conn.execute(query.order_by(intake_rows.c.id))
+            if (r.raw or {}).get("fixable")
+        ]
+    queued, seen = 0, set()
     for batch in chunks(rows, MAIL_BATCH):
+        mails = []
+        for row in batch:
+            if row.member_id in seen:
+                continue  # the person's first broken row is the one answered
+            seen.add(row.member_id)
+            language = row.language or spec.program.language
+            context = {**base_context(spec), "reasons": fix_reasons(row.reasons, spec, language)}
+            mails.append((row.member_id, context))
         with engine.begin() as conn:  # the mails and the rows they answer, together
-            for row in batch:
-                context = {
-                    **base_context(spec),
-                    "reasons": fix_reasons(
-                        row.reasons, spec, row.language or spec.program.language
-                    ),
-                }
-                queued += _enqueue(
-                    conn, spec, mail, clock, cycle_id, row.member_id, "fix_signup", context
-                )
+            queued += enqueue_many(
+                conn,
+                settings=mail,
+                cycle_id=cycle_id,
+                cycle_label=spec.cycle.label,
+                purpose="fix_signup",
+                template="fix_signup",
+                mails=mails,
+                clock=clock,
+            )
             conn.execute(  # queued now or earlier: either way these rows are answered
                 update(intake_rows)
                 .where(intake_rows.c.id.in_([row.id for row in batch]))
