@@ -21,6 +21,7 @@ from mentorflow.intake.bulk import chunks
 from mentorflow.intake.header import expected_columns
 from mentorflow.intake.rows import QUARANTINED
 from mentorflow.intake.validation import NumberBounds, number_fields
+from mentorflow.mail.claims import Commits
 from mentorflow.mail.outbox import enqueue_many, message_key
 from mentorflow.mail.settings import MailRuntime
 from mentorflow.spec.model import ProgramSpec
@@ -105,11 +106,14 @@ def _enqueue_all(
     One commit and one bulk insert per batch and purpose, not per mail: a commit per mail was
     most of the time (100,000 mails are 100,000 fsyncs on SQLite), and a batch keeps the store's
     write lock short enough for a sender running beside intake. A crash loses at most the
-    batch, which the rerun queues.
+    batch, which the rerun queues. On WAL SQLite the batches' commits are light (mail/claims.py:
+    they survive a crash of this process, and a power loss only takes the last batches, which
+    the rerun queues; they cannot have been sent, since a sender's claim syncs the WAL up to
+    it), and the WAL is synced once at the end: queued mail is durable when the stage returns.
     """
     counts: Counter[str] = Counter()
-    for batch in chunks(owed, MAIL_BATCH):
-        with engine.begin() as conn:
+    with engine.connect() as conn, Commits(conn) as commits:
+        for batch in chunks(owed, MAIL_BATCH):
             for purpose in _PURPOSES:
                 mails = [(m, context) for m, p, context in batch if p == purpose]
                 counts[purpose] += enqueue_many(
@@ -122,6 +126,7 @@ def _enqueue_all(
                     mails=mails,
                     clock=clock,
                 )
+            commits.light()
     return counts
 
 

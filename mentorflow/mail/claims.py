@@ -92,7 +92,10 @@ class Commits:
     ) -> None:
         if self._wal is None:
             return
-        self.conn.commit()
+        if kind is None:
+            self.conn.commit()
+        else:
+            self.conn.rollback()  # half a transaction is never committed on the way out
         if self._dirty:
             self._sync()
         self.conn.exec_driver_sql(f"PRAGMA synchronous={self._synchronous}")

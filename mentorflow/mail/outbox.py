@@ -238,7 +238,8 @@ def _insert_new(
     taken = set(conn.execute(select(outbox.c.key).where(outbox.c.key.in_(list(by_key)))).scalars())
     todo = {key: item for key, item in by_key.items() if key not in taken}
     wanted = [member_id for member_id, _ in todo.values()]
-    found = {m.id: m for m in conn.execute(select(members).where(members.c.id.in_(wanted)))}
+    query = select(*_MEMBER_COLUMNS).where(members.c.id.in_(wanted))
+    found = {m.id: m for m in conn.execute(query)}
     now, rows, owed = clock.now(), [], []
     signing_key = secret_key()  # looked up once per batch, not once per mail
     for key, (member_id, context) in todo.items():
@@ -273,6 +274,15 @@ def _insert_new(
     if rows:
         conn.execute(_INSERT, rows)
     return len(rows)
+
+
+# What suppression and a mail's recipient need of a member (the other timestamps are not parsed).
+_MEMBER_COLUMNS = [
+    members.c[name]
+    for name in (
+        "id", "email", "name", "language", "erased_at", "bounced_at", "unsubscribed_at",
+    )
+]  # fmt: skip
 
 
 def _member_mail(
