@@ -56,7 +56,7 @@ def test_render_many_equals_rendering_each_member(template, members):
     many = render_many(template, contexts, languages, default_language="de")
     each = [
         render(template, c, language=lang, default_language="de")
-        for c, lang in zip(contexts, languages)
+        for c, lang in zip(contexts, languages, strict=True)
     ]
     assert many == each
 
