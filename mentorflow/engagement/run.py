@@ -462,7 +462,9 @@ def has_pending_mail(engine: Engine, program_id: str, now: datetime) -> bool:
     """Whether delivery has anything to do (an empty tick then skips the delivery task)."""
     due = (outbox.c.not_before.is_(None)) | (outbox.c.not_before <= now)
     query = select(outbox.c.id).where(
-        outbox.c.program_id == program_id, outbox.c.status.in_(("pending", "sending")), due
+        outbox.c.program_id == program_id,
+        outbox.c.status.in_(("pending", "claimed", "sending")),
+        due,
     )
     with engine.connect() as conn:
         return conn.execute(query.limit(1)).first() is not None

@@ -21,7 +21,8 @@ from mentorflow.intake.bulk import chunks
 from mentorflow.intake.header import expected_columns
 from mentorflow.intake.rows import QUARANTINED
 from mentorflow.intake.validation import NumberBounds, number_fields
-from mentorflow.mail.outbox import enqueue, enqueue_many, message_key
+from mentorflow.mail.claims import Commits
+from mentorflow.mail.outbox import enqueue_many, message_key
 from mentorflow.mail.settings import MailRuntime
 from mentorflow.spec.model import ProgramSpec
 from mentorflow.store import repo
@@ -105,11 +106,14 @@ def _enqueue_all(
     One commit and one bulk insert per batch and purpose, not per mail: a commit per mail was
     most of the time (100,000 mails are 100,000 fsyncs on SQLite), and a batch keeps the store's
     write lock short enough for a sender running beside intake. A crash loses at most the
-    batch, which the rerun queues.
+    batch, which the rerun queues. On WAL SQLite the batches' commits are light (mail/claims.py:
+    they survive a crash of this process, and a power loss only takes the last batches, which
+    the rerun queues; they cannot have been sent, since a sender's claim syncs the WAL up to
+    it), and the WAL is synced once at the end: queued mail is durable when the stage returns.
     """
     counts: Counter[str] = Counter()
-    for batch in chunks(owed, MAIL_BATCH):
-        with engine.begin() as conn:
+    with engine.connect() as conn, Commits(conn) as commits:
+        for batch in chunks(owed, MAIL_BATCH):
             for purpose in _PURPOSES:
                 mails = [(m, context) for m, p, context in batch if p == purpose]
                 counts[purpose] += enqueue_many(
@@ -122,30 +126,8 @@ def _enqueue_all(
                     mails=mails,
                     clock=clock,
                 )
+            commits.light()
     return counts
-
-
-def _enqueue(
-    conn: Connection,
-    spec: ProgramSpec,
-    mail: MailRuntime,
-    clock: Clock,
-    cycle_id: int,
-    member_id: str,
-    purpose: str,
-    context: dict[str, Any],
-) -> bool:
-    return enqueue(
-        conn,
-        settings=mail,
-        cycle_id=cycle_id,
-        cycle_label=spec.cycle.label,
-        member_id=member_id,
-        purpose=purpose,
-        template=purpose,
-        context=context,
-        clock=clock,
-    )
 
 
 def _queue_fix_mails(
@@ -169,20 +151,32 @@ def _queue_fix_mails(
         )
     )
     with engine.connect() as conn:
-        rows = [r for r in conn.execute(query) if (r.raw or {}).get("fixable")]
-    queued = 0
+        rows = [
+            r
+            for r in conn.execute(query.order_by(intake_rows.c.id))
+            if (r.raw or {}).get("fixable")
+        ]
+    queued, seen = 0, set()
     for batch in chunks(rows, MAIL_BATCH):
+        mails = []
+        for row in batch:
+            if row.member_id in seen:
+                continue  # the person's first broken row is the one answered
+            seen.add(row.member_id)
+            language = row.language or spec.program.language
+            context = {**base_context(spec), "reasons": fix_reasons(row.reasons, spec, language)}
+            mails.append((row.member_id, context))
         with engine.begin() as conn:  # the mails and the rows they answer, together
-            for row in batch:
-                context = {
-                    **base_context(spec),
-                    "reasons": fix_reasons(
-                        row.reasons, spec, row.language or spec.program.language
-                    ),
-                }
-                queued += _enqueue(
-                    conn, spec, mail, clock, cycle_id, row.member_id, "fix_signup", context
-                )
+            queued += enqueue_many(
+                conn,
+                settings=mail,
+                cycle_id=cycle_id,
+                cycle_label=spec.cycle.label,
+                purpose="fix_signup",
+                template="fix_signup",
+                mails=mails,
+                clock=clock,
+            )
             conn.execute(  # queued now or earlier: either way these rows are answered
                 update(intake_rows)
                 .where(intake_rows.c.id.in_([row.id for row in batch]))

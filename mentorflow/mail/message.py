@@ -12,6 +12,7 @@ from email.header import Header
 from email.headerregistry import Address
 from email.message import EmailMessage
 from email.utils import format_datetime, formataddr
+from functools import lru_cache
 
 # Headers set raw (below) are written as given, not refolded: Python folds a long URL into an
 # RFC 2047 encoded-word, which RFC 2369/8058 clients do not read as a List-Unsubscribe URL.
@@ -90,15 +91,44 @@ def wire_bytes(msg: EmailMessage) -> bytes:
 # parts and headers are those of `build_message` (tests parse both and compare).
 
 
+def _encoded_words(value: str) -> str:
+    """`value` as RFC 2047 base64 encoded-words, folded: the email package picks the shortest
+    of two encodings by counting every octet in Python (a third of a millisecond per mail)."""
+    words: list[str] = []
+    chunk: list[str] = []
+    size = 0
+    for char in value:
+        length = len(char.encode("utf-8"))
+        if size + length > _WORD_OCTETS:
+            words.append("".join(chunk))
+            chunk, size = [], 0
+        chunk.append(char)
+        size += length
+    words.append("".join(chunk))
+    encoded = (binascii.b2a_base64(w.encode("utf-8"), newline=False).decode() for w in words)
+    return "\r\n ".join(f"=?utf-8?b?{word}?=" for word in encoded)
+
+
+_WORD_OCTETS = 39  # 52 base64 characters: a word of 64, a first line within 78 characters
+
+
 def _header(name: str, value: str) -> bytes:
     if value.isascii() and len(value) + len(name) < 76:
         return f"{name}: {value}\r\n".encode("ascii")
-    encoded = Header(value, "utf-8" if not value.isascii() else "us-ascii", header_name=name)
-    return f"{name}: {encoded.encode(linesep=chr(13) + chr(10))}\r\n".encode("ascii")
+    if value.isascii():
+        encoded = str(Header(value, "us-ascii", header_name=name).encode(linesep="\r\n"))
+    else:
+        encoded = _encoded_words(value)
+    return f"{name}: {encoded}\r\n".encode("ascii")
 
 
+@lru_cache(maxsize=256)  # From and Reply-To are the same in every mail of a batch
 def _addr_header(name: str, display: str | None, addr: str) -> bytes:
-    return f"{name}: {formataddr((display or '', addr), charset='utf-8')}\r\n".encode("ascii")
+    if display and not display.isascii():
+        # One word, as formataddr writes it: parsers put a space between a phrase's words.
+        word = binascii.b2a_base64(display.encode("utf-8"), newline=False).decode()
+        return f"{name}: =?utf-8?b?{word}?= <{addr}>\r\n".encode("ascii")
+    return f"{name}: {formataddr((display or '', addr))}\r\n".encode("ascii")
 
 
 def _qp_part(content_type: str, text: str, params: str = "") -> bytes:
