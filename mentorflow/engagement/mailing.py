@@ -186,7 +186,7 @@ def build_job(
     if item.member_id is None:
         return MailJob(item, dict(extra or {}))
     language = contacts.get(item.member_id, ("", "", ""))[2] or spec.program.language
-    pairs = [p for p in state.pairs if p.id in item.match_ids]
+    pairs = [state.pair_by_id[i] for i in item.match_ids if i in state.pair_by_id]
     context: dict[str, Any] = {
         **_member_links(settings, item.member_id, state.cycle_label),
         "partners": _partners(item.member_id, pairs, contacts),

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
+from functools import cached_property, lru_cache
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -84,6 +85,11 @@ class ProgramState:
     open_rematches: tuple[tuple[str, str, str], ...] = ()  # (member id, from match, cause)
     offers: tuple[tuple[str, str, str], ...] = ()  # partners left alone, not asked yet: same shape
     ended: tuple[tuple[str, str | None], ...] = ()  # (match id, end reason) of this cycle
+
+    @cached_property
+    def pair_by_id(self) -> Mapping[str, Pair]:
+        """Live pairs by match id, built once per read (a kickoff looks up thousands)."""
+        return {pair.id: pair for pair in self.pairs}
 
     def absent(self, member_id: str, moment: datetime) -> Absence | None:
         for absence in self.absences.get(member_id, ()):
@@ -195,6 +201,7 @@ def _person(row: Any) -> Person:
     )
 
 
+@lru_cache(maxsize=1024)  # a result is approved at one moment: thousands of pairs share it
 def _day(moment: datetime | None, zone: ZoneInfo) -> date:
     if moment is None:
         return date.min
