@@ -77,5 +77,13 @@ def leave_url(base_url: str, member_id: str, cycle_label: str) -> str:
     return f"{base_url}/leave/{make_link_token(LEAVE, member_id, c=cycle_label)}"
 
 
+def member_links(base_url: str, member_id: str, cycle_label: str) -> dict[str, str]:
+    """`pause_url` and `leave_url` for a member's mail; the layout's footer shows them."""
+    return {
+        "pause_url": pause_url(base_url, member_id, cycle_label),
+        "leave_url": leave_url(base_url, member_id, cycle_label),
+    }
+
+
 def rematch_url(base_url: str, member_id: str, match_id: str) -> str:
     return f"{base_url}/rematch/{make_link_token(REMATCH, member_id, p=match_id)}"

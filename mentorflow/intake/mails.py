@@ -17,6 +17,7 @@ from typing import Any
 from sqlalchemy import Connection, Engine, select, update
 
 from mentorflow.clock import Clock
+from mentorflow.engagement.links import member_links
 from mentorflow.intake.bulk import chunks
 from mentorflow.intake.header import expected_columns
 from mentorflow.intake.rows import QUARANTINED
@@ -51,7 +52,7 @@ def queue_intake_mails(
             return QueuedMails()
         queued = _queued_keys(conn, cycle.id)
         owed = [
-            (member_id, purpose, {**base_context(spec), "role": role})
+            (member_id, purpose, {**base_context(spec), "role": role, **links(mail, member_id)})
             for member_id, status, role in _enrolment_statuses(conn, cycle.id)
             if (purpose := PURPOSE_BY_STATUS.get(status))
             and _key(spec, member_id, purpose) not in queued  # a rerun renders nothing
@@ -69,6 +70,11 @@ def base_context(spec: ProgramSpec) -> dict[str, Any]:
         "cycle_starts": spec.cycle.start,
         "signup_url": spec.intake.form_url,
     }
+
+
+def links(mail: MailRuntime, member_id: str) -> dict[str, str]:
+    """The pause and leave links every member mail carries (issue 9), welcome included."""
+    return member_links(mail.base_url, member_id, mail.spec.cycle.label)
 
 
 def _key(spec: ProgramSpec, member_id: str, purpose: str) -> str:
