@@ -85,6 +85,8 @@ class ProgramState:
     open_rematches: tuple[tuple[str, str, str], ...] = ()  # (member id, from match, cause)
     offers: tuple[tuple[str, str, str], ...] = ()  # partners left alone, not asked yet: same shape
     ended: tuple[tuple[str, str | None], ...] = ()  # (match id, end reason) of this cycle
+    # member id -> the day (program time zone) their welcome, with the baseline link, was queued
+    welcomed: Mapping[str, date] = field(default_factory=dict)
 
     @cached_property
     def pair_by_id(self) -> Mapping[str, Pair]:
@@ -136,6 +138,7 @@ def load_state(
         ),
         ended_pairs=_pairs(conn, cycle_id, zone, ("ended",)),
         handled=_handled(conn, program_id, cycle_label),
+        welcomed=_welcomed(conn, cycle_id, zone),
         open_rematches=_requests(conn, cycle_id, "open"),
         offers=_requests(conn, cycle_id, "offered"),
         ended=tuple(
@@ -237,6 +240,13 @@ def _handled(conn: Connection, program_id: str, cycle_label: str) -> frozenset[s
         )
     )
     return frozenset(r.key for r in sent) | frozenset(r.key for r in skipped)
+
+
+def _welcomed(conn: Connection, cycle_id: int, zone: ZoneInfo) -> dict[str, date]:
+    query = select(outbox.c.member_id, outbox.c.created_at).where(
+        outbox.c.cycle_id == cycle_id, outbox.c.purpose == "welcome"
+    )
+    return {r.member_id: _day(aware(r.created_at), zone) for r in conn.execute(query)}
 
 
 def _requests(conn: Connection, cycle_id: int, status: str) -> tuple[tuple[str, str, str], ...]:
