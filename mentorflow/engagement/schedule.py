@@ -271,7 +271,10 @@ def _scheduled_surveys(spec: ProgramSpec, state: ProgramState, horizon: date) ->
         for pair in state.ended_pairs
         if ended_early(reasons.get(pair.id))
     ]
-    live = [(pair, pair_occurrences(spec, pair.id, pair.starts_on)) for pair in state.pairs]
+    live = [
+        (pair, pair_occurrences(spec, pair.id, pair.starts_on, state.met_on.get(pair.id)))
+        for pair in state.pairs
+    ]
     yield from _baseline_nudges(spec, state, horizon)
     for pair, occurrences in (*live, *ended):
         for occ in occurrences:

@@ -9,7 +9,7 @@ from functools import cached_property, lru_cache
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import Connection, select
+from sqlalchemy import Connection, func, select
 
 from mentorflow.store.tables import (
     checkins,
@@ -76,6 +76,8 @@ class ProgramState:
     pairs: tuple[Pair, ...]
     absences: Mapping[str, tuple[Absence, ...]] = field(default_factory=dict)
     met: frozenset[str] = frozenset()  # pair ids with at least one `met` answer
+    # pair id -> the day (program time zone) of its first `met` answer: the fit check's cue
+    met_on: Mapping[str, date] = field(default_factory=dict)
     surveyed: frozenset[tuple[str, str]] = frozenset()  # (member id, survey id) answered
     # (member id, survey id, occurrence) answered: kind-scheduled surveys repeat (issue 10)
     survey_answers: frozenset[tuple[str, str, str]] = frozenset()
@@ -110,14 +112,7 @@ def load_state(
         cycle_label=cycle_label,
         pairs=_pairs(conn, cycle_id, zone),
         absences=_absences(conn, cycle_id),
-        met=frozenset(
-            r.match_id
-            for r in conn.execute(
-                select(checkins.c.match_id).where(
-                    checkins.c.cycle_id == cycle_id, checkins.c.answer == "met"
-                )
-            )
-        ),
+        **_met(conn, cycle_id, zone),
         surveyed=frozenset(
             (r.member_id, r.survey_id)
             for r in conn.execute(
@@ -240,6 +235,17 @@ def _handled(conn: Connection, program_id: str, cycle_label: str) -> frozenset[s
         )
     )
     return frozenset(r.key for r in sent) | frozenset(r.key for r in skipped)
+
+
+def _met(conn: Connection, cycle_id: int, zone: ZoneInfo) -> dict[str, Any]:
+    """`met` and `met_on` of the state: pairs that reported a meeting, and since when."""
+    query = (
+        select(checkins.c.match_id, func.min(checkins.c.answered_at).label("first"))
+        .where(checkins.c.cycle_id == cycle_id, checkins.c.answer == "met")
+        .group_by(checkins.c.match_id)
+    )
+    first = {r.match_id: _day(aware(r.first), zone) for r in conn.execute(query)}
+    return {"met": frozenset(first), "met_on": first}
 
 
 def _welcomed(conn: Connection, cycle_id: int, zone: ZoneInfo) -> dict[str, date]:

@@ -2,7 +2,8 @@
 
 Practice-based defaults an organizer can change in the spec: a relationship-quality `pulse` at
 day 30 and then every 60 days (the rhythm Mentorloop uses for its quality score), an early
-`fit_check` at week 2, an `exit` at closure (only when no milestone sends them already) and
+`fit_check` the day after the pair's first meeting (its first `met` check-in answer), at week
+2 at the latest, an `exit` at closure (only when no milestone sends them already) and
 `ended_early` the day after a pair ended before the cycle end. A `baseline` (the "before" of
 before/after) is mailed on enrolment, in the welcome: one occurrence per member and cycle, not
 per pair; it closes `closes_after` past the later of enrolment and the cycle's start. `custom`
@@ -33,15 +34,21 @@ def sent_by_milestone(spec: ProgramSpec) -> frozenset[str]:
     return frozenset(m.survey for m in spec.milestones if m.action == "survey" and m.survey)
 
 
-def pair_occurrences(spec: ProgramSpec, pair_id: str, starts_on: date) -> list[Occurrence]:
-    """Every kind-scheduled occurrence for one pair that falls inside the cycle."""
+def pair_occurrences(
+    spec: ProgramSpec, pair_id: str, starts_on: date, met_on: date | None = None
+) -> list[Occurrence]:
+    """Every kind-scheduled occurrence for one pair that falls inside the cycle.
+
+    `met_on`: the day the pair first reported a meeting; the fit check then goes out the day
+    after, unless its week-2 default (or `first_after`) comes first.
+    """
     found: list[Occurrence] = []
     by_milestone = sent_by_milestone(spec)
     start = max(starts_on, spec.cycle.start)
     for survey in spec.surveys.values():
         if survey.id in by_milestone:
             continue
-        for number, due in enumerate(_dates(spec, survey, start), 1):
+        for number, due in enumerate(_dates(spec, survey, start, met_on), 1):
             found.append(Occurrence(survey.id, f"{survey.id}-{number}.{pair_id}", due, pair_id))
     return found
 
@@ -89,12 +96,14 @@ def ended_occurrences(spec: ProgramSpec, pair_id: str, ended_on: date) -> list[O
     ]
 
 
-def _dates(spec: ProgramSpec, survey: Survey, start: date) -> list[date]:
+def _dates(spec: ProgramSpec, survey: Survey, start: date, met_on: date | None) -> list[date]:
     if survey.kind == "exit":
         return [spec.cycle.end]
     if survey.kind not in FIRST:
         return []  # custom: milestones only; ended_early: when a pair ends early
     due = start + (survey.first_after or FIRST[survey.kind])
+    if survey.kind == "fit_check" and met_on is not None:
+        due = min(due, max(start, met_on + timedelta(days=1)))  # after the first meeting
     every = survey.every or EVERY.get(survey.kind)
     dates: list[date] = []
     while due < spec.cycle.end:
