@@ -8,6 +8,7 @@ from typing import Any
 from prefect import flow, get_run_logger, task
 from prefect.artifacts import create_markdown_artifact
 from prefect.cache_policies import NO_CACHE
+from prefect.utilities.annotations import quote
 from sqlalchemy import Engine
 
 from flows.deliver import deliver_mail, mail_settings
@@ -93,8 +94,9 @@ def tick(spec_path: str, as_of: str | None = None, dry_run: bool = False) -> dic
         )
         return {"queued": 0, "skipped": 0}
     step = preview_due if dry_run else queue_due
-    summary = step(engine, spec, settings, prepared)
-    publish_summary(summary, spec.program.id)
+    # quote: Prefect would otherwise walk every pair and person of the plan looking for futures
+    summary = step(engine, spec, settings, quote(prepared))
+    publish_summary(quote(summary), spec.program.id)
     # also what a tick that stopped halfway left pending; an empty tick skips the task
     if not dry_run and run.has_pending_mail(engine, spec.program.id, _now()):
         deliver_mail(engine, settings)

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import os
 from functools import lru_cache
-from pathlib import Path
 from typing import Any
 
 from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
@@ -28,12 +27,15 @@ MAX_AGE_SECONDS = {CHECK_IN: 60 * _DAY, PAUSE: 200 * _DAY, LEAVE: 200 * _DAY, RE
 
 
 def _serializer(purpose: str, key: str | None) -> URLSafeTimedSerializer:
-    return _cached(purpose, key or _default_key(os.environ.get("MENTORFLOW_SECRET_KEY"), home()))
+    environment = (os.environ.get("MENTORFLOW_SECRET_KEY"), os.environ.get("MENTORFLOW_HOME"))
+    return _cached(purpose, key or _default_key(*environment, os.getcwd()))
 
 
 @lru_cache(maxsize=8)
-def _default_key(_env: str | None, _home: Path) -> str:
-    # secret_key() reads a file; per environment and home it is one value
+def _default_key(_env: str | None, _home: str | None, _cwd: str) -> str:
+    # secret_key() resolves the home folder and reads a file: per environment it is one value,
+    # so the cache is keyed by what decides it (a kickoff signs two links per mail)
+    home()  # the folder is created as secret_key() expects
     return secret_key()
 
 
@@ -73,6 +75,14 @@ def pause_url(base_url: str, member_id: str, cycle_label: str) -> str:
 
 def leave_url(base_url: str, member_id: str, cycle_label: str) -> str:
     return f"{base_url}/leave/{make_link_token(LEAVE, member_id, c=cycle_label)}"
+
+
+def member_links(base_url: str, member_id: str, cycle_label: str) -> dict[str, str]:
+    """`pause_url` and `leave_url` for a member's mail; the layout's footer shows them."""
+    return {
+        "pause_url": pause_url(base_url, member_id, cycle_label),
+        "leave_url": leave_url(base_url, member_id, cycle_label),
+    }
 
 
 def rematch_url(base_url: str, member_id: str, match_id: str) -> str:

@@ -19,8 +19,10 @@ from mentorflow.mail.outbox import message_key
 from mentorflow.spec.model import Milestone, ProgramSpec
 from mentorflow.surveys.schedule import (
     Occurrence,
+    baseline_nudge_days,
     ended_early,
     ended_occurrences,
+    enrolment_occurrences,
     nudge_days,
     pair_occurrences,
 )
@@ -269,7 +271,11 @@ def _scheduled_surveys(spec: ProgramSpec, state: ProgramState, horizon: date) ->
         for pair in state.ended_pairs
         if ended_early(reasons.get(pair.id))
     ]
-    live = [(pair, pair_occurrences(spec, pair.id, pair.starts_on)) for pair in state.pairs]
+    live = [
+        (pair, pair_occurrences(spec, pair.id, pair.starts_on, state.met_on.get(pair.id)))
+        for pair in state.pairs
+    ]
+    yield from _baseline_nudges(spec, state, horizon)
     for pair, occurrences in (*live, *ended):
         for occ in occurrences:
             survey = spec.surveys[occ.survey_id]
@@ -282,6 +288,27 @@ def _scheduled_surveys(spec: ProgramSpec, state: ProgramState, horizon: date) ->
                     if (person.id, occ.survey_id, occ.occurrence) in state.survey_answers:
                         continue
                     yield _survey_item(spec, state, person, occ, day, number)
+
+
+def _baseline_nudges(spec: ProgramSpec, state: ProgramState, horizon: date) -> Iterator[DueItem]:
+    """The welcome carried the baseline link; paired members who have not answered are nudged
+    (a nudge that fell due before they had a pair is not sent: the tick knows only pairs)."""
+    seen: set[str] = set()
+    for pair in state.pairs:
+        for person in pair.people:
+            welcomed = state.welcomed.get(person.id)
+            if welcomed is None or person.id in seen:
+                continue
+            seen.add(person.id)
+            for occ in enrolment_occurrences(spec, welcomed):
+                survey = spec.surveys[occ.survey_id]
+                if not _in_audience(survey.audience, person):
+                    continue
+                if (person.id, occ.survey_id, occ.occurrence) in state.survey_answers:
+                    continue
+                for number, day in enumerate(baseline_nudge_days(survey, welcomed, occ.due_on), 1):
+                    if pair.starts_on <= day <= horizon:
+                        yield _survey_item(spec, state, person, occ, day, number)
 
 
 def _in_audience(audience: tuple[str, ...], person: Person) -> bool:
@@ -302,7 +329,7 @@ def _survey_item(
         purpose=kind,
         occurrence=occ.occurrence if number <= 1 else f"{occ.occurrence}.{number}",
         template="survey_invitation" if number == 0 else "survey_nudge",
-        match_ids=(occ.match_id,),
+        match_ids=(occ.match_id,) if occ.match_id else (),  # a baseline: no pair yet
         survey_id=occ.survey_id,
         survey_occurrence=occ.occurrence,
         survey_due=occ.due_on,

@@ -12,11 +12,13 @@ from __future__ import annotations
 
 from collections import Counter
 from dataclasses import dataclass
+from datetime import date
 from typing import Any
 
 from sqlalchemy import Connection, Engine, select, update
 
 from mentorflow.clock import Clock
+from mentorflow.engagement.links import member_links
 from mentorflow.intake.bulk import chunks
 from mentorflow.intake.header import expected_columns
 from mentorflow.intake.rows import QUARANTINED
@@ -27,6 +29,7 @@ from mentorflow.mail.settings import MailRuntime
 from mentorflow.spec.model import ProgramSpec
 from mentorflow.store import repo
 from mentorflow.store.tables import enrolments, intake_rows, members, outbox
+from mentorflow.surveys.links import baseline_links
 
 PURPOSE_BY_STATUS = {"enrolled": "welcome", "not_enrolled": "not_enrolled"}
 _PURPOSES = ("welcome", "not_enrolled", "fix_signup")
@@ -51,8 +54,13 @@ def queue_intake_mails(
         if cycle is None:
             return QueuedMails()
         queued = _queued_keys(conn, cycle.id)
+        today = clock.now().astimezone(spec.program.zone).date()
         owed = [
-            (member_id, purpose, {**base_context(spec), "role": role})
+            (
+                member_id,
+                purpose,
+                {**base_context(spec), "role": role, **links(mail, member_id, purpose, today)},
+            )
             for member_id, status, role in _enrolment_statuses(conn, cycle.id)
             if (purpose := PURPOSE_BY_STATUS.get(status))
             and _key(spec, member_id, purpose) not in queued  # a rerun renders nothing
@@ -69,6 +77,17 @@ def base_context(spec: ProgramSpec) -> dict[str, Any]:
         "intake_closes": spec.intake.closes or spec.cycle.start,
         "cycle_starts": spec.cycle.start,
         "signup_url": spec.intake.form_url,
+    }
+
+
+def links(mail: MailRuntime, member_id: str, purpose: str, today: date) -> dict[str, Any]:
+    """The welcome's links: pause and leave, as every member mail of the cycle (issue 9), and
+    the baseline survey (issue 10: the "before" of before/after is asked on enrolment)."""
+    if purpose != "welcome":
+        return {}
+    return {
+        **member_links(mail.base_url, member_id, mail.spec.cycle.label),
+        **baseline_links(mail.spec, mail.base_url, member_id, today),
     }
 
 
