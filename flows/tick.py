@@ -96,7 +96,7 @@ def tick(spec_path: str, as_of: str | None = None, dry_run: bool = False) -> dic
     step = preview_due if dry_run else queue_due
     # quote: Prefect would otherwise walk every pair and person of the plan looking for futures
     summary = step(engine, spec, settings, quote(prepared))  # type: ignore[call-overload]
-    publish_summary(quote(summary), spec.program.id)
+    publish_summary(quote(summary), spec.program.id)  # type: ignore[call-overload]
     # also what a tick that stopped halfway left pending; an empty tick skips the task
     if not dry_run and run.has_pending_mail(engine, spec.program.id, _now()):
         deliver_mail(engine, settings)
