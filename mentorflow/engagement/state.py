@@ -12,6 +12,7 @@ from sqlalchemy import Connection, select
 
 from mentorflow.store.tables import (
     checkins,
+    cycles,
     engagement_skips,
     enrolments,
     match_members,
@@ -84,6 +85,7 @@ class ProgramState:
     open_rematches: tuple[tuple[str, str, str], ...] = ()  # (member id, from match, cause)
     offers: tuple[tuple[str, str, str], ...] = ()  # partners left alone, not asked yet: same shape
     ended: tuple[tuple[str, str | None], ...] = ()  # (match id, end reason) of this cycle
+    closed: bool = False  # issue 11: the cycle's status is `closed` (docs/closure.md)
 
     def absent(self, member_id: str, moment: datetime) -> Absence | None:
         for absence in self.absences.get(member_id, ()):
@@ -140,6 +142,8 @@ def load_state(
                 )
             )
         ),
+        closed=conn.execute(select(cycles.c.status).where(cycles.c.id == cycle_id)).scalar()
+        == "closed",
     )
 
 
