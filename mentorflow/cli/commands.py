@@ -7,6 +7,7 @@ from types import ModuleType
 from mentorflow.cli import (
     demo_cmd,
     erase_cmd,
+    export_cmd,
     mail_cmd,
     match_cmd,
     results_cmd,
@@ -23,5 +24,6 @@ MODULES: list[ModuleType] = [
     match_cmd,
     mail_cmd,
     erase_cmd,
+    export_cmd,
     results_cmd,
 ]

@@ -134,11 +134,14 @@ def _erase_expired(engine: Engine, program_id: str, days: int, zone: tzinfo, yes
 
 def _erase_files(program_id: str, member_id: str, address: str | None) -> None:
     from mentorflow.paths import home
-    from mentorflow.store.erasure import erase_mail_files
+    from mentorflow.store.erasure import erase_certificates, erase_mail_files
 
     removed = erase_mail_files(home() / "outbox" / program_id, member_id, address)
     if removed:
         typer.echo(f"deleted {removed} .eml file(s) of or naming {member_id}")
+    certificates = erase_certificates(home() / "certificates" / program_id, member_id)
+    if certificates:
+        typer.echo(f"deleted {certificates} certificate(s) of {member_id}")
 
 
 def _describe(report: ErasureReport) -> str:

@@ -71,9 +71,7 @@ def answer_of(conn: Connection, cycle_id: int, member_id: str) -> str | None:
 
 def carry_alumni(conn: Connection, program_id: str, cycle_id: int, now: datetime) -> list[str]:
     """Pending-consent mentor enrolments in `cycle_id` for alumni who said yes; the new ones."""
-    earlier = select(cycles.c.id).where(
-        cycles.c.program_id == program_id, cycles.c.id != cycle_id
-    )
+    earlier = select(cycles.c.id).where(cycles.c.program_id == program_id, cycles.c.id != cycle_id)
     query = (
         select(events.c.member_id, events.c.data)
         .join(members, members.c.id == events.c.member_id)
@@ -84,7 +82,9 @@ def carry_alumni(conn: Connection, program_id: str, cycle_id: int, now: datetime
             members.c.erased_at.is_(None),
         )
     )
-    yes = sorted({r.member_id for r in conn.execute(query) if (r.data or {}).get("answer") == "yes"})
+    yes = sorted(
+        {r.member_id for r in conn.execute(query) if (r.data or {}).get("answer") == "yes"}
+    )
     have = set(
         conn.execute(
             select(enrolments.c.member_id).where(

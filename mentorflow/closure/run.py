@@ -176,9 +176,9 @@ def _exit_items(
     """The exit survey invitations the tick would send, by member, that it has not sent yet."""
     found: dict[str, list[DueItem]] = {}
     for item in candidates(spec, state, max(as_of, _end_moment(spec))):
-        if item.kind == "survey" and item.member_id and item.key not in state.handled:
-            if is_exit(spec, item):
-                found.setdefault(item.member_id, []).append(item)
+        fresh = item.kind == "survey" and item.key not in state.handled
+        if fresh and item.member_id and is_exit(spec, item):
+            found.setdefault(item.member_id, []).append(item)
     return found
 
 
@@ -273,7 +273,10 @@ def _close_member(
 def _exit_url(spec: ProgramSpec, settings: MailRuntime, item: DueItem) -> dict[str, str]:
     survey = spec.surveys.get(item.survey_id or "")
     title = in_language(survey.title, spec.program.language) if survey and survey.title else ""
-    return {"url": survey_url(settings.base_url or "", spec, survey_claim(spec, item)), "title": title}
+    return {
+        "url": survey_url(settings.base_url or "", spec, survey_claim(spec, item)),
+        "title": title,
+    }
 
 
 REFLECTION = {

@@ -27,7 +27,10 @@ ALUMNI_ANSWERS = ("yes", "no")
 ANSWERS = ("met", "not_yet", "cannot")
 _DAY = 24 * 3600
 MAX_AGE_SECONDS = {
-    CHECK_IN: 60 * _DAY, PAUSE: 200 * _DAY, LEAVE: 200 * _DAY, REMATCH: 30 * _DAY,
+    CHECK_IN: 60 * _DAY,
+    PAUSE: 200 * _DAY,
+    LEAVE: 200 * _DAY,
+    REMATCH: 30 * _DAY,
     ALUMNI: 180 * _DAY,
 }
 

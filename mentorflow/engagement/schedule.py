@@ -25,8 +25,8 @@ from mentorflow.surveys.schedule import (
     pair_occurrences,
 )
 
-ORGANIZERS = "org:0"
-CLOSED_REASON = "cycle closed"  # end reason closure gives (surveys.schedule.ended_early reads it)  # the key of the first organizer's copy stands for all (outbox convention)
+ORGANIZERS = "org:0"  # the key of the first organizer's copy stands for all (outbox convention)
+CLOSED_REASON = "cycle closed"  # closure's end reason (surveys.schedule.ended_early reads it)
 
 
 @dataclass(frozen=True)
@@ -172,7 +172,9 @@ def _after_closure(spec: ProgramSpec, state: ProgramState, horizon: date) -> Ite
         if on > horizon:
             continue
         if "organizers" in milestone.to:
-            yield from (i for i in _milestone_items(spec, view, milestone, on, False) if not i.member_id)
+            yield from (
+                i for i in _milestone_items(spec, view, milestone, on, False) if not i.member_id
+            )
         survey = spec.surveys.get(milestone.survey or "")
         if survey and milestone.id in exit_milestones(spec):
             for number, day in enumerate(nudge_days(survey, on), 1):

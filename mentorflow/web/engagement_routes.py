@@ -74,7 +74,8 @@ TEXTS: dict[str, dict[str, dict[str, str]]] = {
         },
         "alumni_yes": {
             "title": "Mentor next cycle",
-            "confirm": "You would like to mentor someone next cycle – wonderful! Shall we note that?",
+            "confirm": "You would like to mentor someone next cycle – wonderful! "
+            "Shall we note that?",
             "explain": "We will ask for your consent again when the next cycle's sign-up opens.",
             "button": "Yes, count me in",
             "done": "Thank you! We noted you down as a mentor for the next cycle.",

@@ -96,9 +96,7 @@ def test_closure_ends_pairs_closes_the_cycle_and_mails_everyone_once(program) ->
     assert "mentored 1 mentee(s)" in mentor_mail.text_body
     assert "2 meetings" in mentor_mail.text_body  # checkin-1 (both answered) + checkin-2
     assert "/survey/" in mentor_mail.text_body
-    assert mentor_mail.attachments == [
-        f"certificates/closure-2027/2027-03-01/{MENTOR.id}.pdf"
-    ]
+    assert mentor_mail.attachments == [f"certificates/closure-2027/2027-03-01/{MENTOR.id}.pdf"]
     mentee_mail = _rows(engine, purpose="closure", member_id=MENTEE.id)[0]
     assert "mentored" not in mentee_mail.text_body and mentee_mail.attachments is None
     again = close_cycle(engine, spec, settings, END + timedelta(hours=5))
@@ -180,9 +178,7 @@ def test_alumni_yes_is_recorded_once_and_carried_into_the_next_cycle(program, tm
         nxt = conn.execute(select(cycles.c.id).where(cycles.c.label == "2027-09-01")).scalar()
         assert alumni.carry_alumni(conn, spec.program.id, nxt, END) == [MENTEE.id]
         assert alumni.carry_alumni(conn, spec.program.id, nxt, END) == []
-        row = conn.execute(
-            select(enrolments).where(enrolments.c.cycle_id == nxt)
-        ).one()
+        row = conn.execute(select(enrolments).where(enrolments.c.cycle_id == nxt)).one()
     assert (row.member_id, row.role, row.status) == (MENTEE.id, "mentor", "pending_consent")
 
 
@@ -190,7 +186,7 @@ def test_alumni_yes_is_recorded_once_and_carried_into_the_next_cycle(program, tm
     not Path("/usr/bin/pdftotext").exists(), reason="pdftotext (poppler) is not installed"
 )
 def test_the_certificate_names_the_mentor_with_unicode(program) -> None:  # type: ignore[no-untyped-def]
-    engine, spec, cycle_id, settings = program
+    engine, spec, _, settings = program
     with engine.begin() as conn:
         conn.execute(
             members.update().where(members.c.id == MENTOR.id).values(name="Zoë Łukasiewicz-Öztürk")
@@ -221,3 +217,45 @@ def test_nobody_who_left_is_written_to(program) -> None:  # type: ignore[no-unty
     summary = close_cycle(engine, spec, settings, END)
     assert summary.skipped == {"left": 1}
     assert _rows(engine, member_id=MENTEE2.id) == []
+
+
+def test_export_lists_one_members_data_and_certificates(program) -> None:  # type: ignore[no-untyped-def]
+    import json
+
+    from mentorflow.closure.protection import export_json
+
+    engine, spec, _, settings = program
+    close_cycle(engine, spec, settings, END)
+    found = json.loads(export_json(engine, spec.program.id, MENTOR.id))
+    assert found["member"]["email"] == f"{MENTOR.id}@example.org"
+    assert [m["id"] for m in found["matches"]] == ["p_001"]
+    assert {m["purpose"] for m in found["mails"]} == {"closure"}
+    assert found["certificates"][0].endswith(f"/2027-03-01/{MENTOR.id}.pdf")
+    assert MENTEE2.id not in json.dumps(found)  # nobody else's data
+
+
+def test_erasure_after_closure_leaves_no_name_or_address(program, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    from mentorflow.closure.protection import erase_files
+    from mentorflow.paths import home
+    from mentorflow.store.erasure import erase_member
+
+    engine, spec, _, settings = program
+    with engine.begin() as conn:
+        conn.execute(members.update().where(members.c.id == MENTOR.id).values(name="Ada Quist"))
+    close_cycle(engine, spec, settings, END)
+    with engine.begin() as conn:
+        erase_member(conn, spec.program.id, MENTOR.id, END, "request")
+    erase_files(spec.program.id, MENTOR.id, f"{MENTOR.id}@example.org")
+    needles = ("Ada Quist", f"{MENTOR.id}@example.org")
+    with engine.connect() as conn:  # every text of every table
+        from mentorflow.store.tables import metadata
+
+        dump = "".join(
+            str(tuple(row)) for table in metadata.sorted_tables for row in conn.execute(select(table))
+        )
+    assert not any(n in dump for n in needles)
+    files = [p for p in home().rglob("*") if p.is_file()]
+    assert not any(MENTOR.id in p.name for p in files)  # the certificate is gone
+    for path in files:
+        data = path.read_bytes()
+        assert not any(n.encode() in data for n in needles), path
