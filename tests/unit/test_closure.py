@@ -250,9 +250,8 @@ def test_erasure_after_closure_leaves_no_name_or_address(program, tmp_path) -> N
     with engine.connect() as conn:  # every text of every table
         from mentorflow.store.tables import metadata
 
-        dump = "".join(
-            str(tuple(row)) for table in metadata.sorted_tables for row in conn.execute(select(table))
-        )
+        tables = metadata.sorted_tables
+        dump = "".join(str(tuple(r)) for t in tables for r in conn.execute(select(t)))
     assert not any(n in dump for n in needles)
     files = [p for p in home().rglob("*") if p.is_file()]
     assert not any(MENTOR.id in p.name for p in files)  # the certificate is gone
