@@ -258,3 +258,23 @@ def test_erasure_after_closure_leaves_no_name_or_address(program, tmp_path) -> N
     for path in files:
         data = path.read_bytes()
         assert not any(n.encode() in data for n in needles), path
+
+
+def test_retention_erases_the_closed_cycle_and_its_certificates_when_due(program) -> None:  # type: ignore[no-untyped-def]
+    from mentorflow.closure.protection import run_retention
+
+    engine, spec, _, settings = program
+    close_cycle(engine, spec, settings, END)
+    path = certificate_path(spec.program.id, spec.cycle.label, MENTOR.id)
+    assert path.is_file()
+    day_before = spec.retention.erase_on(spec.cycle) - timedelta(days=1)
+    assert run_retention(engine, spec.program.id, 365, day_before, END) == []
+    assert path.is_file()
+    erased = run_retention(engine, spec.program.id, 365, spec.retention.erase_on(spec.cycle), END)
+    assert sorted(erased) == sorted([MENTOR.id, MENTEE.id, MENTOR2.id, MENTEE2.id])
+    assert not path.exists()
+    with engine.connect() as conn:
+        assert (
+            conn.execute(select(members.c.email).where(members.c.id == MENTOR.id)).scalar() is None
+        )
+        assert set(conn.execute(select(outbox.c.attachments)).scalars()) == {None}
