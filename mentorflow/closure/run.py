@@ -243,6 +243,7 @@ def _close_member(
         "role": person.side,
         "survey_urls": [_exit_url(spec, settings, item) for item in items],
         "reflection": _reflection(spec, language),
+        "final_meeting": _final_meeting(spec, language),
     }
     context["survey_url"] = context["survey_urls"][0] if items else ""
     attachments = _recognition(spec, state, person, name, language, figures, context, summary)
@@ -297,6 +298,12 @@ def _reflection(spec: ProgramSpec, language: str) -> tuple[str, ...]:
     return REFLECTION.get(language, REFLECTION["en"])
 
 
+def _final_meeting(spec: ProgramSpec, language: str) -> str:
+    """The spec's `closure.final_meeting_prompt` in the member's language; "" for the built-in."""
+    prompt = spec.closure.final_meeting_prompt
+    return in_language(prompt, language) if prompt else ""
+
+
 def _recognition(
     spec: ProgramSpec,
     state: ProgramState,
@@ -315,7 +322,7 @@ def _recognition(
         "mentees": found.mentees,
         "meetings": found.meetings,
         "badge": spec.closure.badge,
-        "certificate": True,
+        "certificate": spec.closure.certificates,
     }
     cert = Certificate(
         member_id=person.id,
@@ -328,6 +335,8 @@ def _recognition(
         meetings=found.meetings,
         badge=spec.closure.badge,
     )
+    if not spec.closure.certificates:
+        return []
     path, made = write_certificate(spec.program.id, state.cycle_label, cert)
     summary.certificates += int(made)
     return [relative(path)]
@@ -449,6 +458,7 @@ def _close_pair_member(
         "ending": ending,
         "role": person.side,
         "reflection": _reflection(spec, person.language or spec.program.language),
+        "final_meeting": _final_meeting(spec, person.language or spec.program.language),
         "survey_url": "",
         "survey_urls": [],
     }

@@ -136,6 +136,7 @@ def sample_context(
                 "certificate": True,
             },
             "reflection": ("Was hattest Du Dir vorgenommen?", "Was nimmst Du mit?"),
+            "final_meeting": "",
             "survey_url": f"{base_url}/survey/SAMPLE",
             "survey_urls": [{"url": f"{base_url}/survey/SAMPLE", "title": "Abschluss"}],
         },

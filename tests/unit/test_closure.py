@@ -96,6 +96,9 @@ def test_closure_ends_pairs_closes_the_cycle_and_mails_everyone_once(program) ->
     assert "mentored 1 mentee(s)" in mentor_mail.text_body
     assert "2 meetings" in mentor_mail.text_body  # checkin-1 (both answered) + checkin-2
     assert "/survey/" in mentor_mail.text_body
+    assert "A last meeting: Meet once more and plan your next step together." in (
+        mentor_mail.text_body
+    )
     assert mentor_mail.attachments == [f"certificates/closure-2027/2027-03-01/{MENTOR.id}.pdf"]
     mentee_mail = _rows(engine, purpose="closure", member_id=MENTEE.id)[0]
     assert "mentored" not in mentee_mail.text_body and mentee_mail.attachments is None
@@ -137,6 +140,7 @@ def test_a_pair_that_ended_early_gets_its_closure_mail_once(program) -> None:  #
     row = _rows(engine, purpose="closure", member_id=MENTEE2.id)[0]
     assert row.key.endswith(":closure:p_002")
     assert "before the end of the cycle" in row.text_body
+    assert "A last meeting" not in row.text_body  # the pair is over: no meeting to plan
 
 
 def test_alumni_yes_is_recorded_once_and_carried_into_the_next_cycle(program, tmp_path) -> None:  # type: ignore[no-untyped-def]
@@ -278,3 +282,17 @@ def test_retention_erases_the_closed_cycle_and_its_certificates_when_due(program
             conn.execute(select(members.c.email).where(members.c.id == MENTOR.id)).scalar() is None
         )
         assert set(conn.execute(select(outbox.c.attachments)).scalars()) == {None}
+
+
+def test_certificates_off_keeps_the_figures_and_makes_no_file(program) -> None:  # type: ignore[no-untyped-def]
+    from dataclasses import replace
+
+    engine, spec, _, settings = program
+    spec = replace(spec, closure=replace(spec.closure, certificates=False))
+    settings = replace(settings, spec=spec)
+    summary = close_cycle(engine, spec, settings, END)
+    assert summary.certificates == 0
+    assert not certificate_path(spec.program.id, spec.cycle.label, MENTOR.id).exists()
+    mail = _rows(engine, purpose="closure", member_id=MENTOR.id)[0]
+    assert "mentored 1 mentee(s)" in mail.text_body and "attached" not in mail.text_body
+    assert mail.attachments is None
