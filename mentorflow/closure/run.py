@@ -17,7 +17,7 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import Connection, Engine, insert, select, update
@@ -29,7 +29,7 @@ from mentorflow.engagement import links
 from mentorflow.engagement.mailing import survey_claim
 from mentorflow.engagement.schedule import CLOSED_REASON, DueItem, candidates, is_exit
 from mentorflow.engagement.state import Pair, Person, ProgramState, load_state
-from mentorflow.engagement.window import release_at
+from mentorflow.engagement.window import in_window, local_day, release_at, zone
 from mentorflow.mail import outbox
 from mentorflow.mail.settings import MailRuntime
 from mentorflow.matching.store_io import LIVE
@@ -211,6 +211,17 @@ def _mark_closed(
     )
 
 
+def member_release(spec: ProgramSpec, person: Person, as_of: datetime) -> datetime | None:
+    """When the member's send window next opens, if it is closed at `as_of` (else None): closure
+    runs once for everybody, each mail waits for its reader's morning."""
+    tz = zone(person.timezone or spec.program.timezone)
+    if in_window(as_of, tz, spec.engagement):
+        return None
+    day = local_day(as_of, tz)
+    found = release_at(day, tz, spec.engagement)
+    return found if found > as_of else release_at(day + timedelta(days=1), tz, spec.engagement)
+
+
 def _skip_reason(state: ProgramState, person: Person, as_of: datetime) -> str | None:
     if person.erased:
         return "erased"
@@ -260,6 +271,7 @@ def _close_member(
             clock=FixedClock(summary.as_of),
             occurrence=CYCLE_OCCURRENCE,
             attachments=attachments,
+            not_before=member_release(spec, person, summary.as_of),
         )
         if new:  # the exit invitations went with it: the tick must never send them
             _record_carried(conn, spec, state, items, summary.as_of)
@@ -396,6 +408,7 @@ def _invite_alumnus(
         context={"yes_url": context["yes"], "no_url": context["no"], "signup_url": context["yes"]},
         clock=FixedClock(summary.as_of),
         occurrence=CYCLE_OCCURRENCE,
+        not_before=member_release(spec, person, summary.as_of),
     )
     if new:
         summary.queued["alumni_invitation"] += 1
@@ -473,6 +486,7 @@ def _close_pair_member(
         context=context,
         clock=FixedClock(summary.as_of),
         occurrence=pair.id,
+        not_before=member_release(spec, person, summary.as_of),
     ):
         summary.queued["closure"] += 1
         summary.mailed.append(person.id)

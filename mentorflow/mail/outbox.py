@@ -158,12 +158,14 @@ def enqueue(
     occurrence: str = "1",
     ics: str | None = None,
     attachments: list[str] | None = None,
+    not_before: datetime | None = None,
 ) -> bool:
     """Render template `template` for member `member_id` into the outbox; True if newly queued.
 
     Idempotent on the key: a second call with the same key changes nothing and returns False.
     Bounced, erased and (for optional mail) unsubscribed members get a `suppressed` row.
-    `attachments` are file paths relative to MENTORFLOW_HOME, read when the mail is sent.
+    `attachments` are file paths relative to MENTORFLOW_HOME, read when the mail is sent;
+    `not_before` holds the mail back until then (the member's send window).
     """
     key = message_key(settings.program_id, cycle_label, member_id, purpose, occurrence)
     try:
@@ -175,6 +177,7 @@ def enqueue(
             values["ics"] = ics if values["status"] == "pending" else None
             if attachments and values["status"] == "pending":
                 values["attachments"] = list(attachments)
+            values["not_before"] = not_before
             return _insert(conn, values)
     except _KeyTakenError:
         return False
