@@ -222,6 +222,35 @@ def member_release(spec: ProgramSpec, person: Person, as_of: datetime) -> dateti
     return found if found > as_of else release_at(day + timedelta(days=1), tz, spec.engagement)
 
 
+def _queue(
+    engine_or_conn: Engine | Connection,
+    spec: ProgramSpec,
+    settings: MailRuntime,
+    state: ProgramState,
+    person: Person,
+    template: str,
+    occurrence: str,
+    context: dict[str, Any],
+    as_of: datetime,
+    attachments: list[str] | None = None,
+) -> bool:
+    """Queue one closure-stage mail (purpose = template) for the member's send window."""
+    return outbox.enqueue(
+        engine_or_conn,
+        settings=settings,
+        cycle_id=state.cycle_id,
+        cycle_label=state.cycle_label,
+        member_id=person.id,
+        purpose=template,
+        template=template,
+        context=context,
+        clock=FixedClock(as_of),
+        occurrence=occurrence,
+        attachments=attachments,
+        not_before=member_release(spec, person, as_of),
+    )
+
+
 def _skip_reason(state: ProgramState, person: Person, as_of: datetime) -> str | None:
     if person.erased:
         return "erased"
@@ -259,19 +288,17 @@ def _close_member(
     context["survey_url"] = context["survey_urls"][0] if items else ""
     attachments = _recognition(spec, state, person, name, language, figures, context, summary)
     with engine.begin() as conn:
-        new = outbox.enqueue(
+        new = _queue(
             conn,
-            settings=settings,
-            cycle_id=state.cycle_id,
-            cycle_label=state.cycle_label,
-            member_id=person.id,
-            purpose="closure",
-            template="closure",
-            context=context,
-            clock=FixedClock(summary.as_of),
-            occurrence=CYCLE_OCCURRENCE,
-            attachments=attachments,
-            not_before=member_release(spec, person, summary.as_of),
+            spec,
+            settings,
+            state,
+            person,
+            "closure",
+            CYCLE_OCCURRENCE,
+            context,
+            summary.as_of,
+            attachments,
         )
         if new:  # the exit invitations went with it: the tick must never send them
             _record_carried(conn, spec, state, items, summary.as_of)
@@ -397,18 +424,17 @@ def _invite_alumnus(
         answer: links.alumni_url(base, person.id, state.cycle_label, answer)
         for answer in links.ALUMNI_ANSWERS
     }
-    new = outbox.enqueue(
+    urls = {"yes_url": context["yes"], "no_url": context["no"], "signup_url": context["yes"]}
+    new = _queue(
         engine,
-        settings=settings,
-        cycle_id=state.cycle_id,
-        cycle_label=state.cycle_label,
-        member_id=person.id,
-        purpose="alumni_invitation",
-        template="alumni_invitation",
-        context={"yes_url": context["yes"], "no_url": context["no"], "signup_url": context["yes"]},
-        clock=FixedClock(summary.as_of),
-        occurrence=CYCLE_OCCURRENCE,
-        not_before=member_release(spec, person, summary.as_of),
+        spec,
+        settings,
+        state,
+        person,
+        "alumni_invitation",
+        CYCLE_OCCURRENCE,
+        urls,
+        summary.as_of,
     )
     if new:
         summary.queued["alumni_invitation"] += 1
@@ -475,18 +501,6 @@ def _close_pair_member(
         "survey_url": "",
         "survey_urls": [],
     }
-    if outbox.enqueue(
-        engine,
-        settings=settings,
-        cycle_id=state.cycle_id,
-        cycle_label=state.cycle_label,
-        member_id=person.id,
-        purpose="closure",
-        template="closure",
-        context=context,
-        clock=FixedClock(summary.as_of),
-        occurrence=pair.id,
-        not_before=member_release(spec, person, summary.as_of),
-    ):
+    if _queue(engine, spec, settings, state, person, "closure", pair.id, context, summary.as_of):
         summary.queued["closure"] += 1
         summary.mailed.append(person.id)

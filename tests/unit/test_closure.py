@@ -296,3 +296,22 @@ def test_certificates_off_keeps_the_figures_and_makes_no_file(program) -> None: 
     mail = _rows(engine, purpose="closure", member_id=MENTOR.id)[0]
     assert "mentored 1 mentee(s)" in mail.text_body and "attached" not in mail.text_body
     assert mail.attachments is None
+
+
+def test_a_rotational_round_change_sends_each_member_a_round_closure_once(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    people = [
+        Person(f"m_{r}{n}", r, "UTC", "en", ("Tue 18:00-20:00",), (42, 43))
+        for n in (1, 2)
+        for r in ("mentor", "mentee")
+    ]
+    pairs = [(people[0], people[1]), (people[2], people[3])]
+    engine, spec, _ = setup_program(f"sqlite:///{tmp_path / 's.db'}", "rotation.yaml", pairs)
+    mail = mail_settings(spec, tmp_path)
+    first = tick.run_tick(engine, spec, mail, datetime(2027, 3, 15, 9, tzinfo=UTC))
+    tick.run_tick(engine, spec, mail, datetime(2027, 3, 15, 10, tzinfo=UTC))
+    rows = _rows(engine, purpose="closure")
+    assert first.closure["closure_mails"] == 4
+    assert sorted(r.key.split(":", 3)[3] for r in rows) == sorted(
+        f"closure:{pair}" for pair in ("p_001", "p_002") for _ in range(2)
+    )
+    assert all("this round" in r.text_body and "A last meeting" in r.text_body for r in rows)
