@@ -315,3 +315,36 @@ def test_a_rotational_round_change_sends_each_member_a_round_closure_once(tmp_pa
         f"closure:{pair}" for pair in ("p_001", "p_002") for _ in range(2)
     )
     assert all("this round" in r.text_body and "A last meeting" in r.text_body for r in rows)
+
+
+def test_both_message_builders_attach_the_certificate_the_same_way() -> None:
+    from email import message_from_bytes, policy
+
+    from mentorflow.mail.message import (
+        Attachment,
+        OutgoingMail,
+        build_message,
+        fast_wire_bytes,
+        wire_bytes,
+    )
+
+    pdf = b"%PDF-1.4\n" + bytes(range(256)) * 20
+    mail = OutgoingMail(
+        "k", "<a@b>", "From", "f@x.org", "t@x.org", "Zoë", "Dänke", "text ü", "<p>h</p>",
+        headers={"Reply-To": "r@x.org"}, attachments=(Attachment("m_x.pdf", pdf),),
+    )  # fmt: skip
+    parsed = [
+        message_from_bytes(raw.replace(b"\r\n..", b"\r\n."), policy=policy.default)
+        for raw in (fast_wire_bytes(mail), wire_bytes(build_message(mail)))
+    ]
+    for message in parsed:
+        assert [p.get_content_type() for p in message.walk()] == [
+            "multipart/mixed",
+            "multipart/alternative",
+            "text/plain",
+            "text/html",
+            "application/pdf",
+        ]
+        assert message.get_body(("plain",)).get_content().strip() == "text ü"
+        (attached,) = message.iter_attachments()
+        assert (attached.get_filename(), attached.get_content()) == ("m_x.pdf", pdf)
