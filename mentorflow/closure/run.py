@@ -451,8 +451,8 @@ def close_ended_pairs(
     summary = ClosureSummary(as_of)
     with engine.connect() as conn:
         cycle = repo.get_cycle(conn, spec.program.id, spec.cycle.label)
-        if cycle is None or cycle.status == "closed":
-            return summary
+        if cycle is None or cycle.status == "closed" or not _ended_before(conn, cycle.id):
+            return summary  # the usual hour: one cheap query, no state read
         state = load_state(conn, spec.program.id, cycle.id, cycle.label, spec.program.zone)
     reasons = dict(state.ended)
     for pair in state.ended_pairs:
@@ -463,6 +463,16 @@ def close_ended_pairs(
         for person in pair.people:
             _close_pair_member(engine, spec, settings, state, pair, person, ending, summary)
     return summary
+
+
+def _ended_before(conn: Connection, cycle_id: int) -> bool:
+    """Whether any pair of the cycle ended other than by closure (then it may need its mail)."""
+    query = select(matches.c.id).where(
+        matches.c.cycle_id == cycle_id,
+        matches.c.status == "ended",
+        matches.c.end_reason != CLOSED_REASON,
+    )
+    return conn.execute(query.limit(1)).first() is not None
 
 
 def _close_pair_member(

@@ -106,7 +106,8 @@ def prepare(engine: Engine, spec: ProgramSpec, as_of: datetime) -> PreparedTick 
         cycle = repo.get_cycle(conn, spec.program.id, spec.cycle.label)
         if cycle is None:
             return None
-        state = load_state(conn, spec.program.id, cycle.id, cycle.label, spec.program.zone)
+        closed = cycle.status == "closed"  # the cycle row was just read: no second query
+        state = load_state(conn, spec.program.id, cycle.id, cycle.label, spec.program.zone, closed)
     return PreparedTick(cycle.id, state, plan_tick(spec, state, as_of))
 
 

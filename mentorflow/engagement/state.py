@@ -95,7 +95,12 @@ class ProgramState:
 
 
 def load_state(
-    conn: Connection, program_id: str, cycle_id: int, cycle_label: str, zone: ZoneInfo
+    conn: Connection,
+    program_id: str,
+    cycle_id: int,
+    cycle_label: str,
+    zone: ZoneInfo,
+    closed: bool | None = None,
 ) -> ProgramState:
     """Everything the schedule needs, in a handful of queries (never one per member)."""
     return ProgramState(
@@ -142,9 +147,12 @@ def load_state(
                 )
             )
         ),
-        closed=conn.execute(select(cycles.c.status).where(cycles.c.id == cycle_id)).scalar()
-        == "closed",
+        closed=_closed(conn, cycle_id) if closed is None else closed,
     )
+
+
+def _closed(conn: Connection, cycle_id: int) -> bool:
+    return conn.execute(select(cycles.c.status).where(cycles.c.id == cycle_id)).scalar() == "closed"
 
 
 def _pairs(
