@@ -1,12 +1,14 @@
 """The whole cycle as one parent flow: intake, matching with introductions, then mail delivery.
 
-Later stages (daily engagement tick, surveys, closure, retrospective) join here as they are built.
+Closure runs last: before the cycle's last day it does nothing (the deployed tick closes the
+cycle by itself on that day); run after the end, it closes the cycle. Later stages join here.
 """
 
 from __future__ import annotations
 
 from prefect import flow
 
+from flows.closure import closure
 from flows.deliver import send_mail
 from flows.intake import intake
 from flows.labels import labelled
@@ -27,4 +29,5 @@ def run_cycle(spec_path: str) -> dict[str, dict]:
         "intake": intake(spec_path),
         "matching": matching(spec_path),
         "mail": send_mail(spec_path),
+        "closure": closure(spec_path),
     }

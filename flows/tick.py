@@ -33,6 +33,12 @@ def settle_pairs(engine: Engine, spec: ProgramSpec, settings: MailRuntime, as_of
 
 
 @task(cache_policy=NO_CACHE)
+def close_due(engine: Engine, spec: ProgramSpec, settings: MailRuntime, as_of: datetime) -> dict:
+    """Closure mails for pairs that ended; the cycle's closure on its last day (issue 11)."""
+    return run.close_due(engine, spec, settings, as_of)
+
+
+@task(cache_policy=NO_CACHE)
 def queue_due(
     engine: Engine, spec: ProgramSpec, settings: MailRuntime, prepared: run.PreparedTick
 ) -> run.TickSummary:
@@ -85,8 +91,10 @@ def tick(spec_path: str, as_of: str | None = None, dry_run: bool = False) -> dic
     engine = open_store()
     settings = mail_settings(spec)
     moment = _as_of(as_of, spec)
+    closure: dict = {}
     if not dry_run:
         settle_pairs(engine, spec, settings, moment)
+        closure = close_due(engine, spec, settings, moment)
     prepared = plan_tick(engine, spec, moment)
     if prepared is None:
         get_run_logger().info(
@@ -96,6 +104,7 @@ def tick(spec_path: str, as_of: str | None = None, dry_run: bool = False) -> dic
     step = preview_due if dry_run else queue_due
     # quote: Prefect would otherwise walk every pair and person of the plan looking for futures
     summary = step(engine, spec, settings, quote(prepared))  # type: ignore[call-overload]
+    summary.closure = closure
     publish_summary(quote(summary), spec.program.id)  # type: ignore[call-overload]
     # also what a tick that stopped halfway left pending; an empty tick skips the task
     if not dry_run and run.has_pending_mail(engine, spec.program.id, _now()):

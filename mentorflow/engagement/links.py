@@ -21,9 +21,17 @@ CHECK_IN = "check_in"
 PAUSE = "pause"
 LEAVE = "leave"
 REMATCH = "rematch"
+ALUMNI = "alumni"  # issue 11: a mentee says yes or no to mentoring next cycle
+ALUMNI_ANSWERS = ("yes", "no")
 ANSWERS = ("met", "not_yet", "cannot")
 _DAY = 24 * 3600
-MAX_AGE_SECONDS = {CHECK_IN: 60 * _DAY, PAUSE: 200 * _DAY, LEAVE: 200 * _DAY, REMATCH: 30 * _DAY}
+MAX_AGE_SECONDS = {
+    CHECK_IN: 60 * _DAY,
+    PAUSE: 200 * _DAY,
+    LEAVE: 200 * _DAY,
+    REMATCH: 30 * _DAY,
+    ALUMNI: 180 * _DAY,
+}
 
 
 def _serializer(purpose: str, key: str | None) -> URLSafeTimedSerializer:
@@ -87,3 +95,7 @@ def member_links(base_url: str, member_id: str, cycle_label: str) -> dict[str, s
 
 def rematch_url(base_url: str, member_id: str, match_id: str) -> str:
     return f"{base_url}/rematch/{make_link_token(REMATCH, member_id, p=match_id)}"
+
+
+def alumni_url(base_url: str, member_id: str, cycle_label: str, answer: str) -> str:
+    return f"{base_url}/alumni/{make_link_token(ALUMNI, member_id, c=cycle_label, a=answer)}"

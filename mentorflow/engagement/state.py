@@ -13,6 +13,7 @@ from sqlalchemy import Connection, func, select
 
 from mentorflow.store.tables import (
     checkins,
+    cycles,
     engagement_skips,
     enrolments,
     match_members,
@@ -89,6 +90,7 @@ class ProgramState:
     ended: tuple[tuple[str, str | None], ...] = ()  # (match id, end reason) of this cycle
     # member id -> the day (program time zone) their welcome, with the baseline link, was queued
     welcomed: Mapping[str, date] = field(default_factory=dict)
+    closed: bool = False  # issue 11: the cycle's status is `closed` (docs/closure.md)
 
     @cached_property
     def pair_by_id(self) -> Mapping[str, Pair]:
@@ -103,7 +105,12 @@ class ProgramState:
 
 
 def load_state(
-    conn: Connection, program_id: str, cycle_id: int, cycle_label: str, zone: ZoneInfo
+    conn: Connection,
+    program_id: str,
+    cycle_id: int,
+    cycle_label: str,
+    zone: ZoneInfo,
+    closed: bool | None = None,
 ) -> ProgramState:
     """Everything the schedule needs, in a handful of queries (never one per member)."""
     return ProgramState(
@@ -144,7 +151,12 @@ def load_state(
                 )
             )
         ),
+        closed=_closed(conn, cycle_id) if closed is None else closed,
     )
+
+
+def _closed(conn: Connection, cycle_id: int) -> bool:
+    return conn.execute(select(cycles.c.status).where(cycles.c.id == cycle_id)).scalar() == "closed"
 
 
 def _pairs(

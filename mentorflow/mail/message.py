@@ -36,6 +36,16 @@ class OutgoingMail:
     ics: str | None = None
     headers: dict[str, str] = field(default_factory=dict)
     date: datetime | None = None
+    attachments: tuple[Attachment, ...] = ()
+
+
+@dataclass(frozen=True)
+class Attachment:
+    """A file sent with the mail (a certificate): its name as the reader sees it, and bytes."""
+
+    filename: str
+    content: bytes
+    content_type: str = "application/pdf"
 
 
 def new_message_id(domain: str) -> str:
@@ -73,6 +83,9 @@ def build_message(mail: OutgoingMail) -> EmailMessage:
             cte="quoted-printable",
             params={"method": "REQUEST"},
         )
+    for item in mail.attachments:  # the alternatives become the first part of multipart/mixed
+        main, sub = item.content_type.split("/", 1)
+        msg.add_attachment(item.content, maintype=main, subtype=sub, filename=item.filename)
     return msg
 
 
@@ -169,4 +182,33 @@ def fast_wire_bytes(mail: OutgoingMail) -> bytes:
     # The CRLF before a delimiter belongs to the delimiter, not to the part before it.
     sep = f"\r\n--{boundary}\r\n".encode("ascii")
     body = sep[2:] + sep.join(parts) + f"\r\n--{boundary}--\r\n".encode("ascii")
+    if mail.attachments:
+        body = _mixed(head, body, mail.attachments)
     return _LEADING_DOT.sub(b"..", b"".join(head) + body)
+
+
+def _mixed(head: list[bytes], alternative: bytes, attachments: tuple[Attachment, ...]) -> bytes:
+    """multipart/mixed: the alternatives first, then each file base64-encoded (head changed)."""
+    inner = head.pop()  # the multipart/alternative Content-Type becomes the first part's head
+    outer = f"=_mf_{uuid.uuid4().hex}"
+    head.append(
+        f'MIME-Version: 1.0\r\nContent-Type: multipart/mixed; boundary="{outer}"\r\n\r\n'.encode(
+            "ascii"
+        )
+    )
+    first = inner.replace(b"MIME-Version: 1.0\r\n", b"") + alternative
+    parts = [first, *(_file_part(item) for item in attachments)]
+    sep = f"\r\n--{outer}\r\n".encode("ascii")
+    return sep[2:] + sep.join(parts) + f"\r\n--{outer}--\r\n".encode("ascii")
+
+
+def _file_part(item: Attachment) -> bytes:
+    encoded = binascii.b2a_base64(item.content, newline=False)
+    lines = b"\r\n".join(encoded[i : i + 76] for i in range(0, len(encoded), 76))
+    name = item.filename.encode("ascii", "replace").decode("ascii").replace('"', "")
+    head = (
+        f"Content-Type: {item.content_type}\r\n"
+        "Content-Transfer-Encoding: base64\r\n"
+        f'Content-Disposition: attachment; filename="{name}"\r\n\r\n'
+    )
+    return head.encode("ascii") + lines + b"\r\n"

@@ -27,12 +27,13 @@ from mentorflow.errors import MailError, SmtpUnreachableError, TemporaryMailErro
 from mentorflow.mail import sender as outcomes
 from mentorflow.mail.addresses import check_address
 from mentorflow.mail.claims import CLAIM_BATCH, DURABLE, Commits, current_epoch
-from mentorflow.mail.message import OutgoingMail, new_message_id
+from mentorflow.mail.message import Attachment, OutgoingMail, new_message_id
 from mentorflow.mail.policy import ESSENTIAL_TEMPLATES, MAX_AUTO_RESENDS, RESEND_UNCONFIRMED
 from mentorflow.mail.sender import EmlFolderSender, Sender, SendResult
 from mentorflow.mail.settings import MailRuntime
 from mentorflow.mail.templates import RenderedMail, render, render_many
 from mentorflow.mail.tokens import UNSUBSCRIBE, make_token, secret_key
+from mentorflow.paths import home
 from mentorflow.store.repo import log_event
 from mentorflow.store.tables import members, outbox
 
@@ -157,11 +158,15 @@ def enqueue(
     clock: Clock,
     occurrence: str = "1",
     ics: str | None = None,
+    attachments: list[str] | None = None,
+    not_before: datetime | None = None,
 ) -> bool:
     """Render template `template` for member `member_id` into the outbox; True if newly queued.
 
     Idempotent on the key: a second call with the same key changes nothing and returns False.
     Bounced, erased and (for optional mail) unsubscribed members get a `suppressed` row.
+    `attachments` are file paths relative to MENTORFLOW_HOME, read when the mail is sent;
+    `not_before` holds the mail back until then (the member's send window).
     """
     key = message_key(settings.program_id, cycle_label, member_id, purpose, occurrence)
     try:
@@ -171,6 +176,9 @@ def enqueue(
             values = _base_row(settings, key, cycle_id, member_id, purpose, template, clock.now())
             values.update(_member_mail(conn, settings, member_id, template, context, cycle_label))
             values["ics"] = ics if values["status"] == "pending" else None
+            if attachments and values["status"] == "pending":
+                values["attachments"] = list(attachments)
+            values["not_before"] = not_before
             return _insert(conn, values)
     except _KeyTakenError:
         return False
@@ -525,7 +533,18 @@ def outgoing(row: Any, settings: MailRuntime, now: datetime) -> OutgoingMail:
         ics=row.ics,
         headers=dict(row.headers or {}),
         date=now,
+        attachments=_attachments(row),
     )
+
+
+def _attachments(row: Any) -> tuple[Attachment, ...]:
+    """The row's files, read now; a file gone since (erased) is left out, never an error."""
+    found = []
+    for name in getattr(row, "attachments", None) or ():
+        path = home() / name
+        if path.is_file():
+            found.append(Attachment(path.name, path.read_bytes()))
+    return tuple(found)
 
 
 def _rows(conn: Connection, ids: list[int]) -> Iterator[Any]:

@@ -168,6 +168,9 @@ outbox = Table(
     Column("text_body", Text),
     Column("html_body", Text),
     Column("ics", Text),
+    # 0004: files sent with the mail (certificates), paths relative to MENTORFLOW_HOME; the
+    # row names the file, the file holds the bytes (the outbox stays small, erasure deletes both)
+    Column("attachments", JSON),
     Column("headers", JSON, nullable=False),
     # pending | claimed | sending | sent | unconfirmed | failed | bounced | suppressed | as_file
     Column("status", String(12), nullable=False),

@@ -144,7 +144,9 @@ class PromptMembers:
 
 
 def _invitations(engine: Engine) -> Iterator[tuple[str, datetime]]:
-    query = select(outbox.c.text_body, outbox.c.created_at).where(outbox.c.purpose == "survey")
+    query = select(outbox.c.text_body, outbox.c.created_at).where(
+        outbox.c.purpose.in_(("survey", "closure"))  # a closure mail carries the exit survey
+    )
     with engine.connect() as conn:
         for row in conn.execute(query):
             found = LINK.search(row.text_body or "")
