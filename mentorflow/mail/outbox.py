@@ -540,7 +540,7 @@ def outgoing(row: Any, settings: MailRuntime, now: datetime) -> OutgoingMail:
 def _attachments(row: Any) -> tuple[Attachment, ...]:
     """The row's files, read now; a file gone since (erased) is left out, never an error."""
     found = []
-    for name in getattr(row, "attachments", None) or ():
+    for name in row.attachments or ():
         path = home() / name
         if path.is_file():
             found.append(Attachment(path.name, path.read_bytes()))
@@ -573,6 +573,7 @@ _SEND_COLUMNS = [
         "html_body",
         "ics",
         "headers",
+        "attachments",
     )
 ]
 
