@@ -17,12 +17,11 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from itsdangerous import BadSignature, URLSafeSerializer
-from sqlalchemy import Connection, Engine, select
+from sqlalchemy import Connection, Engine, insert, select
 
 from mentorflow.errors import TokenError
 from mentorflow.spec.model import ProgramSpec
-from mentorflow.store.repo import log_event
-from mentorflow.store.tables import events
+from mentorflow.store.tables import events, programs
 
 SIGNIN_SALT = "mentorflow.organizer-signin"
 SESSION_SALT = "mentorflow.organizer-session"
@@ -86,13 +85,24 @@ def read_signin_token(token: str, key: str, now: datetime) -> tuple[str, str, st
     return data["o"], data["p"], data["n"]
 
 
-def nonce_used(conn: Connection, program_id: str, nonce: str) -> bool:
-    rows = conn.execute(
+def _spend(conn: Connection, program_id: str, nonce: str, now: datetime) -> bool:
+    """Record the nonce as used; False when an earlier use is recorded (then roll back).
+
+    The program row is locked first (PostgreSQL) and the insert comes before the check
+    (SQLite takes its write lock there), so of two racing uses exactly one sees none before it.
+    """
+    conn.execute(select(programs.c.id).where(programs.c.id == program_id).with_for_update())
+    mine = conn.execute(
+        insert(events)
+        .values(program_id=program_id, kind=SIGNIN_EVENT, at=now, data={"nonce": nonce})
+        .returning(events.c.id)
+    ).scalar_one()
+    earlier = conn.execute(
         select(events.c.data).where(
-            events.c.program_id == program_id, events.c.kind == SIGNIN_EVENT
+            events.c.program_id == program_id, events.c.kind == SIGNIN_EVENT, events.c.id < mine
         )
     ).scalars()
-    return any(isinstance(d, dict) and d.get("nonce") == nonce for d in rows)
+    return not any(isinstance(d, dict) and d.get("nonce") == nonce for d in earlier)
 
 
 def use_signin_token(engine: Engine, spec: ProgramSpec, token: str, key: str, now: datetime) -> str:
@@ -100,10 +110,10 @@ def use_signin_token(engine: Engine, spec: ProgramSpec, token: str, key: str, no
     email, program_id, nonce = read_signin_token(token, key, now)
     if program_id != spec.program.id or not organizer_listed(spec, email):
         raise TokenError("the link is not valid")
-    with engine.begin() as conn:
-        if nonce_used(conn, program_id, nonce):
+    with engine.connect() as conn, conn.begin() as transaction:
+        if not _spend(conn, program_id, nonce, now):
+            transaction.rollback()
             raise TokenError("the link was used already")
-        log_event(conn, program_id=program_id, kind=SIGNIN_EVENT, at=now, data={"nonce": nonce})
     session = {
         "o": email,
         "p": program_id,

@@ -8,7 +8,7 @@ pages' answers reach `Decisions` exactly as chosen.
 from __future__ import annotations
 
 import re
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from sqlalchemy import insert, select, update
@@ -256,3 +256,79 @@ def test_review_addresses_carry_the_program_id_only(site):
     _, _, spec, *_ = site
     assert review_url(spec, "proposal") == f"http://127.0.0.1:8000/organizer/{PROGRAM}/proposal"
     assert review_url(spec, "applicants") == f"http://127.0.0.1:8000/organizer/{PROGRAM}/applicants"
+
+
+# --- `mentorflow organizer-link` ----------------------------------------------------------
+
+
+def _two_organizers(tmp_path):
+    path = organizer_spec(tmp_path)
+    text = path.read_text(encoding="utf-8")
+    one = "    - {name: Orga-Team, email: orga@example.org}\n"
+    assert one in text
+    path.write_text(
+        text.replace(one, one + "    - {name: Bea Second, email: bea@example.org}\n"), "utf-8"
+    )
+    return path
+
+
+def test_organizer_link_prints_a_link_for_the_organizer_asked_for(tmp_path, monkeypatch):
+    from typer.testing import CliRunner
+
+    from mentorflow.cli.main import app as cli
+    from mentorflow.web.organizer_auth import read_signin_token
+
+    monkeypatch.setenv("MENTORFLOW_SECRET_KEY", KEY)
+    path = _two_organizers(tmp_path / "two")
+    printed = CliRunner().invoke(
+        cli, ["organizer-link", str(path), "--organizer", "bea@example.org"]
+    )
+    assert printed.exit_code == 0, printed.output
+    link = printed.output.strip()
+    assert link.startswith("http://127.0.0.1:8000/organizer/sign-in/")
+    email, program, _ = read_signin_token(link.rsplit("/", 1)[1], KEY, datetime.now(UTC))
+    assert (email, program) == ("bea@example.org", PROGRAM)
+    refused = CliRunner().invoke(cli, ["organizer-link", str(path), "--organizer", "x@example.org"])
+    assert refused.exit_code == 1 and "is not an organizer" in refused.output
+
+
+def test_organizer_link_mail_goes_to_that_organizer_only(tmp_path, monkeypatch):
+    from typer.testing import CliRunner
+
+    from mentorflow.cli.main import app as cli
+
+    url = f"sqlite:///{tmp_path / 'store.db'}"
+    engine, _ = seed_pool(url)
+    monkeypatch.setenv("MENTORFLOW_DB_URL", url)
+    monkeypatch.setenv("MENTORFLOW_HOME", str(tmp_path / "home"))
+    path = _two_organizers(tmp_path)
+    args = ["organizer-link", str(path), "--organizer", "bea@example.org", "--mail"]
+    printed = CliRunner().invoke(cli, args)
+    assert printed.exit_code == 0, printed.output
+    link = printed.output.strip().splitlines()[-1]
+    with engine.connect() as conn:
+        rows = conn.execute(select(outbox).where(outbox.c.purpose == "organizer_signin")).all()
+    assert [(r.to_addr, r.template, r.member_id) for r in rows] == [
+        ("bea@example.org", "organizer_signin", None)
+    ]
+    assert link in rows[0].text_body and "15 Minuten" in rows[0].text_body
+
+
+def test_a_link_used_at_once_from_several_places_signs_in_only_once(site):
+    from concurrent.futures import ThreadPoolExecutor
+
+    from mentorflow.web.organizer_auth import use_signin_token
+
+    _, engine, spec, *_ = site
+    token = make_signin_token(spec, ORGANIZER, KEY, NOW)
+
+    def use(_: int) -> bool:
+        try:
+            use_signin_token(engine, spec, token, KEY, NOW)
+        except TokenError:
+            return False
+        return True
+
+    with ThreadPoolExecutor(8) as pool:
+        outcomes = list(pool.map(use, range(8)))
+    assert outcomes.count(True) == 1
