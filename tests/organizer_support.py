@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 
-from sqlalchemy import Engine
+from sqlalchemy import Engine, insert, select, update
 
 from mentorflow.matching import build_pool, solve, store_io
 from mentorflow.matching.settings import settings_from_spec
@@ -15,6 +15,7 @@ from mentorflow.matching.synthetic import synthetic_records
 from mentorflow.spec import ProgramSpec, load_spec
 from mentorflow.store.db import open_store
 from mentorflow.store.repo import ensure_cycle, ensure_program
+from mentorflow.store.tables import enrolments, intake_rows, outbox
 from mentorflow.web.organizer_routes import WaitingRun
 from tests.fakes.matching import enrol_records
 
@@ -64,6 +65,47 @@ def save_proposal(engine: Engine, spec: ProgramSpec, cycle_id: int) -> dict[str,
     result = solve(build_pool(found.records, settings, week_of=spec.cycle.start), settings)
     with engine.begin() as conn:
         return store_io.save_proposal(conn, cycle_id, result, NOW)
+
+
+def seed_problems(engine: Engine, cycle_id: int) -> list[str]:
+    """Two enrolled members back to screening, a quarantined row, an unconfirmed mail.
+
+    Returns the ids of the two applicants now waiting (the first one's mail is unconfirmed).
+    """
+    with engine.begin() as conn:
+        waiting = list(conn.execute(select(enrolments.c.member_id).limit(2)).scalars())
+        conn.execute(
+            update(enrolments)
+            .where(enrolments.c.member_id.in_(waiting))
+            .values(status="pending_approval")
+        )
+        conn.execute(
+            insert(intake_rows).values(
+                cycle_id=cycle_id,
+                source="csv:intake/one_to_one.csv",
+                row_number=7,
+                row_hash="h7",
+                outcome="quarantined",
+                reasons=["e-mail address is missing"],
+                created_at=NOW,
+            )
+        )
+        conn.execute(
+            insert(outbox).values(
+                key="k1",
+                program_id=PROGRAM,
+                member_id=waiting[0],
+                purpose="welcome",
+                template="welcome",
+                language="de",
+                headers={},
+                status="unconfirmed",
+                sent_at=NOW,
+                created_at=NOW,
+                updated_at=NOW,
+            )
+        )
+    return waiting
 
 
 @dataclass

@@ -18,9 +18,9 @@ from typer.testing import CliRunner
 
 from mentorflow.store.tables import match_members, matches
 from tests.e2e.conftest import serving
-from tests.e2e.test_survey_page import _axe
+from tests.e2e.test_survey_page import _axe, _message
 from tests.e2e.test_unsubscribe_page import browser  # noqa: F401  (the Chromium fixture)
-from tests.organizer_support import PROGRAM, load, organizer_spec, seed_pool
+from tests.organizer_support import PROGRAM, load, organizer_spec, seed_pool, seed_problems
 
 pytestmark = [pytest.mark.browser, pytest.mark.flow]
 PAGES = ("", "applicants", "quarantine", "mail", "proposal")
@@ -90,6 +90,7 @@ def test_sign_in_review_drop_a_pair_approve_and_the_run_completes(
     monkeypatch,
 ):
     from selenium.webdriver.common.by import By
+    from selenium.webdriver.support.ui import WebDriverWait
 
     from flows.matching import matching
     from mentorflow.cli._decisions import PrefectDecisions
@@ -100,7 +101,8 @@ def test_sign_in_review_drop_a_pair_approve_and_the_run_completes(
     url = f"sqlite:///{tmp_path / 'store.db'}"
     monkeypatch.setenv("MENTORFLOW_DB_URL", url)
     monkeypatch.setenv("MENTORFLOW_HOME", str(tmp_path / "home"))
-    engine, _ = seed_pool(url)
+    engine, cycle_id = seed_pool(url)
+    seed_problems(engine, cycle_id)  # so that every page shows its table, not its empty state
     web = create_app(engine, decisions=PrefectDecisions())
     with serving(web) as base:
         spec_path = organizer_spec(tmp_path, base)
@@ -123,10 +125,11 @@ def test_sign_in_review_drop_a_pair_approve_and_the_run_completes(
         browser.get(link)
         _clean_axe(browser)
         browser.find_element(By.ID, "sign-in").click()
-        assert browser.current_url == f"{base}/organizer/{PROGRAM}/"
-        for name in PAGES:  # every organizer page, signed in
+        WebDriverWait(browser, 10).until(lambda d: d.current_url == f"{base}/organizer/{PROGRAM}/")
+        for name in PAGES:  # every organizer page, signed in, with its table filled
             browser.get(f"{base}/organizer/{PROGRAM}/{name}")
             assert browser.find_element(By.TAG_NAME, "h1").text
+            assert name == "" or browser.find_elements(By.TAG_NAME, "tbody"), name
             _clean_axe(browser)
         main = browser.find_element(By.TAG_NAME, "main").text
         assert "Person Nummer" in main and "@example.org" not in main
@@ -135,7 +138,7 @@ def test_sign_in_review_drop_a_pair_approve_and_the_run_completes(
         dropped_id, dropped = sorted(first.items())[0]
         browser.find_element(By.CSS_SELECTOR, f"label[for=drop-{dropped_id}]").click()
         browser.find_element(By.ID, "revise").click()
-        assert str(run_id) in browser.find_element(By.ID, "message").text
+        assert str(run_id) in _message(browser, "answered flow run")  # waits for the answer
         _clean_axe(browser)
 
         _paused(after=paused_at)  # solved again without the dropped pair, waiting again
@@ -144,7 +147,7 @@ def test_sign_in_review_drop_a_pair_approve_and_the_run_completes(
         assert second and dropped not in second.values()
         assert browser.find_elements(By.ID, f"match-{dropped_id}") == []
         browser.find_element(By.ID, "approve").click()
-        assert "answered flow run" in browser.find_element(By.ID, "message").text
+        assert str(run_id) in _message(browser, "'approve_all': True")
         runner.join(timeout=120)
 
     assert not runner.is_alive()

@@ -11,14 +11,14 @@ import re
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from sqlalchemy import insert, select, update
+from sqlalchemy import select
 from starlette.testclient import TestClient
 
 from mentorflow.clock import FixedClock
 from mentorflow.engagement.links import CHECK_IN, LEAVE, make_link_token
 from mentorflow.errors import TokenError
 from mentorflow.mail.tokens import UNSUBSCRIBE, make_token
-from mentorflow.store.tables import enrolments, events, intake_rows, members, outbox
+from mentorflow.store.tables import events, members, outbox
 from mentorflow.surveys.links import claim_for
 from mentorflow.surveys.tokens import make_survey_token
 from mentorflow.web.app import create_app
@@ -34,6 +34,7 @@ from tests.organizer_support import (
     organizer_spec,
     save_proposal,
     seed_pool,
+    seed_problems,
 )
 
 
@@ -200,39 +201,8 @@ def test_a_post_without_the_csrf_token_or_from_another_site_changes_nothing(site
 
 def test_applicants_quarantine_mail_and_overview_pages_show_names_and_reasons(site):
     app, engine, spec, cycle_id, decisions, _ = site
-    with engine.begin() as conn:
-        waiting = conn.execute(select(enrolments.c.member_id).limit(2)).scalars().all()
-        conn.execute(
-            update(enrolments)
-            .where(enrolments.c.member_id.in_(waiting))
-            .values(status="pending_approval")
-        )
-        conn.execute(
-            insert(intake_rows).values(
-                cycle_id=cycle_id,
-                source="csv:intake/one_to_one.csv",
-                row_number=7,
-                row_hash="h7",
-                outcome="quarantined",
-                reasons=["e-mail address is missing"],
-                created_at=NOW,
-            )
-        )
-        conn.execute(
-            insert(outbox).values(
-                key="k1",
-                program_id=PROGRAM,
-                member_id=waiting[0],
-                purpose="welcome",
-                template="welcome",
-                language="de",
-                headers={},
-                status="unconfirmed",
-                sent_at=NOW,
-                created_at=NOW,
-                updated_at=NOW,
-            )
-        )
+    waiting = seed_problems(engine, cycle_id)
+    with engine.connect() as conn:
         names = dict(conn.execute(select(members.c.id, members.c.name)).all())
     client = _client(app)
     csrf = _sign_in(client, spec)
@@ -332,3 +302,9 @@ def test_a_link_used_at_once_from_several_places_signs_in_only_once(site):
     with ThreadPoolExecutor(8) as pool:
         outcomes = list(pool.map(use, range(8)))
     assert outcomes.count(True) == 1
+
+
+def test_the_access_log_never_records_a_sign_in_token():
+    from mentorflow.web.server import redact_path
+
+    assert redact_path("/organizer/sign-in/eyJvIjoiYSJ9.sig") == "/organizer/<token>"
