@@ -11,14 +11,14 @@ import re
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import select, update
 from starlette.testclient import TestClient
 
 from mentorflow.clock import FixedClock
 from mentorflow.engagement.links import CHECK_IN, LEAVE, make_link_token
 from mentorflow.errors import TokenError
 from mentorflow.mail.tokens import UNSUBSCRIBE, make_token
-from mentorflow.store.tables import events, members, outbox
+from mentorflow.store.tables import events, match_members, members, outbox
 from mentorflow.surveys.links import claim_for
 from mentorflow.surveys.tokens import make_survey_token
 from mentorflow.web.app import create_app
@@ -308,3 +308,40 @@ def test_the_access_log_never_records_a_sign_in_token():
     from mentorflow.web.server import redact_path
 
     assert redact_path("/organizer/sign-in/eyJvIjoiYSJ9.sig") == "/organizer/<token>"
+
+
+def test_a_session_opens_its_own_program_only(site, tmp_path):
+    app, _, spec, *_ = site
+    path = organizer_spec(tmp_path / "other")
+    text = path.read_text(encoding="utf-8").replace("id: demo-mentoring", "id: other-program", 1)
+    path.write_text(text, encoding="utf-8")
+    other = load(path)
+    register_spec(app, other)
+    client = _client(app)
+    _sign_in(client, spec)
+    assert client.get("/organizer/other-program/proposal").status_code == 401
+    token = make_signin_token(other, ORGANIZER, KEY, NOW)
+    assert client.post(f"/organizer/sign-in/{token}").status_code == 303
+    assert client.get("/organizer/other-program/proposal").status_code == 200
+    assert client.get(f"/organizer/{PROGRAM}/proposal").status_code == 401  # one at a time
+
+
+def test_the_overview_counts_pairs_and_names_the_bounced(site):
+    from mentorflow.matching.store_io import approve
+
+    app, engine, spec, cycle_id, *_ = site
+    ids = save_proposal(engine, spec, cycle_id)
+    with engine.begin() as conn:
+        approve(conn, PROGRAM, cycle_id, NOW)
+        member_id, name = conn.execute(
+            select(members.c.id, members.c.name)
+            .join(match_members, match_members.c.member_id == members.c.id)
+            .limit(1)
+        ).one()
+        conn.execute(update(members).where(members.c.id == member_id).values(bounced_at=NOW))
+    client = _client(app)
+    _sign_in(client, spec)
+    overview = client.get(f"/organizer/{PROGRAM}/").text
+    assert f'id="pairs">{len(ids)}<' in overview
+    bounced = overview.split("<h2>Bounced</h2>")[1].split("<h2>")[0]
+    assert name in bounced
