@@ -13,13 +13,12 @@ import threading
 import time
 
 import pytest
-from sqlalchemy import select
 from typer.testing import CliRunner
 
-from mentorflow.store.tables import match_members, matches
 from tests.e2e.conftest import serving
 from tests.e2e.test_survey_page import _axe, _message
 from tests.e2e.test_unsubscribe_page import browser  # noqa: F401  (the Chromium fixture)
+from tests.flows.test_matching_flow import _stored
 from tests.organizer_support import PROGRAM, load, organizer_spec, seed_pool, seed_problems
 
 pytestmark = [pytest.mark.browser, pytest.mark.flow]
@@ -59,16 +58,7 @@ def _paused(after=None, deadline: float = 90.0):
 
 
 def _pairs(engine, status: str) -> dict[str, frozenset[str]]:
-    with engine.connect() as conn:
-        rows = conn.execute(
-            select(matches.c.id, match_members.c.member_id)
-            .join(match_members, match_members.c.match_id == matches.c.id)
-            .where(matches.c.status == status)
-        ).all()
-    out: dict[str, set[str]] = {}
-    for match_id, member_id in rows:
-        out.setdefault(match_id, set()).add(member_id)
-    return {k: frozenset(v) for k, v in out.items()}
+    return {k: frozenset(v) for k, v in _stored(engine, status).items()}
 
 
 def _artifact_texts() -> str:
