@@ -123,11 +123,15 @@ def applicants(engine: Engine, spec: ProgramSpec) -> list[ApplicantView]:
     ]
 
 
+# Computed by the intake from the form's own answers (time zone, slots): noise to a reader.
+_DERIVED = frozenset({"role", "availability_utc", "utc_offset"})
+
+
 def _answers(answers: dict[str, Any]) -> tuple[tuple[str, str], ...]:
     def text(value: Any) -> str:
         return ", ".join(map(str, value)) if isinstance(value, list) else str(value)
 
-    return tuple((k, text(v)) for k, v in answers.items() if k != "role")
+    return tuple((k, text(v)) for k, v in answers.items() if k not in _DERIVED)
 
 
 def quarantined(engine: Engine, spec: ProgramSpec) -> list[QuarantinedRow]:
