@@ -25,7 +25,7 @@ from mentorflow.spec import ProgramSpec, load_spec, require_runtime
 from mentorflow.spec.model import CsvSource
 from mentorflow.store.db import open_store
 from mentorflow.store.repo import get_cycle
-from mentorflow.web.organizer_auth import review_url
+from mentorflow.web.organizer_auth import review_note, review_url
 
 
 class ScreeningDecision(RunInput):
@@ -125,7 +125,9 @@ def wait_for_screening(
     what = f"screening of {len(pending)} applicant(s) of {spec.program.id}"
     review = review_url(spec, "applicants")
     announce(what, SCREEN_COMMAND, spec_path, spec.program.id, spec.cycle.label, review)
-    form = ScreeningDecision.with_initial_data(description=screening.describe_pending(pending))
+    form = ScreeningDecision.with_initial_data(
+        description=screening.describe_pending(pending) + review_note(review)
+    )
     waiting = [a.member_id for a in pending]
     while True:
         decision = pause_flow_run(wait_for_input=form, timeout=timeout, poll_interval=poll)

@@ -27,7 +27,7 @@ from mentorflow.spec import ProgramSpec, load_spec, require_runtime
 from mentorflow.spec.model import GoogleSheetSource
 from mentorflow.store import repo
 from mentorflow.store.db import open_store
-from mentorflow.web.organizer_auth import review_url
+from mentorflow.web.organizer_auth import review_note, review_url
 
 
 class MatchApproval(RunInput):
@@ -84,7 +84,7 @@ def publish_proposal(proposal: Proposal, program_id: str, review: str | None = N
 
     `review` is the organizer page showing the same proposal with names (behind sign-in).
     """
-    link = f"\n\nReview with names (organizer sign-in): {review}" if review else ""
+    link = review_note(review)
     rows = [
         {"match_id": proposal.match_ids.get(r["match"], ""), **r}
         for r in proposal.result.table_rows()
@@ -177,8 +177,9 @@ def wait_for_approval(
     what = f"approval of {len(proposal.result.matches)} proposed matches of {spec.program.id}"
     review = review_url(spec, "proposal")
     announce(what, APPROVE_COMMAND, spec_path, spec.program.id, spec.cycle.label, review)
-    link = f"\n\nReview with names (organizer sign-in): {review}" if review else ""
-    form = MatchApproval.with_initial_data(description=approval_form_text(proposal) + link)
+    form = MatchApproval.with_initial_data(
+        description=approval_form_text(proposal) + review_note(review)
+    )
     while True:
         decision = pause_flow_run(wait_for_input=form, timeout=timeout)
         if decision.approve_all or decision.drop_pairs or decision.hold_back:

@@ -167,6 +167,11 @@ def review_path(program_id: str, page: str = "") -> str:
     return f"/organizer/{program_id}/{page}"
 
 
+def review_note(url: str | None) -> str:
+    """The paragraph that points a Prefect form or artifact at its review page (or nothing)."""
+    return f"\n\nReview with names (organizer sign-in): {url}" if url else ""
+
+
 def review_url(spec: ProgramSpec, page: str = "") -> str | None:
     """The page's address under the spec's base_url (None when the spec has none)."""
     base = spec.sender.base_url

@@ -44,6 +44,7 @@ def test_the_applicants_page_answers_the_paused_intake_run(tmp_path, store, capl
     review = "Review with names (organizer sign-in): http://127.0.0.1:8000/organizer/"
     review += "demo-mentoring/applicants"
     assert any(review in r.getMessage() for r in caplog.records if r.name == NOTICE_LOGGER)
+    assert review in _form_description(run)  # the pause form in the Prefect UI links it too
     waiting = [m for m, status in _statuses(store).items() if status == "pending_approval"]
     app = create_app(open_store(), decisions=PrefectDecisions())
     register_spec(app, spec)
@@ -72,3 +73,14 @@ def _key() -> str:
     from mentorflow.mail.tokens import secret_key
 
     return secret_key()
+
+
+def _form_description(run) -> str:  # type: ignore[no-untyped-def]
+    import json
+
+    from prefect.client.orchestration import get_client
+    from prefect.input.run_input import keyset_from_paused_state
+
+    with get_client(sync_client=True) as client:
+        key = keyset_from_paused_state(run.state)["description"]
+        return str(json.loads(client.read_flow_run_input(run.id, key)))
