@@ -25,6 +25,7 @@ from mentorflow.spec import ProgramSpec, load_spec, require_runtime
 from mentorflow.spec.model import CsvSource
 from mentorflow.store.db import open_store
 from mentorflow.store.repo import get_cycle
+from mentorflow.web.organizer_auth import review_note, review_url
 
 
 class ScreeningDecision(RunInput):
@@ -122,8 +123,11 @@ def wait_for_screening(
 ) -> ScreeningDecision:
     """Pause until the organizer approves or declines someone who waits; say how to answer."""
     what = f"screening of {len(pending)} applicant(s) of {spec.program.id}"
-    announce(what, SCREEN_COMMAND, spec_path, spec.program.id, spec.cycle.label)
-    form = ScreeningDecision.with_initial_data(description=screening.describe_pending(pending))
+    review = review_url(spec, "applicants")
+    announce(what, SCREEN_COMMAND, spec_path, spec.program.id, spec.cycle.label, review)
+    form = ScreeningDecision.with_initial_data(
+        description=screening.describe_pending(pending) + review_note(review)
+    )
     waiting = [a.member_id for a in pending]
     while True:
         decision = pause_flow_run(wait_for_input=form, timeout=timeout, poll_interval=poll)

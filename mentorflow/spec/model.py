@@ -30,6 +30,7 @@ BUILTIN_TEMPLATES: frozenset[str] = frozenset(
         "alumni_invitation",
         "organizer_digest",
         "run_failed",
+        "organizer_signin",
     }
 )
 """Templates under notifications/<name>/ that every spec may name."""
