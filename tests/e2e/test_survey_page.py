@@ -52,12 +52,21 @@ def _answers(engine):
 
 def _message(driver, expected: str) -> str:
     """The page's #message once it says `expected` (the page before may have a #message too)."""
-    from selenium.common.exceptions import NoSuchElementException, StaleElementReferenceException
+    from selenium.common.exceptions import (
+        NoSuchElementException,
+        StaleElementReferenceException,
+        WebDriverException,
+    )
     from selenium.webdriver.common.by import By
     from selenium.webdriver.support.ui import WebDriverWait
 
     def shown(d):  # type: ignore[no-untyped-def]
-        text = d.find_element(By.ID, "message").text
+        try:
+            text = d.find_element(By.ID, "message").text
+        except WebDriverException as error:  # Chromium, mid-navigation: the node's page is gone
+            if "does not belong to the document" not in str(error):
+                raise
+            return False
         return text if expected in text else False
 
     ignored = (NoSuchElementException, StaleElementReferenceException)
