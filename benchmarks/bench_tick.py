@@ -116,12 +116,19 @@ def _timed(spec_path: Path, as_of: str) -> tuple[float, dict]:
     return time.perf_counter() - started, outcome
 
 
-def _bare(spec_path: Path, count: int) -> float:
-    from benchmarks.bench_mail import bench_bare
+def _bare(spec_path: Path) -> float:
+    """The kickoff's own mails (the outbox's bytes), sent again on one bare connection."""
+    from benchmarks.bench_mail import bench_bare, rendered_messages
     from mentorflow.mail.settings import mail_runtime
     from mentorflow.spec import load_spec
+    from mentorflow.store.db import make_engine
 
-    return bench_bare(mail_runtime(load_spec(spec_path)), count)
+    settings = mail_runtime(load_spec(spec_path))
+    engine = make_engine(os.environ["MENTORFLOW_DB_URL"])
+    try:
+        return bench_bare(settings, rendered_messages(engine, settings))
+    finally:
+        engine.dispose()
 
 
 def _core(folder: Path, spec_path: Path, pairs: int) -> tuple[float, float, float]:
@@ -176,7 +183,7 @@ def main() -> None:
             first_s, _ = _timed(spec_path, "2027-02-26T10:00")  # nothing due; Prefect starts
             kickoff_s, kickoff = _timed(spec_path, "2027-03-01T09:00")
             empty_s, empty = _timed(spec_path, "2027-03-01T10:00")
-            bare_s = _bare(spec_path, 2 * pairs)
+            bare_s = _bare(spec_path)
             plan_s, queue_s, deliver_s = _core(folder, spec_path, pairs)
     finally:
         received = _stop_server(server)
