@@ -187,3 +187,40 @@ class _Lines:
                 pass
         except TimeoutError:
             pass
+
+
+WELCOME_CONTEXT = {"role": "mentee", "intake_closes": "2027-01-25", "cycle_starts": "2027-02-01"}
+
+
+def queue_mails(
+    engine: Engine,
+    cycle: CycleRef,
+    settings: MailRuntime,
+    template: str,
+    count: int,
+    *,
+    new_members: bool = True,
+) -> None:
+    """`count` new members m_000... (p000@example.org...), each with one `template` mail queued
+    (`new_members=False`: the members exist already)."""
+    from mentorflow.clock import FixedClock
+    from mentorflow.mail.outbox import enqueue
+    from mentorflow.mail.samples import sample_context
+
+    context = WELCOME_CONTEXT
+    if template == "introduction":
+        context = sample_context("introduction", settings.base_url, "de", "Europe/Berlin")
+    for i in range(count):
+        if new_members:
+            add_member(engine, f"m_{i:03d}", f"p{i:03d}@example.org", f"Person {i}")
+        enqueue(
+            engine,
+            settings=settings,
+            cycle_id=cycle.id,
+            cycle_label=cycle.label,
+            member_id=f"m_{i:03d}",
+            purpose=template,
+            template=template,
+            clock=FixedClock(NOW),
+            context=context,
+        )

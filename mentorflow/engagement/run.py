@@ -441,8 +441,12 @@ def run_tick(
     *,
     dry: bool = False,
     now: datetime | None = None,
+    batch: int = BATCH,
 ) -> TickSummary:
-    """The whole tick in one call (the demo, tests and benchmarks use it; the flow splits it)."""
+    """The whole tick in one call (the demo, tests and benchmarks use it; the flow splits it).
+
+    `batch`: mails queued per commit (the fault suite makes it small to kill a tick midway).
+    """
     if not dry:
         settle(engine, spec, as_of)
         rematch_after_settle(engine, spec, settings, as_of)
@@ -452,7 +456,7 @@ def run_tick(
     if dry:
         return dry_run(engine, spec, settings, prepared)
     tick_id = start_record(engine, spec, prepared.cycle_id, as_of, now or as_of)
-    summary = queue_plan(engine, spec, settings, prepared)
+    summary = queue_plan(engine, spec, settings, prepared, batch=batch)
     tick_digest(engine, spec, settings, prepared, summary)
     finish_record(engine, tick_id, summary, now or as_of)
     return summary
