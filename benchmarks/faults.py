@@ -12,10 +12,12 @@ that PostgreSQL database (its schema is dropped and made anew).
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
 import random
 import shutil
 import sqlite3
+import subprocess
 import sys
 import tempfile
 import threading
@@ -262,6 +264,34 @@ def kill_tick(lab: Lab, trials: int, rng: random.Random) -> Row:
     return row
 
 
+def two_ticks(lab: Lab, trials: int) -> Row:
+    """Each trial: two processes tick and deliver the same program on one store at once."""
+    row = Row("two ticks of one program at once (sqlite)")
+    reference = copy_sqlite(lab.tick_template, lab.folder / "tick-reference.db")
+    lab.server.messages.clear()
+    forked(_tick(reference, lab.tick_spec))
+    owed = _keys(reference)
+    for _ in range(trials):
+        row.trials += 1
+        url = copy_sqlite(lab.tick_template, lab.folder / "tick.db")
+        lab.server.messages.clear()
+        endings: list[Ending] = []
+        workers = [
+            threading.Thread(target=lambda: endings.append(forked(_tick(url, lab.tick_spec))))  # noqa: B023
+            for _ in range(2)
+        ]
+        for worker in workers:
+            worker.start()
+        for worker in workers:
+            worker.join()
+        for ending in endings:
+            row.ended(ending, OK)
+        engine = make_engine(url)
+        row.take(mail_account(engine, lab.received(), owed))
+        engine.dispose()
+    return row
+
+
 def _keys(url: str) -> set[str]:
     engine = make_engine(url)
     with engine.connect() as conn:
@@ -491,6 +521,115 @@ def bad_rows(lab: Lab) -> Row:
     return row
 
 
+# --- Prefect server restart -----------------------------------------------------------------------
+
+TICK_FLOW = "import sys; from flows.tick import tick; print(tick(sys.argv[1], as_of=sys.argv[2]))"
+
+
+def _prefect_server(env: dict[str, str], port: int) -> subprocess.Popen:
+    import requests
+
+    prefect = str(Path(sys.executable).parent / "prefect")
+    server = subprocess.Popen(
+        [prefect, "server", "start", "--host", "127.0.0.1", "--port", str(port)],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline and server.poll() is None:
+        with contextlib.suppress(requests.ConnectionError):
+            if requests.get(f"http://127.0.0.1:{port}/api/health", timeout=2).ok:
+                return server
+        time.sleep(0.5)
+    server.kill()
+    raise RuntimeError("the Prefect server did not start")
+
+
+def _stop(process: subprocess.Popen) -> None:
+    process.terminate()
+    try:
+        process.wait(timeout=30)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait()
+
+
+def prefect_restart(lab: Lab, trials: int) -> Row:
+    """The tick flow runs on a real Prefect server, which restarts while the flow delivers."""
+    row = Row("Prefect server restart mid-flow")
+    port = free_port()
+    env = {
+        **os.environ,
+        "PREFECT_HOME": str(lab.folder / "prefect"),
+        "PREFECT_API_URL": f"http://127.0.0.1:{port}/api",
+        "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
+        "DO_NOT_TRACK": "1",
+        "PYTHONPATH": str(ROOT),
+    }
+    reference = copy_sqlite(lab.tick_template, lab.folder / "tick-reference.db")
+    forked(_tick(reference, lab.tick_spec))
+    owed = _keys(reference)
+    server = _prefect_server(env, port)
+    try:
+        for _ in range(trials):
+            row.trials += 1
+            url = copy_sqlite(lab.tick_template, lab.folder / "flow.db")
+            lab.server.messages.clear()
+            first_mail = threading.Event()
+            lab.server.on_event = _slow_mail(first_mail)
+            flow = _flow(env, url, lab.tick_spec)
+            first_mail.wait(timeout=120)
+            _stop(server)  # the flow's task is delivering now
+            down = len(lab.server.messages)
+            server = _prefect_server(env, port)
+            up = len(lab.server.messages)
+            row.notes.append(
+                f"trial {row.trials}: mails {down + 1}-{up} went out with the server down"
+            )
+            row.ended(_flow_ending(flow), OK)
+            lab.server.on_event = None
+            if flow.returncode != 0:  # what an organizer does: run it again
+                row.ended(_flow_ending(_flow(env, url, lab.tick_spec)), OK)
+            engine = make_engine(url)
+            row.take(mail_account(engine, lab.received(), owed))
+            engine.dispose()
+    finally:
+        lab.server.on_event = None
+        _stop(server)
+    return row
+
+
+def _slow_mail(first: threading.Event) -> Callable[[str], None]:
+    """A server hook: each message takes 0.4 s (the restart lands mid-delivery); `first` is set
+    when the first one arrives."""
+
+    def on_event(stage: str) -> None:
+        if stage == "DATA":
+            first.set()
+            time.sleep(0.4)
+
+    return on_event
+
+
+def _flow(env: dict[str, str], url: str, spec: Path) -> subprocess.Popen:
+    return subprocess.Popen(
+        [sys.executable, "-c", TICK_FLOW, str(spec), KICKOFF.isoformat()],
+        cwd=ROOT,
+        env={**env, "MENTORFLOW_DB_URL": url},
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+
+
+def _flow_ending(flow: subprocess.Popen) -> Ending:
+    out, err = flow.communicate(timeout=600)
+    if flow.returncode == 0:
+        return Ending(OK, out)
+    return Ending(CRASH if "Traceback" in err else ERROR, err[-2000:])
+
+
 # --- the suite ----------------------------------------------------------------------------------
 
 
@@ -504,6 +643,7 @@ def run_suite(quick: bool, seed: int = 20270201) -> list[Row]:
             rows = [
                 kill_send(lab, kills, rng, lambda trial: lab.send_store(f"send{trial % 2}")),
                 kill_tick(lab, kills, rng),
+                two_ticks(lab, others),
             ]
             if pg_url:
                 rows.append(kill_send(lab, max(2, kills // 4), rng, pg_urls(lab)))
@@ -537,6 +677,8 @@ def run_suite(quick: bool, seed: int = 20270201) -> list[Row]:
                 bad_specs(lab),
                 bad_rows(lab),
             ]
+            if not quick:  # two Prefect server starts per trial: too slow for CI's short form
+                rows.append(prefect_restart(lab, 2))
         finally:
             lab.close()
     return rows
