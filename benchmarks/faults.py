@@ -126,10 +126,10 @@ class Lab:
     def close(self) -> None:
         self.server.stop()
 
-    def _send_template(self) -> Path:
-        path = self.folder / "send-template.db"
+    def _send_template(self, template: str = "welcome") -> Path:
+        path = self.folder / f"send-{template}.db"
         engine, cycle = make_store(f"sqlite:///{path}")
-        queue_mails(engine, cycle, self.mail, "welcome", MAILS)
+        queue_mails(engine, cycle, self.mail, template, MAILS)
         return _checkpoint(engine, path)
 
     def _tick_template(self) -> tuple[Path, Path]:
@@ -289,6 +289,35 @@ def two_ticks(lab: Lab, trials: int) -> Row:
         engine = make_engine(url)
         row.take(mail_account(engine, lab.received(), owed))
         engine.dispose()
+    return row
+
+
+def two_senders(lab: Lab, trials: int) -> Row:
+    """Each trial: a second sender starts while the first is mid-delivery of introductions (the
+    mails resent when unconfirmed); the server takes 50 ms per message, for both at once."""
+    row = Row("second sender starts mid-delivery (sqlite)")
+    template = lab._send_template("introduction")
+    lab.server.data_delay = 0.05
+    try:
+        for _ in range(trials):
+            row.trials += 1
+            url = copy_sqlite(template, lab.folder / "senders.db")
+            lab.server.messages.clear()
+            endings: list[Ending] = []
+            first = threading.Thread(target=lambda: endings.append(forked(_deliver(url, lab.mail))))  # noqa: B023
+            first.start()
+            deadline = time.monotonic() + 30
+            while len(lab.server.messages) < 2 and time.monotonic() < deadline:
+                time.sleep(0.005)
+            endings.append(forked(_deliver(url, lab.mail)))
+            first.join()
+            for ending in endings:
+                row.ended(ending, OK)
+            engine = make_engine(url)
+            row.take(mail_account(engine, lab.received()))
+            engine.dispose()
+    finally:
+        lab.server.data_delay = 0.0
     return row
 
 
@@ -644,6 +673,7 @@ def run_suite(quick: bool, seed: int = 20270201) -> list[Row]:
                 kill_send(lab, kills, rng, lambda trial: lab.send_store(f"send{trial % 2}")),
                 kill_tick(lab, kills, rng),
                 two_ticks(lab, others),
+                two_senders(lab, others),
             ]
             if pg_url:
                 rows.append(kill_send(lab, max(2, kills // 4), rng, pg_urls(lab)))

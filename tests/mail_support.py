@@ -224,3 +224,24 @@ def queue_mails(
             clock=FixedClock(NOW),
             context=context,
         )
+
+
+# A sender process: `python -c RUN_SENDER <store url> <folder> <smtp port>` delivers the test
+# program's due mail to 127.0.0.1:<port> and prints its DeliveryReport.
+RUN_SENDER = """
+import sys
+from pathlib import Path
+from mentorflow.clock import FixedClock
+from mentorflow.mail.outbox import deliver_pending
+from mentorflow.mail.sender import sender_for
+from mentorflow.store.db import make_engine
+from types import SimpleNamespace
+from tests.mail_support import NOW, settings_for, smtp_settings
+
+url, folder, port = sys.argv[1], Path(sys.argv[2]), int(sys.argv[3])
+settings = settings_for(folder, smtp=smtp_settings(SimpleNamespace(host="127.0.0.1", port=port)))
+report = deliver_pending(
+    make_engine(url), settings=settings, sender=sender_for(settings), clock=FixedClock(NOW)
+)
+print(report)
+"""

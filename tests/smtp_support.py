@@ -8,6 +8,8 @@
 - `drop_at_rcpt = n`: drop the connection at the next n RCPT commands;
 - `on_event = callable(stage)`: called at each "MAIL", "RCPT" and "DATA" (message complete,
   before the 250 reply) and "REPLIED" (just after the 250 reply went out);
+- `data_delay = seconds`: wait this long (without holding up other connections) between a
+  message's arrival and its 250 reply, as a busy server does;
 - `stop()` / `start()`: take the server down and bring it back on the same port;
 - `credentials = ("user", "password")` before `start()`: require AUTH (plain text allowed).
 """
@@ -44,6 +46,7 @@ class SmtpServer:
     mail_replies: list[str] = field(default_factory=list)
     data_replies: list[str] = field(default_factory=list)
     drop_at_rcpt: int = 0
+    data_delay: float = 0.0
     on_event: Callable[[str], None] | None = None
     credentials: tuple[str, str] | None = None
     _controller: Controller | None = None
@@ -82,6 +85,8 @@ class SmtpServer:
         if self.data_replies:
             return self.data_replies.pop(0)
         self._event("DATA")
+        if self.data_delay:
+            await asyncio.sleep(self.data_delay)
         message = BytesParser(policy=policy.default).parsebytes(envelope.original_content)
         with self._lock:
             self.messages.append(message)  # type: ignore[arg-type]

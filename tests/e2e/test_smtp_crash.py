@@ -15,27 +15,10 @@ from sqlalchemy import select
 
 from benchmarks.faultlib import kill_at_event
 from mentorflow.store.tables import outbox
-from tests.mail_support import make_store, queue_mails, settings_for
+from tests.mail_support import RUN_SENDER, make_store, queue_mails, settings_for
 
 ROOT = Path(__file__).resolve().parents[2]
 MESSAGES = 30
-RUN_SENDER = """
-import sys
-from pathlib import Path
-from mentorflow.clock import FixedClock
-from mentorflow.mail.outbox import deliver_pending
-from mentorflow.mail.sender import sender_for
-from mentorflow.store.db import make_engine
-from types import SimpleNamespace
-from tests.mail_support import NOW, settings_for, smtp_settings
-
-url, folder, port = sys.argv[1], Path(sys.argv[2]), int(sys.argv[3])
-settings = settings_for(folder, smtp=smtp_settings(SimpleNamespace(host="127.0.0.1", port=port)))
-report = deliver_pending(
-    make_engine(url), settings=settings, sender=sender_for(settings), clock=FixedClock(NOW)
-)
-print(report)
-"""
 
 
 def _run_sender(url: str, folder: Path, port: int) -> subprocess.Popen:

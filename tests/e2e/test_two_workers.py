@@ -22,6 +22,7 @@ from sqlalchemy import select
 from benchmarks.faultlib import spec_with_smtp
 from mentorflow.store.tables import outbox
 from tests.engagement_support import DATA, Person, setup_program
+from tests.mail_support import RUN_SENDER, make_store, queue_mails, settings_for
 
 ROOT = Path(__file__).resolve().parents[2]
 PAIRS = [
@@ -93,4 +94,33 @@ def test_two_workers_ticking_the_same_program_send_each_mail_once(store_url, smt
     assert len({r.key for r in rows}) == len(rows) == 2 * len(PAIRS)
     assert {r.status for r in rows} == {"sent"}
     assert {r.message_id for r in rows} == set(by_id)
+    engine.dispose()
+
+
+def test_a_second_sender_starting_mid_delivery_sends_no_introduction_twice(
+    store_url, smtp_server, tmp_path
+):
+    """Introductions are the mails resent when unconfirmed: a second sender must not take the
+    first one's mail in flight for one a stopped sender left behind."""
+    engine, cycle = make_store(store_url)
+    queue_mails(engine, cycle, settings_for(tmp_path), "introduction", 12)
+    smtp_server.data_delay = 0.15
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    args = [sys.executable, "-c", RUN_SENDER, store_url, str(tmp_path), str(smtp_server.port)]
+    first = subprocess.Popen(
+        args, cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE
+    )
+    deadline = time.monotonic() + 60
+    while len(smtp_server.messages) < 2 and time.monotonic() < deadline:
+        time.sleep(0.01)
+    second = subprocess.Popen(
+        args, cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE
+    )
+    for worker in (first, second):
+        out, err = worker.communicate(timeout=120)
+        assert worker.returncode == 0, err.decode()[-3000:]
+        print(out.decode().strip())
+    by_id = Counter(str(m["Message-ID"]) for m in smtp_server.messages)
+    assert len(by_id) == 12
+    assert {i: n for i, n in by_id.items() if n > 1} == {}
     engine.dispose()
