@@ -3,7 +3,8 @@
 Run: .venv/bin/python -m benchmarks.bench_mail [--count N | --quick]
 Both legs send over one connection to the same local aiosmtpd server (in its own process, as a
 real server would be) in the same run. The bare
-leg sends pre-rendered bytes (MIME built before the clock starts, no store); the outbox leg
+leg sends the same mails' bytes, pre-rendered (MIME built before its clock starts, no store);
+the outbox leg
 renders each mail at enqueue (timed separately), then delivers through `SmtpSender`, recording
 every state in SQLite. Goals: delivery >= 50% of the bare rate, enqueue >= 3,000 mails/s.
 """
@@ -21,10 +22,11 @@ from dataclasses import replace
 from pathlib import Path
 
 from aiosmtpd.controller import Controller
+from sqlalchemy import select
 
 from mentorflow.clock import SystemClock
-from mentorflow.mail.message import OutgoingMail, build_message, new_message_id, wire_bytes
-from mentorflow.mail.outbox import deliver_pending, enqueue_many
+from mentorflow.mail.message import fast_wire_bytes
+from mentorflow.mail.outbox import deliver_pending, enqueue_many, outgoing
 from mentorflow.mail.sender import sender_for
 from mentorflow.mail.settings import MailRuntime, SmtpLogin
 from mentorflow.paths import PROGRAM_SPECS_DIR
@@ -32,7 +34,7 @@ from mentorflow.spec import load_spec
 from mentorflow.spec.model import Smtp
 from mentorflow.store.db import open_store
 from mentorflow.store.repo import ensure_cycle, ensure_program
-from mentorflow.store.tables import members
+from mentorflow.store.tables import members, outbox
 
 PROGRAM = "bench"
 CONTEXT = {"role": "mentee", "intake_closes": "2027-01-25", "cycle_starts": "2027-02-01"}
@@ -120,8 +122,8 @@ def _runtime(port: int, folder: Path) -> MailRuntime:
     return MailRuntime(spec, "http://127.0.0.1:8000", folder / "outbox", login)
 
 
-def bench_outbox(settings: MailRuntime, folder: Path, count: int) -> tuple[float, float]:
-    """(seconds to enqueue+render, seconds to deliver) for `count` mails."""
+def bench_outbox(settings: MailRuntime, folder: Path, count: int):  # type: ignore[no-untyped-def]
+    """(seconds to enqueue+render, seconds to deliver, engine) for `count` mails."""
     engine, cycle = _store(folder, count)
     clock = SystemClock()
     started = time.perf_counter()
@@ -140,36 +142,24 @@ def bench_outbox(settings: MailRuntime, folder: Path, count: int) -> tuple[float
     sender = sender_for(settings)
     report = deliver_pending(engine, settings=settings, sender=sender, clock=clock)
     assert report.sent == count, report
-    return rendered - started, time.perf_counter() - rendered
+    return rendered - started, time.perf_counter() - rendered, engine
 
 
-def bench_bare(settings: MailRuntime, count: int) -> float:
-    """Seconds to send `count` pre-rendered messages on one connection: no store, no MIME
-    building in the timed loop, the same command sequence the outbox's sender uses."""
+def rendered_messages(engine, settings: MailRuntime) -> list[tuple[str, bytes]]:  # type: ignore[no-untyped-def]
+    """(recipient, DATA bytes with terminator) of the very mails the outbox leg sent: the bare
+    leg sends the same bytes (same size and line count, which is what the server's work
+    depends on), rendered before its clock starts."""
+    now = SystemClock().now()
+    with engine.connect() as conn:
+        rows = conn.execute(select(outbox).order_by(outbox.c.id)).all()
+    return [(row.to_addr, fast_wire_bytes(outgoing(row, settings, now)) + b".\r\n") for row in rows]
+
+
+def bench_bare(settings: MailRuntime, messages: list[tuple[str, bytes]]) -> float:
+    """Seconds to send pre-rendered `messages` on one connection: no store, no MIME building
+    in the timed loop, the same command sequence the outbox's sender uses."""
     smtp, from_address = settings.spec.sender.smtp, settings.spec.sender.from_address
     assert smtp is not None
-    messages = [
-        (
-            f"p{i}@example.org",
-            wire_bytes(
-                build_message(
-                    OutgoingMail(
-                        key=f"k{i}",
-                        message_id=new_message_id("example.org"),
-                        from_name="Bench",
-                        from_address=from_address,
-                        to_address=f"p{i}@example.org",
-                        to_name=f"Zoë Nummer {i}",
-                        subject="Willkommen, Zoë!",
-                        text="Hallo Zoë\n" * 20,
-                        html="<p>Hallo Zoë</p>" * 20,
-                    )
-                )
-            )
-            + b".\r\n",
-        )
-        for i in range(count)
-    ]
     # smtplib.SMTP is the class of yagmail's connection object; the bare leg uses it directly.
     started = time.perf_counter()
     conn = smtplib.SMTP(smtp.host, smtp.port, timeout=smtp.timeout_seconds)
@@ -206,8 +196,9 @@ def main() -> None:
         with tempfile.TemporaryDirectory(dir=args.store_dir) as tmp:
             folder = Path(tmp)
             settings = _runtime(port, folder)
-            render_s, deliver_s = bench_outbox(settings, folder, args.count)
-            bare_s = bench_bare(settings, args.count)
+            render_s, deliver_s, engine = bench_outbox(settings, folder, args.count)
+            bare_s = bench_bare(settings, rendered_messages(engine, settings))
+            engine.dispose()
     finally:
         received = _stop_server(server)
     n = args.count

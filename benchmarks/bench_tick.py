@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import shutil
 import tempfile
 import time
 from datetime import UTC, datetime
@@ -22,9 +23,8 @@ APPROVED = datetime(2027, 2, 20, 12, tzinfo=UTC)
 
 
 def _spec(folder: Path, port: int) -> Path:
-    text = SPEC.read_text(encoding="utf-8").replace(
-        "path: walk.csv", f"path: {SPEC.parent}/walk.csv"
-    )
+    text = SPEC.read_text(encoding="utf-8")  # data files live in the spec's folder
+    shutil.copy(SPEC.parent / "walk.csv", folder / "walk.csv")
     smtp = f"  smtp: {{host: 127.0.0.1, port: {port}, security: none, timeout_seconds: 30}}\n"
     text = text.replace(
         "  base_url: http://127.0.0.1:8000\n",
@@ -168,6 +168,7 @@ def main() -> None:
                 PREFECT_SERVER_ANALYTICS_ENABLED="false",
                 DO_NOT_TRACK="1",
                 PREFECT_LOGGING_LEVEL="WARNING",
+                PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS="120",  # a loaded machine
             )
             (folder / "home").mkdir()
             spec_path = _spec(folder, port)

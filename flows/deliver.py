@@ -76,7 +76,12 @@ def deliver_mail(engine: Engine, settings: MailRuntime) -> DeliveryReport:
 
 @flow(name="send_mail", **labelled("mail"))
 def send_mail(spec_path: str) -> dict[str, int]:
-    """Deliver the pending mail of the program in `spec_path`; returns the counts."""
+    """Deliver the pending mail of the program in `spec_path`; returns the counts.
+
+    Args:
+        spec_path: The program spec (YAML) on the worker; the only member-free way to name a
+            program. Member data never goes into a parameter.
+    """
     spec = load_spec(spec_path)
     require_runtime(spec)  # an unset {env: NAME} fails here, with its line in the spec
     settings = mail_settings(spec)

@@ -17,12 +17,14 @@ from flows.deliver import deliver_mail, mail_settings
 from flows.labels import labelled
 from flows.pauses import announce, waiting_run
 from mentorflow.clock import SystemClock
+from mentorflow.closure import alumni
 from mentorflow.errors import SourceUnavailableError
 from mentorflow.intake import mails, report, screening, service, sources
 from mentorflow.mail.settings import MailRuntime
 from mentorflow.spec import ProgramSpec, load_spec, require_runtime
 from mentorflow.spec.model import CsvSource
 from mentorflow.store.db import open_store
+from mentorflow.store.repo import get_cycle
 
 
 class ScreeningDecision(RunInput):
@@ -137,16 +139,36 @@ def wait_for_screening(
         )
 
 
+@task(cache_policy=NO_CACHE)
+def carry_alumni(engine: Engine, spec: ProgramSpec) -> int:
+    """Alumni who said yes in an earlier cycle get a pending-consent mentor enrolment here
+    (docs/closure.md); how many still wait for their sign-up."""
+    with engine.begin() as conn:
+        cycle = get_cycle(conn, spec.program.id, spec.cycle.label)
+        if cycle is None:
+            return 0
+        alumni.carry_alumni(conn, spec.program.id, cycle.id, SystemClock().now())
+        return alumni.pending_alumni(conn, cycle.id)
+
+
 @flow(name="intake", **labelled("intake"))
 def intake(
     spec_path: str, screening_timeout_seconds: int = 86400, screening_poll_seconds: int = 10
 ) -> dict[str, int]:
-    """Run the intake stage of the program in `spec_path`; returns the counts."""
+    """Run the intake stage of the program in `spec_path`; returns the counts.
+
+    Args:
+        spec_path: The program spec (YAML) on the worker; the only member-free way to name a
+            program. Member data never goes into a parameter.
+        screening_timeout_seconds: How long a screening question waits for the organizer.
+        screening_poll_seconds: How often the waiting run looks for the answer.
+    """
     spec = load_spec(spec_path)
     require_runtime(spec)  # an unset {env: NAME} fails here, not halfway through
     mail = mail_settings(spec)
     engine = open_store()
     found = ingest_rows(engine, read_source(spec), spec)
+    carried = carry_alumni(engine, spec)
     pending = screening.pending_applicants(engine, spec) if spec.intake.screening else []
     if pending and (waiting := waiting_run(spec.program.id, spec.cycle.label)) is not None:
         # an hourly run must not open a second pause: the waiting one decides for everybody
@@ -165,4 +187,5 @@ def intake(
     queued = queue_mails(engine, spec, mail)
     deliver_mail(engine, mail)
     publish_report(found, queued, spec.program.id)
-    return found.counts()
+    # not form rows: the rows identity (accepted + ... == rows_read) is about the form alone
+    return {**found.counts(), "alumni_pending_consent": carried}

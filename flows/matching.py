@@ -199,7 +199,14 @@ def approval_form_text(proposal: Proposal) -> str:
 
 @flow(name="matching", **labelled("matching"))
 def matching(spec_path: str, round_no: int = 1, approval_timeout_seconds: int = 7 * 86400) -> dict:
-    """Propose matches for the spec's current cycle; with organizer approval, wait for it."""
+    """Propose matches for the spec's current cycle; with organizer approval, wait for it.
+
+    Args:
+        spec_path: The program spec (YAML) on the worker; the only member-free way to name a
+            program. Member data never goes into a parameter.
+        round_no: The matching round (rotational programs match several rounds per cycle).
+        approval_timeout_seconds: How long the proposal waits for the organizer's answer.
+    """
     spec = load_spec(spec_path)
     require_runtime(spec)  # an unset {env: NAME} fails here, not halfway through
     engine = open_store()

@@ -34,7 +34,13 @@ def publish_headline(program_id: str, outcome: Outcome) -> None:
 
 @flow(name="retrospective", **labelled("retrospective"))
 def retrospective(spec_path: str, cycle: str | None = None) -> Outcome:
-    """The retrospective of the spec's cycle (or of an earlier `cycle` label)."""
+    """The retrospective of the spec's cycle (or of an earlier `cycle` label).
+
+    Args:
+        spec_path: The program spec (YAML) on the worker; the only member-free way to name a
+            program. Member data never goes into a parameter.
+        cycle: The label of an earlier cycle to report on; empty for the spec's own cycle.
+    """
     outcome = compute_retrospective(spec_path, cycle)
     publish_headline(load_spec(spec_path).program.id, outcome)
     return outcome

@@ -63,7 +63,12 @@ def publish_table(report: google_form.FormReport, program_id: str) -> None:
 
 @flow(name="surveys", **labelled("surveys"))
 def read_survey_forms(spec_path: str) -> dict[str, dict[str, int]]:
-    """Read the responses of every Google Form survey of the spec's cycle."""
+    """Read the responses of every Google Form survey of the spec's cycle.
+
+    Args:
+        spec_path: The program spec (YAML) on the worker; the only member-free way to name a
+            program. Member data never goes into a parameter.
+    """
     spec = load_spec(spec_path)
     engine = open_store()
     with engine.connect() as conn:

@@ -8,6 +8,7 @@ from typing import Any
 from prefect import flow, get_run_logger, task
 from prefect.artifacts import create_markdown_artifact
 from prefect.cache_policies import NO_CACHE
+from prefect.utilities.annotations import quote
 from sqlalchemy import Engine
 
 from flows.deliver import deliver_mail, mail_settings
@@ -29,6 +30,12 @@ def settle_pairs(engine: Engine, spec: ProgramSpec, settings: MailRuntime, as_of
     """End pairs whose member was erased; match open rematch requests again (automatic)."""
     run.settle(engine, spec, as_of)
     return run.rematch_after_settle(engine, spec, settings, as_of)
+
+
+@task(cache_policy=NO_CACHE)
+def close_due(engine: Engine, spec: ProgramSpec, settings: MailRuntime, as_of: datetime) -> dict:
+    """Closure mails for pairs that ended; the cycle's closure on its last day (issue 11)."""
+    return run.close_due(engine, spec, settings, as_of)
 
 
 @task(cache_policy=NO_CACHE)
@@ -72,13 +79,22 @@ def _as_of(text: str | None, spec: ProgramSpec) -> datetime:
 
 @flow(name="tick", **labelled("tick"))
 def tick(spec_path: str, as_of: str | None = None, dry_run: bool = False) -> dict[str, Any]:
-    """Run the engagement schedule of the spec's cycle at `as_of` (ISO; default now)."""
+    """Run the engagement schedule of the spec's cycle at `as_of` (ISO; default now).
+
+    Args:
+        spec_path: The program spec (YAML) on the worker; the only member-free way to name a
+            program. Member data never goes into a parameter.
+        as_of: The moment to tick at, ISO 8601 (e.g. 2027-03-15T08:00); empty for now.
+        dry_run: Say what is due without queuing or sending anything.
+    """
     spec = load_spec(spec_path)
     engine = open_store()
     settings = mail_settings(spec)
     moment = _as_of(as_of, spec)
+    closure: dict = {}
     if not dry_run:
         settle_pairs(engine, spec, settings, moment)
+        closure = close_due(engine, spec, settings, moment)
     prepared = plan_tick(engine, spec, moment)
     if prepared is None:
         get_run_logger().info(
@@ -86,8 +102,10 @@ def tick(spec_path: str, as_of: str | None = None, dry_run: bool = False) -> dic
         )
         return {"queued": 0, "skipped": 0}
     step = preview_due if dry_run else queue_due
-    summary = step(engine, spec, settings, prepared)
-    publish_summary(summary, spec.program.id)
+    # quote: Prefect would otherwise walk every pair and person of the plan looking for futures
+    summary = step(engine, spec, settings, quote(prepared))  # type: ignore[call-overload]
+    summary.closure = closure
+    publish_summary(quote(summary), spec.program.id)  # type: ignore[call-overload]
     # also what a tick that stopped halfway left pending; an empty tick skips the task
     if not dry_run and run.has_pending_mail(engine, spec.program.id, _now()):
         deliver_mail(engine, settings)

@@ -76,6 +76,21 @@ RETROSPECTIVE = DeploymentPlan(
     " answers come in and are final once the cycle has closed.",
     "45 6 * * *",
 )
+CLOSURE = DeploymentPlan(
+    "closure",
+    "closure",
+    "flows/closure.py:closure",
+    "Close the cycle once it has ended (the hourly tick does it by itself on the last day):"
+    " closure mails, mentor certificates, alumni invitations. Started by hand.",
+    None,
+)
+RETENTION = DeploymentPlan(
+    "retention",
+    "retention",
+    "flows/retention.py:retention",
+    "Erase the personal data of members past the spec's retention period, daily.",
+    "30 3 * * *",
+)
 CYCLE = DeploymentPlan(
     "cycle",
     "run_cycle",
@@ -88,4 +103,14 @@ CYCLE = DeploymentPlan(
 def plan_deployments(spec: ProgramSpec) -> list[DeploymentPlan]:
     """The deployments `spec` needs; the surveys one only where a survey is answered in a Form."""
     uses_forms = any(s.answer_mode == "google_form" for s in spec.surveys.values())
-    return [INTAKE, MATCHING, MAIL, TICK, *([SURVEYS] if uses_forms else []), RETROSPECTIVE, CYCLE]
+    return [
+        INTAKE,
+        MATCHING,
+        MAIL,
+        TICK,
+        *([SURVEYS] if uses_forms else []),
+        CLOSURE,
+        RETROSPECTIVE,
+        RETENTION,
+        CYCLE,
+    ]

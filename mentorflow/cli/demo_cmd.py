@@ -27,7 +27,8 @@ KeepOption = Annotated[
 
 
 def demo(home: HomeOption = Path(".mentorflow/demo"), keep: KeepOption = False) -> None:
-    """Run a cycle on the embedded example: intake, matching, 90 days of engagement, surveys."""
+    """Run a cycle on the embedded example: intake, matching, 90 days of engagement, surveys,
+    closure with certificates and alumni answers."""
     from mentorflow.cli._flows import fail, run_flow_quietly
 
     home = home.resolve()
@@ -47,7 +48,20 @@ def demo(home: HomeOption = Path(".mentorflow/demo"), keep: KeepOption = False) 
 
     walk_demo_schedule(DEMO_SPEC, home)
     _answer_surveys()
+    _closure()
     _retrospective()
+
+
+def _closure() -> None:
+    """The tick closed the cycle on its last day; simulated alumni answer on the real page."""
+    from mentorflow.closure.demo import answer_alumni, closure_lines
+    from mentorflow.spec import load_spec
+    from mentorflow.store.db import open_store
+
+    spec, engine = load_spec(DEMO_SPEC), open_store()
+    answer_alumni(engine, spec)
+    for line in closure_lines(engine, spec):
+        typer.echo(line)
 
 
 def _answer_surveys() -> None:

@@ -133,17 +133,15 @@ def _erase_expired(engine: Engine, program_id: str, days: int, zone: tzinfo, yes
 
 
 def _erase_files(program_id: str, member_id: str, address: str | None) -> None:
-    from mentorflow.paths import home
-    from mentorflow.store.erasure import erase_mail_files
+    from mentorflow.closure.protection import erase_files
 
-    removed = erase_mail_files(home() / "outbox" / program_id, member_id, address)
-    if removed:
-        typer.echo(f"deleted {removed} .eml file(s) of or naming {member_id}")
-    from mentorflow.retrospective.erasure import erase_stories
-
-    stories = erase_stories(home() / "reports" / program_id, member_id)
-    if stories:
-        typer.echo(f"cut {stories} shared story(ies) of {member_id} from the reports")
+    erased = erase_files(program_id, member_id, address)
+    if erased.mail_files:
+        typer.echo(f"deleted {erased.mail_files} .eml file(s) of or naming {member_id}")
+    if erased.stories:
+        typer.echo(f"cut {erased.stories} shared story(ies) of {member_id} from the reports")
+    if erased.certificates:
+        typer.echo(f"deleted {erased.certificates} certificate(s) of {member_id}")
 
 
 def _describe(report: ErasureReport) -> str:

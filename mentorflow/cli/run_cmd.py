@@ -37,6 +37,11 @@ def run_intake(spec: Path = SpecArgument) -> None:
         "{quarantined} quarantined, {not_consented} not consented, "
         "{duplicates} duplicates".format(**counts)
     )
+    if counts.get("alumni_pending_consent"):
+        typer.echo(
+            f"  alumni who said yes last cycle, waiting for their sign-up (consent): "
+            f"{counts['alumni_pending_consent']}"
+        )
     _echo_quarantine(spec)
 
 
@@ -106,6 +111,38 @@ def _tick(spec: Path, as_of: str | None, dry_run: bool) -> dict[str, Any]:
     from flows.tick import tick
 
     return tick(str(spec), as_of=as_of, dry_run=dry_run)
+
+
+@run_app.command("closure")
+def run_closure(
+    spec: Path = SpecArgument,
+    as_of: str = typer.Option(
+        None, "--as-of", help="The moment to close at, ISO (program time zone); default now."
+    ),
+) -> None:
+    """Close the cycle (on or after its last day): closure mails, certificates, alumni."""
+    from mentorflow.cli._flows import run_flow_quietly
+
+    counts = run_flow_quietly(spec, lambda: _closure(spec, as_of))
+    if counts.get("not_due"):
+        typer.echo(f"closure: nothing done: {counts['not_due']}")
+        return
+    typer.echo(
+        "closure: {pairs_ended} pairs ended, {closure_mails} closure mails queued, "
+        "{certificates} certificates made, {alumni_invited} alumni invited, "
+        "{exit_links} exit survey links carried, {skipped} skipped".format(**counts)
+    )
+    for name, value in counts.items():
+        if name.startswith("skipped_"):
+            typer.echo(f"  skipped ({name[8:]}): {value}")
+    if counts.get("already_closed"):
+        typer.echo("  (the cycle was closed before; nothing is sent twice)")
+
+
+def _closure(spec: Path, as_of: str | None) -> dict[str, Any]:
+    from flows.closure import closure
+
+    return closure(str(spec), as_of=as_of)
 
 
 @run_app.command("surveys")

@@ -31,12 +31,14 @@ def walk_demo_schedule(spec_path: Path, home: Path) -> None:
     from mentorflow.mail.settings import mail_runtime
     from mentorflow.spec import load_spec
     from mentorflow.store.db import open_store
+    from mentorflow.surveys.demo import PromptMembers
 
     spec = load_spec(spec_path)
     engine, settings = open_store(), mail_runtime(spec, with_smtp=False)
     started = time.perf_counter()
     simulate.backdate_approvals(engine, spec)
-    weeks = simulate.walk(engine, spec, settings)
+    with PromptMembers(engine, spec) as members:  # some answer their surveys promptly
+        weeks = simulate.walk(engine, spec, settings, before_tick=members.hour)
     _, end = simulate.cycle_hours(spec)
     delivered = deliver_pending(
         engine, settings=settings, sender=sender_for(settings), clock=FixedClock(end)
@@ -48,4 +50,6 @@ def walk_demo_schedule(spec_path: Path, home: Path) -> None:
     for week, kinds in sorted(weeks.items()):
         line = ", ".join(f"{kind} {count}" for kind, count in sorted(kinds.items()))
         typer.echo(f"  week {week:2d}: {line}")
+    prompt = ", ".join(f"{k} {v}" for k, v in sorted(members.counts.items())) or "none"
+    typer.echo(f"  surveys answered promptly inside the walk (never nudged): {prompt}")
     typer.echo(f"  {delivered.sent + delivered.as_files} mails written under {home / 'outbox'}")

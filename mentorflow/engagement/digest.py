@@ -7,11 +7,11 @@ from __future__ import annotations
 
 from collections import Counter
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import date, datetime
 
 from sqlalchemy import Connection, func, select
 
-from mentorflow.engagement.state import ProgramState
+from mentorflow.engagement.state import LIVE, ProgramState
 from mentorflow.spec.model import ProgramSpec
 from mentorflow.store.tables import (
     engagement_skips,
@@ -34,6 +34,10 @@ LABELS = {
         "proposed": "{count} proposed match(es) wait for your approval (mentorflow approve)",
         "unconfirmed": "{count} mail(s) unconfirmed (the sender stopped after handing them over)",
         "thank": "Mentors to thank (their pairs met): {names}",
+        "round_unmatched": "Round {round} began on {day} and has no pairs yet: run "
+        "`mentorflow match SPEC --round {round}`, then approve it",
+        "round_proposed": "Round {round}: {count} proposed match(es) wait for your approval "
+        "(mentorflow approve): {ids}",
         "period_week": "the week to {day}",
         "period_tick": "{moment}",
     },
@@ -50,6 +54,10 @@ LABELS = {
         "(mentorflow approve)",
         "unconfirmed": "{count} Mail(s) unbestätigt (der Versand brach nach der Übergabe ab)",
         "thank": "Mentor:innen zum Danken (ihre Paare haben sich getroffen): {names}",
+        "round_unmatched": "Runde {round} hat am {day} begonnen und noch keine Paare: "
+        "`mentorflow match SPEC --round {round}` ausführen, dann freigeben",
+        "round_proposed": "Runde {round}: {count} vorgeschlagene(s) Match(es) warten auf Eure "
+        "Freigabe (mentorflow approve): {ids}",
         "period_week": "die Woche bis {day}",
         "period_tick": "{moment}",
     },
@@ -73,6 +81,8 @@ class DigestReport:
     proposed: int = 0
     unconfirmed: int = 0
     thank: list[str] = field(default_factory=list)  # mentors of pairs that met
+    # rotational rounds begun and waiting for the organizer: (round, first day, proposed ids)
+    rounds_waiting: list[tuple[int, date, list[str]]] = field(default_factory=list)
 
 
 def build_report(
@@ -122,6 +132,7 @@ def build_report(
                 outbox.c.cycle_id == cycle_id, outbox.c.last_error.like("unconfirmed%"), in_period
             ),
         ),
+        rounds_waiting=rounds_waiting(conn, spec, cycle_id, until),
         thank=sorted(
             {
                 p.id
@@ -132,6 +143,31 @@ def build_report(
             }
         ),
     )
+
+
+def rounds_waiting(
+    conn: Connection, spec: ProgramSpec, cycle_id: int, until: datetime
+) -> list[tuple[int, date, list[str]]]:
+    """Rounds after the first that have begun by `until` with no live pairs (organizer approval:
+    the tick only ended the last round), each with the ids of its proposed matches, if any."""
+    if spec.model.type != "rotational" or spec.matching.approval == "automatic":
+        return []
+    today = until.astimezone(spec.program.zone).date()
+    begun = [(n, day) for n, day in enumerate(spec.model.rounds[1:], 2) if day <= today]
+    if not begun:
+        return []
+    rows = conn.execute(
+        select(matches.c.id, matches.c.round, matches.c.status).where(
+            matches.c.cycle_id == cycle_id, matches.c.round.in_([n for n, _ in begun])
+        )
+    ).all()
+    live = {r.round for r in rows if r.status in LIVE}
+    found = []
+    for number, day in begun:
+        if number not in live and not any(r.round > number for r in rows):
+            ids = sorted(r.id for r in rows if r.round == number and r.status == "proposed")
+            found.append((number, day, ids))
+    return found
 
 
 def _count(conn: Connection, query) -> int:  # type: ignore[no-untyped-def]
@@ -203,6 +239,12 @@ def _attention(report: DigestReport, t: dict[str, str], names: dict[str, str]) -
         items.append(t["proposed"].format(count=report.proposed))
     if report.unconfirmed:
         items.append(t["unconfirmed"].format(count=report.unconfirmed))
+    for number, day, ids in report.rounds_waiting:
+        if ids:
+            text = t["round_proposed"].format(round=number, count=len(ids), ids=", ".join(ids))
+        else:
+            text = t["round_unmatched"].format(round=number, day=day.isoformat())
+        items.append(text)
     if report.thank:
         items.append(t["thank"].format(names=_names(report.thank, names)))
     return items
@@ -237,5 +279,11 @@ def artifact_markdown(
             f"- open rematch requests: {report.rematch_open}, proposed matches: {report.proposed}"
         ]
         lines += [f"- unconfirmed mails: {report.unconfirmed}"]
+        lines += [f"- {_round_line(n, ids)}" for n, _, ids in report.rounds_waiting]
         lines += [f"- mentors to thank: {', '.join(report.thank) or 'none'}"]
     return "\n".join(lines)
+
+
+def _round_line(number: int, ids: list[str]) -> str:
+    waiting = f"proposed {', '.join(ids)}, waiting for approval" if ids else "not matched yet"
+    return f"round {number}: {waiting}"

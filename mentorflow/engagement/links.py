@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import os
 from functools import lru_cache
-from pathlib import Path
 from typing import Any
 
 from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
@@ -22,18 +21,29 @@ CHECK_IN = "check_in"
 PAUSE = "pause"
 LEAVE = "leave"
 REMATCH = "rematch"
+ALUMNI = "alumni"  # issue 11: a mentee says yes or no to mentoring next cycle
+ALUMNI_ANSWERS = ("yes", "no")
 ANSWERS = ("met", "not_yet", "cannot")
 _DAY = 24 * 3600
-MAX_AGE_SECONDS = {CHECK_IN: 60 * _DAY, PAUSE: 200 * _DAY, LEAVE: 200 * _DAY, REMATCH: 30 * _DAY}
+MAX_AGE_SECONDS = {
+    CHECK_IN: 60 * _DAY,
+    PAUSE: 200 * _DAY,
+    LEAVE: 200 * _DAY,
+    REMATCH: 30 * _DAY,
+    ALUMNI: 180 * _DAY,
+}
 
 
 def _serializer(purpose: str, key: str | None) -> URLSafeTimedSerializer:
-    return _cached(purpose, key or _default_key(os.environ.get("MENTORFLOW_SECRET_KEY"), home()))
+    environment = (os.environ.get("MENTORFLOW_SECRET_KEY"), os.environ.get("MENTORFLOW_HOME"))
+    return _cached(purpose, key or _default_key(*environment, os.getcwd()))
 
 
 @lru_cache(maxsize=8)
-def _default_key(_env: str | None, _home: Path) -> str:
-    # secret_key() reads a file; per environment and home it is one value
+def _default_key(_env: str | None, _home: str | None, _cwd: str) -> str:
+    # secret_key() resolves the home folder and reads a file: per environment it is one value,
+    # so the cache is keyed by what decides it (a kickoff signs two links per mail)
+    home()  # the folder is created as secret_key() expects
     return secret_key()
 
 
@@ -75,5 +85,17 @@ def leave_url(base_url: str, member_id: str, cycle_label: str) -> str:
     return f"{base_url}/leave/{make_link_token(LEAVE, member_id, c=cycle_label)}"
 
 
+def member_links(base_url: str, member_id: str, cycle_label: str) -> dict[str, str]:
+    """`pause_url` and `leave_url` for a member's mail; the layout's footer shows them."""
+    return {
+        "pause_url": pause_url(base_url, member_id, cycle_label),
+        "leave_url": leave_url(base_url, member_id, cycle_label),
+    }
+
+
 def rematch_url(base_url: str, member_id: str, match_id: str) -> str:
     return f"{base_url}/rematch/{make_link_token(REMATCH, member_id, p=match_id)}"
+
+
+def alumni_url(base_url: str, member_id: str, cycle_label: str, answer: str) -> str:
+    return f"{base_url}/alumni/{make_link_token(ALUMNI, member_id, c=cycle_label, a=answer)}"

@@ -186,9 +186,9 @@ def build_job(
     if item.member_id is None:
         return MailJob(item, dict(extra or {}))
     language = contacts.get(item.member_id, ("", "", ""))[2] or spec.program.language
-    pairs = [p for p in state.pairs if p.id in item.match_ids]
+    pairs = [state.pair_by_id[i] for i in item.match_ids if i in state.pair_by_id]
     context: dict[str, Any] = {
-        **_member_links(settings, item.member_id, state.cycle_label),
+        **links.member_links(settings.base_url, item.member_id, state.cycle_label),
         "partners": _partners(item.member_id, pairs, contacts),
         "cycle_ends": spec.cycle.end,
         **spec.expectations.in_language(language),
@@ -204,13 +204,6 @@ def build_job(
         context["checkin_url"] = context["answer_urls"]["met"]
         context["checkin_at"], ics = _first_slot(item, pairs, spec, settings, contacts, as_of)
     return MailJob(item, context, ics)
-
-
-def _member_links(settings: MailRuntime, member_id: str, cycle_label: str) -> dict[str, str]:
-    return {
-        "pause_url": links.pause_url(settings.base_url, member_id, cycle_label),
-        "leave_url": links.leave_url(settings.base_url, member_id, cycle_label),
-    }
 
 
 def _partners(member_id: str, pairs: list[Pair], contacts: Contacts) -> list[dict[str, str]]:

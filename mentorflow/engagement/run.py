@@ -73,9 +73,12 @@ class TickSummary:
     digest: bool = False
     previews: list[tuple[str, str, str]] = field(default_factory=list)  # member, kind, template
     report: DigestReport | None = None
+    closure: dict[str, int] = field(default_factory=dict)  # issue 11: what closure did, counts
 
     def counts(self) -> dict[str, int]:
+        closure = {f"closure_{k}": v for k, v in self.closure.items() if v}
         return {
+            **closure,
             "queued": sum(self.queued.values()),
             "skipped": sum(self.skipped.values()),
             "waiting": self.waiting,
@@ -103,7 +106,8 @@ def prepare(engine: Engine, spec: ProgramSpec, as_of: datetime) -> PreparedTick 
         cycle = repo.get_cycle(conn, spec.program.id, spec.cycle.label)
         if cycle is None:
             return None
-        state = load_state(conn, spec.program.id, cycle.id, cycle.label, spec.program.zone)
+        closed = cycle.status == "closed"  # the cycle row was just read: no second query
+        state = load_state(conn, spec.program.id, cycle.id, cycle.label, spec.program.zone, closed)
     return PreparedTick(cycle.id, state, plan_tick(spec, state, as_of))
 
 
@@ -151,13 +155,23 @@ def rematch_after_settle(
 
     with engine.connect() as conn:
         cycle = repo.get_cycle(conn, spec.program.id, spec.cycle.label)
-    if cycle is None:
-        return 0
+    if cycle is None or cycle.status == "closed":
+        return 0  # a closed cycle is matched no more
     from mentorflow.engagement.rounds import start_due_rounds
 
     start_due_rounds(engine, spec, settings, cycle.id, as_of)
     mark_matched(engine, cycle.id, as_of)  # the organizer may have run `mentorflow match`
     return rematch_open(engine, spec, settings, cycle.id, as_of)
+
+
+def close_due(
+    engine: Engine, spec: ProgramSpec, settings: MailRuntime, as_of: datetime
+) -> dict[str, int]:
+    """Closure mails of pairs that ended, and the cycle's closure on its last day (issue 11),
+    before the schedule is read: a closed cycle's members then get only the exit survey nudges."""
+    from mentorflow.closure.run import tick_close
+
+    return tick_close(engine, spec, settings, as_of).counts()
 
 
 def request_rematch(
@@ -467,9 +481,11 @@ def run_tick(
 
     `batch`: mails queued per commit (the fault suite makes it small to kill a tick midway).
     """
+    closure: dict[str, int] = {}
     if not dry:
         settle(engine, spec, as_of)
         rematch_after_settle(engine, spec, settings, as_of)
+        closure = close_due(engine, spec, settings, as_of)
     prepared = prepare(engine, spec, as_of)
     if prepared is None:
         return TickSummary(as_of, dry_run=dry)
@@ -477,6 +493,7 @@ def run_tick(
         return dry_run(engine, spec, settings, prepared)
     tick_id = start_record(engine, spec, prepared.cycle_id, as_of, now or as_of)
     summary = queue_plan(engine, spec, settings, prepared, batch=batch)
+    summary.closure = closure
     tick_digest(engine, spec, settings, prepared, summary)
     finish_record(engine, tick_id, summary, now or as_of)
     return summary
@@ -486,7 +503,9 @@ def has_pending_mail(engine: Engine, program_id: str, now: datetime) -> bool:
     """Whether delivery has anything to do (an empty tick then skips the delivery task)."""
     due = (outbox.c.not_before.is_(None)) | (outbox.c.not_before <= now)
     query = select(outbox.c.id).where(
-        outbox.c.program_id == program_id, outbox.c.status.in_(("pending", "sending")), due
+        outbox.c.program_id == program_id,
+        outbox.c.status.in_(("pending", "claimed", "sending")),
+        due,
     )
     with engine.connect() as conn:
         return conn.execute(query.limit(1)).first() is not None

@@ -10,7 +10,7 @@ than `stale_after` past its release: ticks were missed), paused, or the member c
 from __future__ import annotations
 
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, datetime, timedelta
 
 from mentorflow.engagement.state import Pair, Person, ProgramState
@@ -19,13 +19,16 @@ from mentorflow.mail.outbox import message_key
 from mentorflow.spec.model import Milestone, ProgramSpec
 from mentorflow.surveys.schedule import (
     Occurrence,
+    baseline_nudge_days,
     ended_early,
     ended_occurrences,
+    enrolment_occurrences,
     nudge_days,
     pair_occurrences,
 )
 
 ORGANIZERS = "org:0"  # the key of the first organizer's copy stands for all (outbox convention)
+CLOSED_REASON = "cycle closed"  # closure's end reason (surveys.schedule.ended_early reads it)
 
 
 @dataclass(frozen=True)
@@ -113,6 +116,9 @@ def _skip_reason(
 def candidates(spec: ProgramSpec, state: ProgramState, as_of: datetime) -> Iterator[DueItem]:
     """Every item whose local due day has come by `as_of` (a day of slack for far-east zones)."""
     horizon = as_of.date() + timedelta(days=1)
+    if state.closed:
+        yield from _after_closure(spec, state, horizon)
+        return
     first_check_in = _first_check_in(spec)
     for milestone in spec.milestones:
         on = milestone.due(spec.cycle)
@@ -127,6 +133,58 @@ def candidates(spec: ProgramSpec, state: ProgramState, as_of: datetime) -> Itera
     yield from _scheduled_surveys(spec, state, horizon)
     yield from _no_meeting_nudges(spec, state, horizon)
     yield from _rematch_offers(spec, state, as_of)
+    yield from _weekly_digests(spec, horizon)
+
+
+def exit_milestones(spec: ProgramSpec) -> frozenset[str]:
+    """Survey milestones on the cycle's last day (or later): the exit survey, whatever its kind."""
+    return frozenset(
+        m.id
+        for m in spec.milestones
+        if m.action == "survey" and m.due(spec.cycle) >= spec.cycle.end
+    )
+
+
+def is_exit(spec: ProgramSpec, item: DueItem) -> bool:
+    """An exit survey invitation or nudge: kind `exit`, or sent by a last-day milestone."""
+    if item.survey_id is None or item.kind not in ("survey", "survey_nudge"):
+        return False
+    survey = spec.surveys.get(item.survey_id)
+    by_kind = survey is not None and survey.kind == "exit" and item.milestone_id is None
+    return by_kind or item.milestone_id in exit_milestones(spec)
+
+
+def _after_closure(spec: ProgramSpec, state: ProgramState, horizon: date) -> Iterator[DueItem]:
+    """Once the cycle is closed: the organizers' mail, and the exit survey's nudges to the
+    members of the pairs closure ended (its invitation went with the closure mail). Nothing
+    else reaches the cycle's members."""
+    reasons = dict(state.ended)
+    closed = tuple(p for p in state.ended_pairs if reasons.get(p.id) == CLOSED_REASON)
+    view = ProgramState(
+        state.program_id,
+        state.cycle_id,
+        state.cycle_label,
+        tuple(replace(p, starts_on=spec.cycle.start) for p in closed),
+        survey_answers=state.survey_answers,
+        surveyed=state.surveyed,
+        handled=state.handled,
+    )
+    for milestone in spec.milestones:
+        on = milestone.due(spec.cycle)
+        if on > horizon:
+            continue
+        if "organizers" in milestone.to:
+            yield from (
+                i for i in _milestone_items(spec, view, milestone, on, False) if not i.member_id
+            )
+        survey = spec.surveys.get(milestone.survey or "")
+        if survey and milestone.id in exit_milestones(spec):
+            for number, day in enumerate(nudge_days(survey, on), 1):
+                if day <= horizon:
+                    yield from _survey_nudges(spec, view, milestone, day, number, on)
+    for item in _scheduled_surveys(spec, view, horizon):
+        if is_exit(spec, item):
+            yield item
     yield from _weekly_digests(spec, horizon)
 
 
@@ -269,7 +327,11 @@ def _scheduled_surveys(spec: ProgramSpec, state: ProgramState, horizon: date) ->
         for pair in state.ended_pairs
         if ended_early(reasons.get(pair.id))
     ]
-    live = [(pair, pair_occurrences(spec, pair.id, pair.starts_on)) for pair in state.pairs]
+    live = [
+        (pair, pair_occurrences(spec, pair.id, pair.starts_on, state.met_on.get(pair.id)))
+        for pair in state.pairs
+    ]
+    yield from _baseline_nudges(spec, state, horizon)
     for pair, occurrences in (*live, *ended):
         for occ in occurrences:
             survey = spec.surveys[occ.survey_id]
@@ -282,6 +344,27 @@ def _scheduled_surveys(spec: ProgramSpec, state: ProgramState, horizon: date) ->
                     if (person.id, occ.survey_id, occ.occurrence) in state.survey_answers:
                         continue
                     yield _survey_item(spec, state, person, occ, day, number)
+
+
+def _baseline_nudges(spec: ProgramSpec, state: ProgramState, horizon: date) -> Iterator[DueItem]:
+    """The welcome carried the baseline link; paired members who have not answered are nudged
+    (a nudge that fell due before they had a pair is not sent: the tick knows only pairs)."""
+    seen: set[str] = set()
+    for pair in state.pairs:
+        for person in pair.people:
+            welcomed = state.welcomed.get(person.id)
+            if welcomed is None or person.id in seen:
+                continue
+            seen.add(person.id)
+            for occ in enrolment_occurrences(spec, welcomed):
+                survey = spec.surveys[occ.survey_id]
+                if not _in_audience(survey.audience, person):
+                    continue
+                if (person.id, occ.survey_id, occ.occurrence) in state.survey_answers:
+                    continue
+                for number, day in enumerate(baseline_nudge_days(survey, welcomed, occ.due_on), 1):
+                    if pair.starts_on <= day <= horizon:
+                        yield _survey_item(spec, state, person, occ, day, number)
 
 
 def _in_audience(audience: tuple[str, ...], person: Person) -> bool:
@@ -302,7 +385,7 @@ def _survey_item(
         purpose=kind,
         occurrence=occ.occurrence if number <= 1 else f"{occ.occurrence}.{number}",
         template="survey_invitation" if number == 0 else "survey_nudge",
-        match_ids=(occ.match_id,),
+        match_ids=(occ.match_id,) if occ.match_id else (),  # a baseline: no pair yet
         survey_id=occ.survey_id,
         survey_occurrence=occ.occurrence,
         survey_due=occ.due_on,

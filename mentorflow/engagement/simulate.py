@@ -7,6 +7,7 @@ called directly, and hours with nothing due cost one read of the store and no wr
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Callable
 from datetime import UTC, datetime, time, timedelta
 
 from sqlalchemy import Engine, update
@@ -39,12 +40,22 @@ def backdate_approvals(engine: Engine, spec: ProgramSpec) -> None:
         )
 
 
-def walk(engine: Engine, spec: ProgramSpec, settings: MailRuntime) -> dict[int, Counter[str]]:
-    """Every hour of the cycle, ticked; week number (1 = the start week) -> mails by kind."""
+def walk(
+    engine: Engine,
+    spec: ProgramSpec,
+    settings: MailRuntime,
+    before_tick: Callable[[datetime], None] | None = None,
+) -> dict[int, Counter[str]]:
+    """Every hour of the cycle, ticked; week number (1 = the start week) -> mails by kind.
+
+    `before_tick(moment)` runs first in every simulated hour: the demo's members answer there.
+    """
     start, end = cycle_hours(spec)
     weeks: dict[int, Counter[str]] = {}
     moment = start
     while moment < end:
+        if before_tick is not None:
+            before_tick(moment)
         prepared = run.prepare(engine, spec, moment)
         if prepared is not None and not prepared.plan.empty:
             summary = run.run_tick(engine, spec, settings, moment)

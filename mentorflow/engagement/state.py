@@ -5,13 +5,15 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
+from functools import cached_property, lru_cache
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import Connection, select
+from sqlalchemy import Connection, func, select
 
 from mentorflow.store.tables import (
     checkins,
+    cycles,
     engagement_skips,
     enrolments,
     match_members,
@@ -75,6 +77,8 @@ class ProgramState:
     pairs: tuple[Pair, ...]
     absences: Mapping[str, tuple[Absence, ...]] = field(default_factory=dict)
     met: frozenset[str] = frozenset()  # pair ids with at least one `met` answer
+    # pair id -> the day (program time zone) of its first `met` answer: the fit check's cue
+    met_on: Mapping[str, date] = field(default_factory=dict)
     surveyed: frozenset[tuple[str, str]] = frozenset()  # (member id, survey id) answered
     # (member id, survey id, occurrence) answered: kind-scheduled surveys repeat (issue 10)
     survey_answers: frozenset[tuple[str, str, str]] = frozenset()
@@ -84,6 +88,14 @@ class ProgramState:
     open_rematches: tuple[tuple[str, str, str], ...] = ()  # (member id, from match, cause)
     offers: tuple[tuple[str, str, str], ...] = ()  # partners left alone, not asked yet: same shape
     ended: tuple[tuple[str, str | None], ...] = ()  # (match id, end reason) of this cycle
+    # member id -> the day (program time zone) their welcome, with the baseline link, was queued
+    welcomed: Mapping[str, date] = field(default_factory=dict)
+    closed: bool = False  # issue 11: the cycle's status is `closed` (docs/closure.md)
+
+    @cached_property
+    def pair_by_id(self) -> Mapping[str, Pair]:
+        """Live pairs by match id, built once per read (a kickoff looks up thousands)."""
+        return {pair.id: pair for pair in self.pairs}
 
     def absent(self, member_id: str, moment: datetime) -> Absence | None:
         for absence in self.absences.get(member_id, ()):
@@ -93,7 +105,12 @@ class ProgramState:
 
 
 def load_state(
-    conn: Connection, program_id: str, cycle_id: int, cycle_label: str, zone: ZoneInfo
+    conn: Connection,
+    program_id: str,
+    cycle_id: int,
+    cycle_label: str,
+    zone: ZoneInfo,
+    closed: bool | None = None,
 ) -> ProgramState:
     """Everything the schedule needs, in a handful of queries (never one per member)."""
     return ProgramState(
@@ -102,14 +119,7 @@ def load_state(
         cycle_label=cycle_label,
         pairs=_pairs(conn, cycle_id, zone),
         absences=_absences(conn, cycle_id),
-        met=frozenset(
-            r.match_id
-            for r in conn.execute(
-                select(checkins.c.match_id).where(
-                    checkins.c.cycle_id == cycle_id, checkins.c.answer == "met"
-                )
-            )
-        ),
+        **_met(conn, cycle_id, zone),
         surveyed=frozenset(
             (r.member_id, r.survey_id)
             for r in conn.execute(
@@ -130,6 +140,7 @@ def load_state(
         ),
         ended_pairs=_pairs(conn, cycle_id, zone, ("ended",)),
         handled=_handled(conn, program_id, cycle_label),
+        welcomed=_welcomed(conn, cycle_id, zone),
         open_rematches=_requests(conn, cycle_id, "open"),
         offers=_requests(conn, cycle_id, "offered"),
         ended=tuple(
@@ -140,7 +151,12 @@ def load_state(
                 )
             )
         ),
+        closed=_closed(conn, cycle_id) if closed is None else closed,
     )
+
+
+def _closed(conn: Connection, cycle_id: int) -> bool:
+    return conn.execute(select(cycles.c.status).where(cycles.c.id == cycle_id)).scalar() == "closed"
 
 
 def _pairs(
@@ -195,6 +211,7 @@ def _person(row: Any) -> Person:
     )
 
 
+@lru_cache(maxsize=1024)  # a result is approved at one moment: thousands of pairs share it
 def _day(moment: datetime | None, zone: ZoneInfo) -> date:
     if moment is None:
         return date.min
@@ -230,6 +247,24 @@ def _handled(conn: Connection, program_id: str, cycle_label: str) -> frozenset[s
         )
     )
     return frozenset(r.key for r in sent) | frozenset(r.key for r in skipped)
+
+
+def _met(conn: Connection, cycle_id: int, zone: ZoneInfo) -> dict[str, Any]:
+    """`met` and `met_on` of the state: pairs that reported a meeting, and since when."""
+    query = (
+        select(checkins.c.match_id, func.min(checkins.c.answered_at).label("first"))
+        .where(checkins.c.cycle_id == cycle_id, checkins.c.answer == "met")
+        .group_by(checkins.c.match_id)
+    )
+    first = {r.match_id: _day(aware(r.first), zone) for r in conn.execute(query)}
+    return {"met": frozenset(first), "met_on": first}
+
+
+def _welcomed(conn: Connection, cycle_id: int, zone: ZoneInfo) -> dict[str, date]:
+    query = select(outbox.c.member_id, outbox.c.created_at).where(
+        outbox.c.cycle_id == cycle_id, outbox.c.purpose == "welcome"
+    )
+    return {r.member_id: _day(aware(r.created_at), zone) for r in conn.execute(query)}
 
 
 def _requests(conn: Connection, cycle_id: int, status: str) -> tuple[tuple[str, str, str], ...]:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from datetime import datetime
+from operator import itemgetter
 from typing import Any, TypeVar
 
 from sqlalchemy import Connection, Table, insert
@@ -26,8 +27,14 @@ def insert_many(conn: Connection, table: Table, rows: list[dict[str, Any]]) -> N
     convert = [
         _converter(table.c[k].type.dialect_impl(dialect).bind_processor(dialect)) for k in keys
     ]
+    take = itemgetter(*keys) if len(keys) > 1 else (lambda row: (row[keys[0]],))
     for chunk in chunks(rows, BATCH):
-        values = [tuple(f(row[k]) for k, f in zip(keys, convert, strict=True)) for row in chunk]
+        # Column by column: the loops run in C, and columns without a converter are not touched.
+        columns = list(zip(*map(take, chunk), strict=True))
+        for i, f in enumerate(convert):
+            if f is not _same:
+                columns[i] = tuple(map(f, columns[i]))
+        values = list(zip(*columns, strict=True))
         if compiled.positiontup is None:  # named parameters (psycopg)
             params: list[Any] = [dict(zip(keys, v, strict=True)) for v in values]
         else:

@@ -12,20 +12,24 @@ from __future__ import annotations
 
 from collections import Counter
 from dataclasses import dataclass
+from datetime import date
 from typing import Any
 
 from sqlalchemy import Connection, Engine, select, update
 
 from mentorflow.clock import Clock
+from mentorflow.engagement.links import member_links
 from mentorflow.intake.bulk import chunks
 from mentorflow.intake.header import expected_columns
 from mentorflow.intake.rows import QUARANTINED
 from mentorflow.intake.validation import NumberBounds, number_fields
-from mentorflow.mail.outbox import enqueue, enqueue_many, message_key
+from mentorflow.mail.claims import Commits
+from mentorflow.mail.outbox import enqueue_many, message_key
 from mentorflow.mail.settings import MailRuntime
 from mentorflow.spec.model import ProgramSpec
 from mentorflow.store import repo
 from mentorflow.store.tables import enrolments, intake_rows, members, outbox
+from mentorflow.surveys.links import baseline_links
 
 PURPOSE_BY_STATUS = {"enrolled": "welcome", "not_enrolled": "not_enrolled"}
 _PURPOSES = ("welcome", "not_enrolled", "fix_signup")
@@ -50,8 +54,13 @@ def queue_intake_mails(
         if cycle is None:
             return QueuedMails()
         queued = _queued_keys(conn, cycle.id)
+        today = clock.now().astimezone(spec.program.zone).date()
         owed = [
-            (member_id, purpose, {**base_context(spec), "role": role})
+            (
+                member_id,
+                purpose,
+                {**base_context(spec), "role": role, **links(mail, member_id, purpose, today)},
+            )
             for member_id, status, role in _enrolment_statuses(conn, cycle.id)
             if (purpose := PURPOSE_BY_STATUS.get(status))
             and _key(spec, member_id, purpose) not in queued  # a rerun renders nothing
@@ -68,6 +77,17 @@ def base_context(spec: ProgramSpec) -> dict[str, Any]:
         "intake_closes": spec.intake.closes or spec.cycle.start,
         "cycle_starts": spec.cycle.start,
         "signup_url": spec.intake.form_url,
+    }
+
+
+def links(mail: MailRuntime, member_id: str, purpose: str, today: date) -> dict[str, Any]:
+    """The welcome's links: pause and leave, as every member mail of the cycle (issue 9), and
+    the baseline survey (issue 10: the "before" of before/after is asked on enrolment)."""
+    if purpose != "welcome":
+        return {}
+    return {
+        **member_links(mail.base_url, member_id, mail.spec.cycle.label),
+        **baseline_links(mail.spec, mail.base_url, member_id, today),
     }
 
 
@@ -105,11 +125,14 @@ def _enqueue_all(
     One commit and one bulk insert per batch and purpose, not per mail: a commit per mail was
     most of the time (100,000 mails are 100,000 fsyncs on SQLite), and a batch keeps the store's
     write lock short enough for a sender running beside intake. A crash loses at most the
-    batch, which the rerun queues.
+    batch, which the rerun queues. On WAL SQLite the batches' commits are light (mail/claims.py:
+    they survive a crash of this process, and a power loss only takes the last batches, which
+    the rerun queues; they cannot have been sent, since a sender's claim syncs the WAL up to
+    it), and the WAL is synced once at the end: queued mail is durable when the stage returns.
     """
     counts: Counter[str] = Counter()
-    for batch in chunks(owed, MAIL_BATCH):
-        with engine.begin() as conn:
+    with engine.connect() as conn, Commits(conn) as commits:
+        for batch in chunks(owed, MAIL_BATCH):
             for purpose in _PURPOSES:
                 mails = [(m, context) for m, p, context in batch if p == purpose]
                 counts[purpose] += enqueue_many(
@@ -122,30 +145,8 @@ def _enqueue_all(
                     mails=mails,
                     clock=clock,
                 )
+            commits.light()
     return counts
-
-
-def _enqueue(
-    conn: Connection,
-    spec: ProgramSpec,
-    mail: MailRuntime,
-    clock: Clock,
-    cycle_id: int,
-    member_id: str,
-    purpose: str,
-    context: dict[str, Any],
-) -> bool:
-    return enqueue(
-        conn,
-        settings=mail,
-        cycle_id=cycle_id,
-        cycle_label=spec.cycle.label,
-        member_id=member_id,
-        purpose=purpose,
-        template=purpose,
-        context=context,
-        clock=clock,
-    )
 
 
 def _queue_fix_mails(
@@ -169,20 +170,32 @@ def _queue_fix_mails(
         )
     )
     with engine.connect() as conn:
-        rows = [r for r in conn.execute(query) if (r.raw or {}).get("fixable")]
-    queued = 0
+        rows = [
+            r
+            for r in conn.execute(query.order_by(intake_rows.c.id))
+            if (r.raw or {}).get("fixable")
+        ]
+    queued, seen = 0, set()
     for batch in chunks(rows, MAIL_BATCH):
+        mails = []
+        for row in batch:
+            if row.member_id in seen:
+                continue  # the person's first broken row is the one answered
+            seen.add(row.member_id)
+            language = row.language or spec.program.language
+            context = {**base_context(spec), "reasons": fix_reasons(row.reasons, spec, language)}
+            mails.append((row.member_id, context))
         with engine.begin() as conn:  # the mails and the rows they answer, together
-            for row in batch:
-                context = {
-                    **base_context(spec),
-                    "reasons": fix_reasons(
-                        row.reasons, spec, row.language or spec.program.language
-                    ),
-                }
-                queued += _enqueue(
-                    conn, spec, mail, clock, cycle_id, row.member_id, "fix_signup", context
-                )
+            queued += enqueue_many(
+                conn,
+                settings=mail,
+                cycle_id=cycle_id,
+                cycle_label=spec.cycle.label,
+                purpose="fix_signup",
+                template="fix_signup",
+                mails=mails,
+                clock=clock,
+            )
             conn.execute(  # queued now or earlier: either way these rows are answered
                 update(intake_rows)
                 .where(intake_rows.c.id.in_([row.id for row in batch]))

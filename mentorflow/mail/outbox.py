@@ -26,13 +26,15 @@ from mentorflow.clock import Clock
 from mentorflow.errors import MailError, SmtpUnreachableError, TemporaryMailError
 from mentorflow.mail import sender as outcomes
 from mentorflow.mail.addresses import check_address
+from mentorflow.mail.claims import CLAIM_BATCH, DURABLE, Commits, current_epoch
 from mentorflow.mail.lease import delivery_lock
-from mentorflow.mail.message import OutgoingMail, new_message_id
+from mentorflow.mail.message import Attachment, OutgoingMail, new_message_id
 from mentorflow.mail.policy import ESSENTIAL_TEMPLATES, MAX_AUTO_RESENDS, RESEND_UNCONFIRMED
 from mentorflow.mail.sender import EmlFolderSender, Sender, SendResult
 from mentorflow.mail.settings import MailRuntime
-from mentorflow.mail.templates import render
-from mentorflow.mail.tokens import UNSUBSCRIBE, make_token
+from mentorflow.mail.templates import RenderedMail, render, render_many
+from mentorflow.mail.tokens import UNSUBSCRIBE, make_token, secret_key
+from mentorflow.paths import home
 from mentorflow.store.repo import log_event
 from mentorflow.store.tables import members, outbox
 
@@ -80,8 +82,8 @@ def _transaction(engine_or_conn: Engine | Connection) -> Iterator[Connection]:
         raise _KeyTakenError from None
 
 
-def unsubscribe_url(settings: MailRuntime, member_id: str) -> str:
-    return f"{settings.base_url}/unsubscribe/{make_token(UNSUBSCRIBE, member_id)}"
+def unsubscribe_url(settings: MailRuntime, member_id: str, key: str | None = None) -> str:
+    return f"{settings.base_url}/unsubscribe/{make_token(UNSUBSCRIBE, member_id, key)}"
 
 
 def standard_context(
@@ -157,11 +159,15 @@ def enqueue(
     clock: Clock,
     occurrence: str = "1",
     ics: str | None = None,
+    attachments: list[str] | None = None,
+    not_before: datetime | None = None,
 ) -> bool:
     """Render template `template` for member `member_id` into the outbox; True if newly queued.
 
     Idempotent on the key: a second call with the same key changes nothing and returns False.
     Bounced, erased and (for optional mail) unsubscribed members get a `suppressed` row.
+    `attachments` are file paths relative to MENTORFLOW_HOME, read when the mail is sent;
+    `not_before` holds the mail back until then (the member's send window).
     """
     key = message_key(settings.program_id, cycle_label, member_id, purpose, occurrence)
     try:
@@ -171,6 +177,9 @@ def enqueue(
             values = _base_row(settings, key, cycle_id, member_id, purpose, template, clock.now())
             values.update(_member_mail(conn, settings, member_id, template, context, cycle_label))
             values["ics"] = ics if values["status"] == "pending" else None
+            if attachments and values["status"] == "pending":
+                values["attachments"] = list(attachments)
+            values["not_before"] = not_before
             return _insert(conn, values)
     except _KeyTakenError:
         return False
@@ -238,18 +247,51 @@ def _insert_new(
     taken = set(conn.execute(select(outbox.c.key).where(outbox.c.key.in_(list(by_key)))).scalars())
     todo = {key: item for key, item in by_key.items() if key not in taken}
     wanted = [member_id for member_id, _ in todo.values()]
-    found = {m.id: m for m in conn.execute(select(members).where(members.c.id.in_(wanted)))}
-    now, rows = clock.now(), []
+    query = select(*_MEMBER_COLUMNS).where(members.c.id.in_(wanted))
+    found = {m.id: m for m in conn.execute(query)}
+    now, rows, owed = clock.now(), [], []
+    signing_key = secret_key()  # looked up once per batch, not once per mail
     for key, (member_id, context) in todo.items():
         member = found.get(member_id)
         if member is None:
             continue  # as with `enqueue`: the row's member id must exist (foreign key)
         values = _base_row(settings, key, cycle_id, member_id, purpose, template, now)
-        values.update(_mail_values(member, settings, member_id, template, context, cycle_label))
-        rows.append({**_NO_CONTENT, **values, "ics": None})  # one shape for executemany
+        reason = _suppression(member, template)
+        if reason is None:
+            unsubscribe = unsubscribe_url(settings, member_id, signing_key)
+            owed.append(
+                (
+                    values,
+                    member,
+                    unsubscribe,
+                    _context(settings, member, context, cycle_label, unsubscribe),
+                )
+            )
+        else:
+            values.update(_suppressed(settings, member, reason))
+        rows.append(values)
+    rendered = render_many(
+        template,
+        [full for *_, full in owed],
+        [member.language for _, member, _, _ in owed],
+        default_language=settings.default_language,
+        overrides=settings.spec.templates,
+    )
+    for (values, member, unsubscribe, _), mail in zip(owed, rendered, strict=True):
+        values.update(_content(settings, member, mail, unsubscribe))
+    rows = [{**_NO_CONTENT, **values, "ics": None} for values in rows]  # one shape for executemany
     if rows:
         conn.execute(_INSERT, rows)
     return len(rows)
+
+
+# What suppression and a mail's recipient need of a member (the other timestamps are not parsed).
+_MEMBER_COLUMNS = [
+    members.c[name]
+    for name in (
+        "id", "email", "name", "language", "erased_at", "bounced_at", "unsubscribed_at",
+    )
+]  # fmt: skip
 
 
 def _member_mail(
@@ -275,24 +317,39 @@ def _mail_values(
 ) -> dict[str, Any]:
     reason = _suppression(member, template)
     if reason is not None:
-        language = (member.language if member else None) or settings.default_language
-        return {"status": "suppressed", "last_error": f"suppressed: {reason}", "language": language}
-    assert member is not None
+        return _suppressed(settings, member, reason)
     unsubscribe = unsubscribe_url(settings, member_id)
-    base = standard_context(
-        settings,
-        member_id=member_id,
-        name=member.name,
-        cycle_label=cycle_label,
-        unsubscribe=unsubscribe,
-    )
     mail = render(
         template,
-        {**base, **context},
+        _context(settings, member, context, cycle_label, unsubscribe),
         language=member.language,
         default_language=settings.default_language,
         overrides=settings.spec.templates,
     )
+    return _content(settings, member, mail, unsubscribe)
+
+
+def _suppressed(settings: MailRuntime, member: Any, reason: str) -> dict[str, Any]:
+    language = (member.language if member else None) or settings.default_language
+    return {"status": "suppressed", "last_error": f"suppressed: {reason}", "language": language}
+
+
+def _context(
+    settings: MailRuntime, member: Any, context: dict[str, Any], cycle_label: str, unsubscribe: str
+) -> dict[str, Any]:
+    base = standard_context(
+        settings,
+        member_id=member.id,
+        name=member.name,
+        cycle_label=cycle_label,
+        unsubscribe=unsubscribe,
+    )
+    return {**base, **context}
+
+
+def _content(
+    settings: MailRuntime, member: Any, mail: RenderedMail, unsubscribe: str
+) -> dict[str, Any]:
     return {
         "language": mail.language,
         "to_addr": member.email,
@@ -380,8 +437,24 @@ def _base_row(
 
 
 def reconcile(conn: Connection, program_id: str, now: datetime) -> tuple[int, int]:
-    """(unconfirmed, resent): rows a stopped sender left `sending` become `unconfirmed`; the
-    unconfirmed mails whose template is resent by policy go back to `pending`, once."""
+    """(unconfirmed, resent): rows a stopped sender left `sending` become `unconfirmed`, and so do
+    rows it left `claimed` in an epoch whose light commits may be gone (mail/claims.py); claimed
+    rows that surely never reached `sending` are `pending` again. Then the unconfirmed mails whose
+    template is resent by policy go back to `pending`, once."""
+    mine = (outbox.c.program_id == program_id, outbox.c.status == "claimed")
+    surely_unsent = outbox.c.claim.in_((DURABLE, current_epoch()))
+    conn.execute(update(outbox).where(*mine, surely_unsent).values(status="pending", claim=None))
+    lost_epoch = conn.execute(
+        update(outbox)
+        .where(*mine)
+        .values(
+            status="unconfirmed",
+            attempts=outbox.c.attempts + 1,
+            sent_at=outbox.c.updated_at,  # the moment of the claim
+            updated_at=now,
+            last_error="unconfirmed: the machine stopped while this mail was claimed for sending",
+        )
+    ).rowcount
     found = conn.execute(
         update(outbox)
         .where(outbox.c.program_id == program_id, outbox.c.status == "sending")
@@ -403,7 +476,7 @@ def reconcile(conn: Connection, program_id: str, now: datetime) -> tuple[int, in
         .values(status="pending", not_before=None, updated_at=now)
     ).rowcount
     conn.commit()
-    return found or 0, resent or 0
+    return (found or 0) + (lost_epoch or 0), resent or 0
 
 
 def _due_ids(conn: Connection, program_id: str, now: datetime) -> list[int]:
@@ -446,7 +519,8 @@ def _apply_daily_limit(
     return now_ids, len(later)
 
 
-def _outgoing(row: Any, settings: MailRuntime, now: datetime) -> OutgoingMail:
+def outgoing(row: Any, settings: MailRuntime, now: datetime) -> OutgoingMail:
+    """The `OutgoingMail` for an outbox row, dated `now`."""
     return OutgoingMail(
         key=row.key,
         message_id=row.message_id,
@@ -460,20 +534,66 @@ def _outgoing(row: Any, settings: MailRuntime, now: datetime) -> OutgoingMail:
         ics=row.ics,
         headers=dict(row.headers or {}),
         date=now,
+        attachments=_attachments(row),
     )
+
+
+def _attachments(row: Any) -> tuple[Attachment, ...]:
+    """The row's files, read now; a file gone since (erased) is left out, never an error."""
+    found = []
+    for name in row.attachments or ():
+        path = home() / name
+        if path.is_file():
+            found.append(Attachment(path.name, path.read_bytes()))
+    return tuple(found)
 
 
 def _rows(conn: Connection, ids: list[int]) -> Iterator[Any]:
     for start in range(0, len(ids), _CHUNK):
         chunk = ids[start : start + _CHUNK]
-        yield from conn.execute(select(outbox).where(outbox.c.id.in_(chunk)).order_by(outbox.c.id))
+        query = select(*_SEND_COLUMNS).where(outbox.c.id.in_(chunk)).order_by(outbox.c.id)
+        yield from conn.execute(query)
 
 
-# The two statements every mail runs, built once (bound parameters) rather than per mail.
+# What sending and recording a row reads (no timestamps: parsing four per row costs more than
+# building the row's message).
+_SEND_COLUMNS = [
+    outbox.c[name]
+    for name in (
+        "id",
+        "key",
+        "cycle_id",
+        "member_id",
+        "template",
+        "attempts",
+        "message_id",
+        "to_addr",
+        "to_name",
+        "subject",
+        "text_body",
+        "html_body",
+        "ics",
+        "headers",
+        "attachments",
+    )
+]
+
+
+# The statements every mail runs, built once (bound parameters) rather than per mail.
 _CLAIM = (
     update(outbox)
-    .where(outbox.c.id == bindparam("row_id"), outbox.c.status == "pending")
+    .where(outbox.c.id.in_(bindparam("row_ids", expanding=True)), outbox.c.status == "pending")
+    .values(status="claimed", claim=bindparam("epoch"), updated_at=bindparam("now"))
+)
+_HANDOVER = (
+    update(outbox)
+    .where(outbox.c.id == bindparam("row_id"), outbox.c.status == "claimed")
     .values(status="sending", attempts=outbox.c.attempts + 1, updated_at=bindparam("now"))
+)
+_UNCLAIM = (
+    update(outbox)
+    .where(outbox.c.id.in_(bindparam("row_ids", expanding=True)), outbox.c.status == "claimed")
+    .values(status="pending", claim=None)
 )
 _SENT = (
     update(outbox)
@@ -483,10 +603,21 @@ _SENT = (
 )
 
 
-def _handover(conn: Connection, row_id: int, now: datetime) -> bool:
-    """Claim the row (pending -> sending) and make that durable before the point of no return."""
-    result = conn.execute(_CLAIM, {"row_id": row_id, "now": now})
-    conn.commit()
+def _claim(conn: Connection, commits: Commits, rows: list[Any], now: datetime) -> list[Any]:
+    """Claim `rows` (pending -> claimed) in one durable commit; the rows this sender now holds."""
+    ids = [row.id for row in rows]
+    conn.execute(_CLAIM, {"row_ids": ids, "epoch": commits.epoch, "now": now})
+    commits.durable()
+    query = select(outbox.c.id).where(outbox.c.id.in_(ids), outbox.c.status == "claimed")
+    held = {row_id for (row_id,) in conn.execute(query)}
+    return [row for row in rows if row.id in held]
+
+
+def _handover(conn: Connection, commits: Commits, row_id: int, now: datetime) -> bool:
+    """claimed -> sending, just before the point of no return (a light commit: the claim is
+    durable, and this one survives a crash of the sender; see mail/claims.py)."""
+    result = conn.execute(_HANDOVER, {"row_id": row_id, "now": now})
+    commits.light()
     return result.rowcount == 1
 
 
@@ -641,29 +772,66 @@ def _send_all(
     ids: list[int],
     report: DeliveryReport,
 ) -> tuple[DeliveryReport, TemporaryMailError | None]:
-    """Send rows `ids` in order; (report, what stopped the batch early or None)."""
+    """Send rows `ids` in order, claimed `CLAIM_BATCH` at a time; (report, what stopped the
+    batch early or None). Claimed rows left unsent on the way out are pending again."""
     sender.open()
-    try:
-        for row in _rows_fresh(conn, ids):
-            now = clock.now()
-            claim = partial(_handover, conn, row.id, now)
-            try:
-                result = sender.send(_outgoing(row, settings, now), claim)
-            except TemporaryMailError as exc:
-                _release(conn, row.id, str(exc), now)
-                return report, exc
-            except MailError as exc:
-                _set(conn, row.id, last_error=str(exc), updated_at=now)
-                conn.commit()
-                raise
-            report = report.add(**_record(conn, settings, sender, row, result, now))
+    with Commits(conn) as commits:
+        try:
+            for batch in _batches(_rows_fresh(conn, ids)):
+                claimed = _claim(conn, commits, batch, clock.now())
+                try:
+                    report, stopped = _send_claimed(
+                        conn, commits, settings, sender, clock, claimed, report
+                    )
+                finally:
+                    conn.rollback()  # an aborted statement must not hold up the release
+                    conn.execute(_UNCLAIM, {"row_ids": [row.id for row in claimed]})
+                    commits.light()
+                if stopped is not None:
+                    return report, stopped
+            return report, None
+        finally:
+            sender.close()
+
+
+def _send_claimed(
+    conn: Connection,
+    commits: Commits,
+    settings: MailRuntime,
+    sender: Sender,
+    clock: Clock,
+    rows: list[Any],
+    report: DeliveryReport,
+) -> tuple[DeliveryReport, TemporaryMailError | None]:
+    for row in rows:
+        now = clock.now()
+        claim = partial(_handover, conn, commits, row.id, now)
+        try:
+            result = sender.send(outgoing(row, settings, now), claim)
+        except TemporaryMailError as exc:
+            _release(conn, row.id, str(exc), now)
+            return report, exc
+        except MailError as exc:
+            _set(conn, row.id, last_error=str(exc), updated_at=now)
             conn.commit()
-            if result.connection_closed:
-                reason = f"connection closed ({result.code or result.status})"
-                return report, TemporaryMailError(reason)
-        return report, None
-    finally:
-        sender.close()
+            raise
+        report = report.add(**_record(conn, settings, sender, row, result, now))
+        commits.light()
+        if result.connection_closed:
+            reason = f"connection closed ({result.code or result.status})"
+            return report, TemporaryMailError(reason)
+    return report, None
+
+
+def _batches(rows: Iterable[Any]) -> Iterator[list[Any]]:
+    batch: list[Any] = []
+    for row in rows:
+        batch.append(row)
+        if len(batch) == CLAIM_BATCH:
+            yield batch
+            batch = []
+    if batch:
+        yield batch
 
 
 def _rows_fresh(conn: Connection, ids: list[int]) -> Iterator[Any]:
@@ -682,6 +850,6 @@ def preview_pending(
     with engine.connect() as conn:
         ids = _due_ids(conn, settings.program_id, clock.now())[:limit]
         for row in _rows_fresh(conn, ids):
-            folder.send(_outgoing(row, settings, clock.now()), lambda: True)
+            folder.send(outgoing(row, settings, clock.now()), lambda: True)
             written += 1
     return written

@@ -40,7 +40,10 @@ _ENGLISH: dict[str, dict[str, Any]] = {
     "reminder": {"topic": "your next meeting is not scheduled yet"},
     "survey_invitation": {"survey_name": "Midpoint"},
     "survey_nudge": {"survey_name": "Midpoint"},
-    "closure": {"recognition": {"mentees": 2, "meetings": 11, "badge": "Mentor 2027"}},
+    "closure": {
+        "recognition": {"mentees": 2, "meetings": 11, "badge": "Mentor 2027", "certificate": True},
+        "reflection": ("What did you set out to do?", "What will you take with you?"),
+    },
     "organizer_digest": {
         "period": "week 7",
         "counts": {"Active pairs": 42, "Check-ins answered": 35, "Bounces": 1},
@@ -124,12 +127,23 @@ def sample_context(
         },
         "rematch_offer": {"rematch_url": f"{base_url}/rematch/SAMPLE"},
         "closure": {
+            "ending": "cycle",
             "role": "mentor",
-            "recognition": {"mentees": 2, "meetings": 11, "badge": "Mentor:in 2027"},
+            "recognition": {
+                "mentees": 2,
+                "meetings": 11,
+                "badge": "Mentor:in 2027",
+                "certificate": True,
+            },
+            "reflection": ("Was hattest Du Dir vorgenommen?", "Was nimmst Du mit?"),
+            "final_meeting": "",
             "survey_url": f"{base_url}/survey/SAMPLE",
+            "survey_urls": [{"url": f"{base_url}/survey/SAMPLE", "title": "Abschluss"}],
         },
         "alumni_invitation": {
-            "signup_url": f"{base_url}/signup",
+            "signup_url": f"{base_url}/alumni/SAMPLE-YES",
+            "yes_url": f"{base_url}/alumni/SAMPLE-YES",
+            "no_url": f"{base_url}/alumni/SAMPLE-NO",
             "next_cycle_starts": date(2027, 9, 1),
         },
         "run_failed": {

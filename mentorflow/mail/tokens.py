@@ -7,7 +7,7 @@ import secrets
 from functools import lru_cache
 from pathlib import Path
 
-from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
+from itsdangerous import BadSignature, SignatureExpired, Signer, URLSafeTimedSerializer
 
 from mentorflow.errors import TokenError
 from mentorflow.paths import home
@@ -46,8 +46,17 @@ def _cached_serializer(purpose: str, key: str) -> URLSafeTimedSerializer:
     return URLSafeTimedSerializer(key, salt=f"mentorflow.{purpose}")
 
 
+@lru_cache(maxsize=16)
+def _signer(purpose: str, key: str) -> tuple[URLSafeTimedSerializer, Signer]:
+    # `dumps` builds a signer per token; one per purpose and key signs the same tokens.
+    serializer = _cached_serializer(purpose, key)
+    return serializer, serializer.make_signer()
+
+
 def make_token(purpose: str, member_id: str, key: str | None = None) -> str:
-    return _serializer(purpose, key).dumps({"m": member_id})
+    """A signed token for `member_id` (as `URLSafeTimedSerializer.dumps`; `read_token` reads it)."""
+    serializer, signer = _signer(purpose, key or secret_key())
+    return signer.sign(serializer.dump_payload({"m": member_id})).decode("utf-8")
 
 
 def read_token(purpose: str, token: str, key: str | None = None) -> str:

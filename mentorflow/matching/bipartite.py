@@ -253,6 +253,8 @@ def solve_bipartite(
     if closed_rows is not None and closed_rows.any():
         graph = without_rows(graph, closed_rows)
     rows, cols, prof = graph.rows, graph.cols, graph.profit
+    if nr == 0 or m == 0:  # nobody on one side (everyone of it left): nothing to match
+        return _empty_solution(nr, graph)
     rounds = 0
     while True:
         rounds += 1
@@ -284,6 +286,21 @@ def solve_bipartite(
         edge_profit=prof,
         gross_total=total_now,
         gross_bound=max(int(bound), total_now),
+    )
+
+
+def _empty_solution(nr: int, graph: Graph) -> BipartiteSolution:
+    """The proven optimum of a pool without rows or without columns: no pair at all."""
+    return BipartiteSolution(
+        row_col=np.full(nr, -1, dtype=np.int64),
+        row_profit=np.zeros(nr, dtype=np.int64),
+        total=0,
+        bound=0,
+        certified=True,
+        pricing_rounds=0,
+        edges=np.zeros((2, 0), dtype=np.int64),
+        row_feasible=np.zeros(nr, dtype=bool),
+        col_feasible=graph.col_feasible,
     )
 
 

@@ -13,6 +13,7 @@ from typing import Any
 from sqlalchemy import Engine
 
 from mentorflow.clock import Clock
+from mentorflow.engagement.links import member_links
 from mentorflow.mail.outbox import enqueue
 from mentorflow.mail.settings import MailRuntime
 from mentorflow.matching import store_io
@@ -138,7 +139,10 @@ def queue_mails(
                 template="introduction",
                 clock=clock,
                 occurrence=match_ids.get(match.key, match.key),
-                context=introduction_context(match, member_id, people, language, expectations),
+                context={
+                    **introduction_context(match, member_id, people, language, expectations),
+                    **member_links(mail.base_url, member_id, cycle_label),
+                },
             )
     # held back: the organizers decide; bounced: no mail can reach them
     waiting = [u.member_id for u in result.unmatched if u.reason not in NO_WAITLIST_MAIL]

@@ -74,6 +74,8 @@ def _blossom(profits: Profits, edges: np.ndarray | None, objective: str) -> Grou
     import networkx as nx
 
     n = profits.scorer.shape[0]
+    if n == 0:
+        return []  # an empty pool: nobody to pair
     if edges is None:
         block = np.vstack([p for _, p in profits.chunks()])
         rows, cols = np.nonzero(np.triu(block, 1))

@@ -12,7 +12,14 @@ from sqlalchemy import Connection, and_, delete, func, insert, select, update
 from mentorflow.errors import ApprovalError
 from mentorflow.matching.result import MatchResult
 from mentorflow.store.repo import log_event, new_match_id
-from mentorflow.store.tables import cycles, enrolments, match_members, matches, members
+from mentorflow.store.tables import (
+    cycles,
+    enrolments,
+    match_members,
+    matches,
+    member_pauses,
+    members,
+)
 
 LIVE = ("approved", "active")  # pairs that hold their people across a re-run
 Pair = tuple[str, str]
@@ -25,6 +32,13 @@ class PoolInput:
     records: list[dict[str, Any]]
     earlier_pairs: list[Pair]  # never again: earlier cycles, rounds, ended and dropped pairs
     kept: dict[str, int]  # member id -> places already taken by live pairs (rematch runs)
+
+
+def _left(cycle_id: int):  # type: ignore[no-untyped-def]
+    """Members who left the cycle (the leave link of any mail, the welcome included)."""
+    return select(member_pauses.c.member_id).where(
+        member_pauses.c.cycle_id == cycle_id, member_pauses.c.kind == "leave"
+    )
 
 
 def load_pool_input(
@@ -41,6 +55,7 @@ def load_pool_input(
         .join(members, members.c.id == enrolments.c.member_id)
         .where(enrolments.c.cycle_id == cycle_id, enrolments.c.status == "enrolled")
         .where(members.c.erased_at.is_(None))
+        .where(enrolments.c.member_id.not_in(_left(cycle_id)))
         # the order decides between equal optima: data (sheet row, address), never random ids
         .order_by(enrolments.c.source_row, members.c.email, enrolments.c.member_id)
     ).all()

@@ -29,7 +29,7 @@ def build_spec(data: dict[str, Any], path: Path, sha256: str) -> m.ProgramSpec:
         matching=_matching(data["matching"]),
         milestones=tuple(_milestone(item) for item in data["milestones"]),
         surveys=_frozen({s["id"]: _survey(s, program.language) for s in data["surveys"]}),
-        closure=m.Closure(**data["closure"] | {"badge": data["closure"].get("badge")}),
+        closure=_closure(data["closure"], program.language),
         retention=m.Retention(data["retention"]["days_after_cycle_end"]),
         templates=_frozen({name: folder / sub for name, sub in data["templates"].items()}),
         expectations=_expectations(data["expectations"], program.language),
@@ -44,6 +44,17 @@ def _retrospective(raw: dict[str, Any], folder: Path) -> m.Retrospective:
         return m.Retrospective()
     csv = (folder / given["csv"]).resolve() if "csv" in given else None
     return m.Retrospective(m.Contributions(given.get("question"), csv))
+
+
+def _closure(raw: dict[str, Any], language: str) -> m.Closure:
+    prompt = raw.get("final_meeting_prompt")
+    return m.Closure(
+        recognition=raw["recognition"],
+        badge=raw.get("badge"),
+        invite_alumni=raw["invite_alumni"],
+        certificates=raw["certificates"],
+        final_meeting_prompt=_text(prompt, language) if prompt is not None else None,
+    )
 
 
 def _expectations(raw: dict[str, Any], language: str) -> m.Expectations:

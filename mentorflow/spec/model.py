@@ -423,6 +423,8 @@ class Closure:
     recognition: bool
     badge: str | None
     invite_alumni: bool
+    certificates: bool = True  # with recognition: a PDF per mentor, attached (issue 11)
+    final_meeting_prompt: Mapping[str, str] | None = None  # language -> text; None: built-in
 
 
 @dataclass(frozen=True)

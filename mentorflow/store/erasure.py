@@ -8,7 +8,8 @@ answers; form rows as read and their quarantine reasons; the content and recipie
 mail to the member (pending ones become `suppressed`, so they are never sent); stored mails to
 others that name the member (their introductions); the member's survey responses (deleted:
 free-text answers identify people); the data of the member's events. One `member.erased`
-event records the id and counts.
+event records the id and counts. Certificates (issue 11) are files: `erase_certificates`
+deletes them and the outbox's references to them go with the mail content.
 
 A form row that never had a member (its address was not valid, or it could not be read as a
 row) is erased by its sheet row number instead (`erase_form_row`): its cells and reasons go, the
@@ -106,6 +107,7 @@ def erase_member(
         survey_responses=_delete_survey_responses(conn, member_id),
         events=_erase_events(conn, member_id),
     )
+    _drop_attachments(conn, member_id)
     _erase_member_row(conn, member_id, member.erased_at or clock_now, clock_now)
     if report.changed or not report.already_erased:
         data: dict[str, Any] = {"reason": reason, **report.counts()}
@@ -348,4 +350,26 @@ def erase_mail_files(folder: Path, member_id: str, email: str | None) -> int:
         if member_id in path.name or (needle and needle in path.read_bytes()):
             path.unlink()
             removed += 1
+    return removed
+
+
+# --- closure (issue 11): certificates name the member; the files go, and the outbox's references
+
+
+def _drop_attachments(conn: Connection, member_id: str) -> None:
+    conn.execute(
+        update(outbox)
+        .where(outbox.c.member_id == member_id, outbox.c.attachments.is_not(None))
+        .values(attachments=null())
+    )
+
+
+def erase_certificates(folder: Path, member_id: str) -> int:
+    """Delete the member's certificate PDFs (`<folder>/<cycle label>/<member id>.pdf`)."""
+    if not folder.is_dir():
+        return 0
+    removed = 0
+    for path in folder.glob(f"*/{member_id}.pdf"):
+        path.unlink()
+        removed += 1
     return removed

@@ -168,8 +168,11 @@ outbox = Table(
     Column("text_body", Text),
     Column("html_body", Text),
     Column("ics", Text),
+    # 0004: files sent with the mail (certificates), paths relative to MENTORFLOW_HOME; the
+    # row names the file, the file holds the bytes (the outbox stays small, erasure deletes both)
+    Column("attachments", JSON),
     Column("headers", JSON, nullable=False),
-    # pending | sending | sent | failed | bounced | suppressed | dry_run
+    # pending | claimed | sending | sent | unconfirmed | failed | bounced | suppressed | as_file
     Column("status", String(12), nullable=False),
     Column("attempts", Integer, nullable=False, default=0),
     Column("last_error", Text),  # never contains an address
@@ -178,6 +181,9 @@ outbox = Table(
     Column("created_at", TS, nullable=False),
     Column("updated_at", TS, nullable=False),
     Column("sent_at", TS),
+    # while `claimed`: the epoch of the claim ("durable", or "boot:<kernel boot id>", see
+    # mail/outbox.py), which tells a later sender whether the claim's row was surely not sent
+    Column("claim", String(60)),
     Index("ix_outbox_status_not_before", "status", "not_before"),
 )
 

@@ -1,12 +1,16 @@
 """The demo's simulated members answer their survey mails through the real page's POST.
 
 A real uvicorn server on a loopback port serves the app; each simulated member opens the link
-from their invitation (read back from the outbox) and POSTs answers a day after it was queued,
-with the app's clock set to that moment. About three in four answer; the rest do not.
+from their invitation (read back from the outbox) and POSTs answers, with the app's clock set
+to the simulated moment. About half answer promptly, within the walk (`PromptMembers`: a few
+hours to a day and a half after the invitation, so the tick does not nudge them); after the
+walk about half of the others answer (`answer_surveys`, a day after their invitation, the
+nudges had gone out); the rest never do.
 """
 
 from __future__ import annotations
 
+import heapq
 import random
 import re
 import socket
@@ -23,11 +27,15 @@ from urllib.request import urlopen
 from sqlalchemy import Engine, select
 
 from mentorflow.engagement.state import aware
+from mentorflow.errors import TokenError
 from mentorflow.spec.model import ProgramSpec, Question
-from mentorflow.store.tables import outbox
+from mentorflow.store.tables import outbox, survey_responses
 from mentorflow.surveys.definitions import SCALES
+from mentorflow.surveys.tokens import read_survey_token
 
 LINK = re.compile(r"/survey/[A-Za-z0-9_.\-]+")
+PROMPT = 0.5  # the share of invitations answered promptly, inside the walk
+LATE = 0.5  # of the rest: answered after the walk (after their nudges)
 PHRASES = ("Sehr hilfreich.", "Mehr Zeit wäre schön gewesen.", "Ich habe viel gelernt.")
 
 
@@ -42,19 +50,20 @@ class DemoClock:
 
 
 def answer_surveys(engine: Engine, spec: ProgramSpec, seed: int = 7) -> Counter[str]:
-    """POST answers for about 3/4 of the survey invitations; counts by outcome."""
+    """After the walk: POST answers for about half of the invitations nobody answered yet."""
     from mentorflow.web import create_app
     from mentorflow.web.survey_routes import register_spec
 
     invitations = list(_invitations(engine))
+    open_ones = [(path, at) for path, at in invitations if not _answered(engine, path, at)]
     clock = DemoClock(datetime.now().astimezone())
     app = create_app(engine, clock=clock)
     register_spec(app, spec)
     rng = random.Random(seed)
     counts: Counter[str] = Counter(invited=len(invitations))
     with _server(app) as base:
-        for path, queued_at in invitations:
-            if rng.random() > 0.75:
+        for path, queued_at in open_ones:
+            if rng.random() > LATE:
                 continue
             clock.moment = queued_at + timedelta(days=1)
             survey_id = _survey_of(spec, path, base)
@@ -63,8 +72,81 @@ def answer_surveys(engine: Engine, spec: ProgramSpec, seed: int = 7) -> Counter[
     return counts
 
 
+def _answered(engine: Engine, path: str, queued_at: datetime) -> bool:
+    """Whether the invitation's member answered its occurrence already (inside the walk)."""
+    try:
+        claim = read_survey_token(path.rsplit("/", 1)[1], queued_at)
+    except TokenError:
+        return False
+    query = select(survey_responses.c.id).where(
+        survey_responses.c.member_id == claim.member_id,
+        survey_responses.c.survey_id == claim.survey_id,
+        survey_responses.c.occurrence == claim.occurrence,
+    )
+    with engine.connect() as conn:
+        return conn.execute(query).first() is not None
+
+
+class PromptMembers:
+    """Inside the walk: about half of the survey invitations are answered promptly.
+
+    `hour(moment)` is called for every simulated hour before the tick: it reads the invitations
+    queued since the last call, decides (seeded) who answers and when, and POSTs the answers
+    whose time has come, with the page's clock at that moment. So the tick nudges only those who
+    have not answered, as in a real program.
+    """
+
+    def __init__(self, engine: Engine, spec: ProgramSpec, seed: int = 11) -> None:
+        from mentorflow.web import create_app
+        from mentorflow.web.survey_routes import register_spec
+
+        self.engine, self.spec, self.rng = engine, spec, random.Random(seed)
+        self.clock = DemoClock(datetime.now().astimezone())
+        app = create_app(engine, clock=self.clock)
+        register_spec(app, spec)
+        self.server = _server(app)
+        self.base = ""
+        self.seen = 0  # the highest outbox id read
+        self.due: list[tuple[datetime, str]] = []  # (answer moment, path), a heap
+        self.counts: Counter[str] = Counter()
+
+    def __enter__(self) -> PromptMembers:
+        self.base = self.server.__enter__()
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self.server.__exit__()
+
+    def hour(self, moment: datetime) -> None:
+        self._read_new()
+        while self.due and self.due[0][0] <= moment:
+            at, path = heapq.heappop(self.due)
+            self.clock.moment = at
+            survey_id = _survey_of(self.spec, path, self.base)
+            data = _answers(self.spec, survey_id, self.rng) if survey_id else []
+            self.counts[_post(self.base + path, data)] += 1
+
+    def _read_new(self) -> None:
+        query = (
+            select(outbox.c.id, outbox.c.text_body, outbox.c.created_at)
+            .where(outbox.c.id > self.seen, outbox.c.purpose == "survey")
+            .order_by(outbox.c.id)
+        )
+        with self.engine.connect() as conn:
+            rows = conn.execute(query).all()
+        for row in rows:
+            self.seen = max(self.seen, row.id)
+            found = LINK.search(row.text_body or "")
+            if found is None or self.rng.random() >= PROMPT:
+                continue
+            delay = timedelta(hours=self.rng.randint(2, 36))
+            heapq.heappush(self.due, (aware(row.created_at) + delay, found.group(0)))
+
+
 def _invitations(engine: Engine) -> Iterator[tuple[str, datetime]]:
-    query = select(outbox.c.text_body, outbox.c.created_at).where(outbox.c.purpose == "survey")
+    query = select(outbox.c.text_body, outbox.c.created_at).where(
+        outbox.c.purpose.in_(("survey", "closure"))  # a closure mail carries the exit survey
+    )
     with engine.connect() as conn:
         for row in conn.execute(query):
             found = LINK.search(row.text_body or "")

@@ -18,7 +18,13 @@ from typing import Any, TextIO
 from sqlalchemy import Connection, select
 
 from mentorflow.spec.model import ProgramSpec, Question, Survey
-from mentorflow.store.tables import enrolments, outbox, survey_responses, survey_stories
+from mentorflow.store.tables import (
+    engagement_skips,
+    enrolments,
+    outbox,
+    survey_responses,
+    survey_stories,
+)
 
 
 @dataclass(frozen=True)
@@ -60,10 +66,14 @@ def _responses(conn: Connection, cycle_id: int, survey_id: str | None = None) ->
 def rates(conn: Connection, spec: ProgramSpec, cycle_id: int) -> list[Rate]:
     invited: dict[str, set[str]] = {}
     prefix = f"{spec.program.id}:{spec.cycle.label}:"
+    # an exit survey the closure mail carried is recorded under the invitation's key (issue 11)
+    carried = select(engagement_skips.c.key, engagement_skips.c.member_id).where(
+        engagement_skips.c.cycle_id == cycle_id, engagement_skips.c.reason == "closure"
+    )
     rows = conn.execute(
-        select(outbox.c.key, outbox.c.member_id).where(
-            outbox.c.cycle_id == cycle_id, outbox.c.purpose == "survey"
-        )
+        select(outbox.c.key, outbox.c.member_id)
+        .where(outbox.c.cycle_id == cycle_id, outbox.c.purpose == "survey")
+        .union_all(carried)
     )
     occurrences = _occurrence_surveys(spec)
     for row in rows:

@@ -1,4 +1,6 @@
-"""Answer pages of the engagement tick: check-in, pause, leave, rematch. GET shows, POST records.
+"""Answer pages of the engagement tick (check-in, pause, leave, rematch) and of closure (alumni).
+
+GET shows, POST records.
 
 Mail scanners open every link, so GET and HEAD only show a confirmation page with one button;
 the POST of that button records the answer. A tampered, expired, foreign or stale link gets a
@@ -17,6 +19,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
+from mentorflow.closure import alumni
 from mentorflow.engagement import answers, links
 from mentorflow.errors import TokenError
 from mentorflow.web.app import page, state
@@ -68,6 +71,20 @@ TEXTS: dict[str, dict[str, dict[str, str]]] = {
             "confirm": "Shall we look for a new match for you?",
             "button": "Yes, find me a new match",
             "done": "Thank you! We are looking for a new match for you.",
+        },
+        "alumni_yes": {
+            "title": "Mentor next cycle",
+            "confirm": "You would like to mentor someone next cycle – wonderful! "
+            "Shall we note that?",
+            "explain": "We will ask for your consent again when the next cycle's sign-up opens.",
+            "button": "Yes, count me in",
+            "done": "Thank you! We noted you down as a mentor for the next cycle.",
+        },
+        "alumni_no": {
+            "title": "Mentor next cycle",
+            "confirm": "Not this time? Shall we note that?",
+            "button": "Not this time",
+            "done": "Thank you for telling us. All the best!",
         },
         "already": {"done": "We have this answer already. Nothing changed."},
         "weeks": {"1": "1 week", "2": "2 weeks", "4": "4 weeks", "8": "8 weeks"},
@@ -123,6 +140,21 @@ TEXTS: dict[str, dict[str, dict[str, str]]] = {
             "button": "Ja, bitte ein neues Match",
             "done": "Danke! Wir suchen ein neues Match für Dich.",
         },
+        "alumni_yes": {
+            "title": "Mentor:in in der nächsten Runde",
+            "confirm": "Du möchtest in der nächsten Runde selbst Mentor:in sein – wunderbar! "
+            "Sollen wir das festhalten?",
+            "explain": "Deine Einwilligung fragen wir noch einmal, wenn die Anmeldung zur "
+            "nächsten Runde öffnet.",
+            "button": "Ja, ich bin dabei",
+            "done": "Danke! Wir haben Dich als Mentor:in für die nächste Runde vorgemerkt.",
+        },
+        "alumni_no": {
+            "title": "Mentor:in in der nächsten Runde",
+            "confirm": "Diesmal nicht? Sollen wir das festhalten?",
+            "button": "Diesmal nicht",
+            "done": "Danke, dass Du es uns sagst. Alles Gute!",
+        },
         "already": {"done": "Diese Antwort haben wir schon. Es hat sich nichts geändert."},
         "weeks": {"1": "1 Woche", "2": "2 Wochen", "4": "4 Wochen", "8": "8 Wochen"},
         "reasons": {
@@ -138,6 +170,7 @@ PURPOSE = {
     "pause": links.PAUSE,
     "leave": links.LEAVE,
     "rematch": links.REMATCH,
+    "alumni": links.ALUMNI,
 }
 
 
@@ -157,6 +190,8 @@ def _read(request: Request, kind: str) -> tuple[dict[str, str] | None, str]:
 
 def _still_valid(conn: Connection, kind: str, payload: dict[str, str]) -> bool:
     """A check-in link for a pair that ended (or another member's pair) is refused at once."""
+    if kind == "alumni":
+        return payload.get("a") in links.ALUMNI_ANSWERS
     if kind != "checkin":
         return True
     if payload.get("a") not in links.ANSWERS:
@@ -172,6 +207,8 @@ def _invalid() -> Response:
 
 def _texts(kind: str, payload: dict[str, str], lang: str) -> dict[str, str]:
     key = payload.get("a", "") if kind == "checkin" else kind
+    if kind == "alumni":
+        key = f"alumni_{payload.get('a', '')}"
     return {"explain": "", **TEXTS[lang][key]}
 
 
@@ -236,6 +273,8 @@ def _record(request: Request, kind: str, payload: dict[str, str], choice: str) -
             return answers.record_pause(conn, payload, weeks, now)
         if kind == "leave":
             return answers.record_leave(conn, payload, choice, now)
+        if kind == "alumni":
+            return alumni.record_answer(conn, payload, now)
         return answers.accept_rematch(conn, payload, now)
 
 

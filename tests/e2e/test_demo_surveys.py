@@ -45,7 +45,19 @@ def test_demo_members_answer_through_the_page(tmp_path):
     engine = create_engine(f"sqlite:///{home / 'mentorflow.db'}")
     with engine.connect() as conn:
         rows = conn.execute(select(survey_responses)).all()
-    assert len(rows) == answered and {r.channel for r in rows} == {"web"}
+    prompt = re.search(
+        r"^  surveys answered promptly inside the walk \(never nudged\): answered (\d+)$",
+        result.stdout,
+        flags=re.MULTILINE,
+    )
+    assert prompt, result.stdout
+    assert len(rows) == answered + int(prompt.group(1)) and {r.channel for r in rows} == {"web"}
+    # prompt answers are not nudged: fewer nudges than invitations
+    sent = {
+        k: sum(map(int, re.findall(rf"\b{k} (\d+)", result.stdout)))
+        for k in ("survey", "survey_nudge")
+    }
+    assert int(prompt.group(1)) > 0 and 0 < sent["survey_nudge"] < sent["survey"]
     assert re.search(r"^  halbzeit: \d+ of \d+ answered", result.stdout, flags=re.MULTILINE)
     # issue 11: the demo ends with the retrospective and the proposal, and says where they are
     folder = home / "reports" / "demo-mentoring" / "2027-02-01"

@@ -140,7 +140,8 @@ def test_mentorflow_deploy_makes_every_stage_per_program_and_a_worker_runs_them(
     found = requests.post(f"{api}/deployments/filter", json={}, timeout=10).json()
     by_name = {d["name"]: d for d in found}
     for program in ("demo-mentoring", "fachschaft-peer-tandems"):
-        for stage in ("intake", "matching", "mail", "tick", "retrospective", "cycle"):
+        stages = ("intake", "matching", "mail", "tick", "closure", "retrospective", "retention")
+        for stage in (*stages, "cycle"):
             deployment = by_name[f"{program}-{stage}"]
             assert {f"program:{program}", f"stage:{stage}"} <= set(deployment["tags"])
             assert deployment["job_variables"] == {"env": {"MENTORFLOW_HOME": str(job_home)}}

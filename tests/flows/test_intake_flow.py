@@ -80,6 +80,7 @@ def test_demo_form_enrols_people_and_mails_them_once(tmp_path, store, smtp_serve
         "quarantined": 5,
         "not_consented": 1,
         "duplicates": 2,
+        "alumni_pending_consent": 0,  # issue 11: nobody said yes in an earlier cycle
     }
     received = [addr for _, rcpts in smtp_server.envelopes for addr in rcpts]
     assert len(received) == 35 + 1 + 2  # welcome, not_enrolled (no consent), fix_signup

@@ -24,13 +24,15 @@ def test_every_stage_once_with_names_and_tags_of_the_program() -> None:
         "matching",
         "mail",
         "tick",
+        "closure",
         "retrospective",
+        "retention",
         "cycle",
     ]
     assert {p.name(spec) for p in plans} == {f"demo-mentoring-{p.stage}" for p in plans}
     assert all(f"program:{spec.program.id}" in p.tags(spec) for p in plans)
     unscheduled = {p.stage for p in plans if p.cron is None}
-    assert unscheduled == {"matching", "cycle"}  # the organizer starts those
+    assert unscheduled == {"matching", "closure", "cycle"}  # the organizer starts those
     assert {p.stage for p in plans if p.concurrency_limit == 1} == {"mail", "tick"}
 
 

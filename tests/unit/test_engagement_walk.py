@@ -26,6 +26,10 @@ PAIRS = [
 ZONE = {p.id: p.timezone for pair in PAIRS for p in pair}
 MATCH = {p.id: f"p_{n:03d}" for n, pair in enumerate(PAIRS, 1) for p in pair}
 START = datetime(2027, 2, 28, 0, 0, tzinfo=UTC)  # a day early: nothing may go out before the start
+# issue 11: the cycle ends Sunday 30 May (quiet), so the tick closes it on Monday 31 May when the
+# program's window opens (09:00 Berlin); every member's closure mail is queued then and held
+# back (`not_before`) until their own window opens
+CLOSED = datetime(2027, 5, 31, 7, 0, tzinfo=UTC)
 HOURS = 93 * 24
 
 
@@ -89,6 +93,10 @@ def _got(rows, member: str) -> dict[str, datetime]:
         assert purpose_occurrence not in found, f"{member} got {purpose_occurrence} twice"
         moment = row.created_at
         found[purpose_occurrence] = moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+        if row.purpose in ("closure", "alumni_invitation"):  # sent in the member's window
+            sendable = row.not_before or moment
+            local = sendable.replace(tzinfo=UTC).astimezone(ZoneInfo(ZONE[member]))
+            assert 9 <= local.hour < 18, (member, local)
     return found
 
 
@@ -100,6 +108,9 @@ def test_each_member_gets_exactly_the_schedule_in_their_own_morning(walked, pers
         key: first_tick_at_or_after(day, person.timezone)
         for key, day in expected_for(person.id, person.role).items()
     }
+    expected["closure:cycle"] = CLOSED
+    if person.role == "mentee":
+        expected["alumni_invitation:cycle"] = CLOSED
     assert got == expected
 
 

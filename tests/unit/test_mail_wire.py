@@ -64,3 +64,18 @@ def test_fast_wire_bytes_are_smtp_safe():
     assert all(len(line) <= 998 for line in lines) and data.isascii()
     assert b"\r\n..eine Zeile" in data  # a leading dot is doubled
     assert all(not line.startswith(b".") or line.startswith(b"..") for line in lines)
+
+
+@pytest.mark.parametrize(
+    "text", ["ü" * 60, "a" + "🎉" * 30, "Zoë " * 25, "x" * 38 + "ß" + "y" * 40, "é"]
+)
+def test_encoded_words_split_between_characters_and_decode_to_the_text(text):
+    from dataclasses import replace
+
+    mail = replace(MAIL, subject=text, to_name=text)
+    data = fast_wire_bytes(mail)
+    parsed = _parse(data)
+    assert str(parsed["Subject"]) == text
+    assert parsed["To"].addresses[0].display_name == text
+    subject = data.split(b"Subject: ", 1)[1].split(b"\r\nMessage-ID:", 1)[0]
+    assert all(len(line) <= 78 - len("Subject: ") for line in subject.split(b"\r\n"))

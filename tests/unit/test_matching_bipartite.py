@@ -284,3 +284,35 @@ def test_certified_optimum_equals_scipy_on_the_expanded_matrix(
     assert (profits.matrix is not None) == store
     sol = solve_bipartite(scorer, cap, candidates=candidates, max_rounds=50, profits=profits)
     assert sol.certified and sol.total == int(expanded[r, c].sum()) == sol.bound
+
+
+def test_a_pool_whose_mentors_all_left_leaves_every_mentee_unmatched_without_a_crash():
+    """Found in the tick: a leave or rematch can leave a round with mentees and no mentor."""
+    import json
+    from pathlib import Path
+
+    data = Path(__file__).resolve().parents[1] / "data" / "issue9" / "mentees_only_pool.json"
+    records = json.loads(data.read_text(encoding="utf-8"))
+    s = synthetic_settings("one_to_one")
+    result = solve(build_pool(records, s), s)
+    assert result.matches == ()
+    assert {u.member_id for u in result.unmatched} == {r["id"] for r in records}
+    assert {u.reason for u in result.unmatched} == {"no_feasible_partner"}
+
+
+def _one_sided(model: str, keep: str) -> list[dict]:
+    """Only mentors, only mentees, a single peer, or nobody at all."""
+    if model == "peer":
+        peers = synthetic_records(3, 0, seed=2, role="peer")
+        return [] if keep == "nobody" else peers[:1]
+    return [r for r in synthetic_records(4, 3, seed=2) if r["role"] == keep]
+
+
+@pytest.mark.parametrize("model", ["one_to_one", "group", "reverse", "peer"])
+@pytest.mark.parametrize("keep", ["mentor", "mentee", "nobody"])
+def test_a_pool_with_one_side_empty_or_nobody_is_solved_to_no_pairs(model, keep):
+    s = synthetic_settings(model)
+    records = _one_sided(model, keep)
+    result = solve(build_pool(records, s), s)
+    assert result.matches == ()
+    assert {u.member_id for u in result.unmatched} == {r["id"] for r in records}

@@ -22,12 +22,12 @@ def site(tmp_path, monkeypatch):
     return survey_site(f"sqlite:///{tmp_path / 's.db'}")
 
 
-def test_kind_defaults_pulse_day_30_then_every_60_fit_check_week_2_baseline_at_start(site):
+def test_kind_defaults_pulse_day_30_then_every_60_fit_check_week_2(site):
     _, _, spec, _ = site
     due = {(o.survey_id, o.due_on) for o in pair_occurrences(spec, "p_001", date(2027, 3, 1))}
-    # exit is sent by a milestone, the Google Form survey is custom: neither is kind-scheduled
+    # exit is sent by a milestone, the Google Form survey is custom: neither is kind-scheduled;
+    # the baseline went with the welcome (test_survey_baseline)
     assert due == {
-        ("baseline", date(2027, 3, 1)),
         ("fit", date(2027, 3, 15)),
         ("pulse", date(2027, 3, 31)),
     }
