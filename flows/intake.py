@@ -16,15 +16,16 @@ from sqlalchemy import Engine
 from flows.deliver import deliver_mail, mail_settings
 from flows.labels import labelled
 from flows.pauses import announce, waiting_run
+from flows.sheets import SHEET_RETRIES, client_for
 from mentorflow.clock import SystemClock
 from mentorflow.closure import alumni
-from mentorflow.errors import SourceUnavailableError
 from mentorflow.intake import mails, report, screening, service, sources
 from mentorflow.mail.settings import MailRuntime
 from mentorflow.spec import ProgramSpec, load_spec, require_runtime
 from mentorflow.spec.model import CsvSource
 from mentorflow.store.db import open_store
 from mentorflow.store.repo import get_cycle
+from mentorflow.web.organizer_auth import review_note, review_url
 
 
 class ScreeningDecision(RunInput):
@@ -35,16 +36,7 @@ class ScreeningDecision(RunInput):
     approve_all: bool = False
 
 
-def _transient(_task: Any, _run: Any, state: Any) -> bool:
-    return isinstance(state.result(raise_on_failure=False), SourceUnavailableError | OSError)
-
-
-@task(
-    retries=3,
-    retry_delay_seconds=[5, 30, 120],
-    retry_condition_fn=_transient,
-    cache_policy=NO_CACHE,
-)
+@task(**SHEET_RETRIES, cache_policy=NO_CACHE)
 def read_source(spec: ProgramSpec, client: Any = None) -> sources.SourceTable:
     source = spec.intake.source
     if isinstance(source, CsvSource):
@@ -56,15 +48,7 @@ def sheet_client(spec: ProgramSpec) -> Any:
     """A gspread client for the spec's Google Sheet: credentials from env or a Secret block."""
     source = spec.intake.source
     assert not isinstance(source, CsvSource)
-    ref = source.credentials
-    if ref.kind == "secret_block":  # a Prefect Secret block holding the service account JSON
-        from prefect.blocks.system import Secret
-
-        secret: Any = Secret.load(ref.name)
-        info = sources.parse_credentials(secret.get(), f"Secret block {ref.name}")
-    else:
-        info = sources.credentials_from_env(ref.name)
-    return sources.client_from_info(info)
+    return client_for(source.credentials)
 
 
 @task(cache_policy=NO_CACHE)
@@ -122,8 +106,11 @@ def wait_for_screening(
 ) -> ScreeningDecision:
     """Pause until the organizer approves or declines someone who waits; say how to answer."""
     what = f"screening of {len(pending)} applicant(s) of {spec.program.id}"
-    announce(what, SCREEN_COMMAND, spec_path, spec.program.id, spec.cycle.label)
-    form = ScreeningDecision.with_initial_data(description=screening.describe_pending(pending))
+    review = review_url(spec, "applicants")
+    announce(what, SCREEN_COMMAND, spec_path, spec.program.id, spec.cycle.label, review)
+    form = ScreeningDecision.with_initial_data(
+        description=screening.describe_pending(pending) + review_note(review)
+    )
     waiting = [a.member_id for a in pending]
     while True:
         decision = pause_flow_run(wait_for_input=form, timeout=timeout, poll_interval=poll)

@@ -27,6 +27,7 @@ from mentorflow.spec import ProgramSpec, load_spec, require_runtime
 from mentorflow.spec.model import GoogleSheetSource
 from mentorflow.store import repo
 from mentorflow.store.db import open_store
+from mentorflow.web.organizer_auth import review_note, review_url
 
 
 class MatchApproval(RunInput):
@@ -78,8 +79,12 @@ def propose_matches(
 
 
 @task(cache_policy=NO_CACHE)
-def publish_proposal(proposal: Proposal, program_id: str) -> None:
-    """Table (member ids, score, explanation) and summary: no names or addresses."""
+def publish_proposal(proposal: Proposal, program_id: str, review: str | None = None) -> None:
+    """Table (member ids, score, explanation) and summary: no names or addresses.
+
+    `review` is the organizer page showing the same proposal with names (behind sign-in).
+    """
+    link = review_note(review)
     rows = [
         {"match_id": proposal.match_ids.get(r["match"], ""), **r}
         for r in proposal.result.table_rows()
@@ -88,10 +93,11 @@ def publish_proposal(proposal: Proposal, program_id: str) -> None:
     create_table_artifact(
         table=rows or [{"match_id": "", "members": "", "score": ""}],
         key=key,
-        description=report.summary_markdown(proposal.result),
+        description=report.summary_markdown(proposal.result) + link,
     )
     create_markdown_artifact(
         markdown=report.summary_markdown(proposal.result)
+        + link
         + "\n\n"
         + _unmatched_table(proposal.result),
         key=f"{key}-summary",
@@ -169,8 +175,11 @@ def wait_for_approval(
     no decision: the run logs so and keeps waiting.
     """
     what = f"approval of {len(proposal.result.matches)} proposed matches of {spec.program.id}"
-    announce(what, APPROVE_COMMAND, spec_path, spec.program.id, spec.cycle.label)
-    form = MatchApproval.with_initial_data(description=approval_form_text(proposal))
+    review = review_url(spec, "proposal")
+    announce(what, APPROVE_COMMAND, spec_path, spec.program.id, spec.cycle.label, review)
+    form = MatchApproval.with_initial_data(
+        description=approval_form_text(proposal) + review_note(review)
+    )
     while True:
         decision = pause_flow_run(wait_for_input=form, timeout=timeout)
         if decision.approve_all or decision.drop_pairs or decision.hold_back:
@@ -218,7 +227,7 @@ def matching(spec_path: str, round_no: int = 1, approval_timeout_seconds: int = 
     proposal = propose_matches(engine, spec, cycle.id, round_no, held)
     if proposal is None:
         return {"approved": 0, "unmatched": 0}
-    publish_proposal(proposal, spec.program.id)
+    publish_proposal(proposal, spec.program.id, review_url(spec, "proposal"))
     while spec.matching.approval == "organizer":
         decision = wait_for_approval(spec_path, spec, proposal, approval_timeout_seconds)
         if not (decision.drop_pairs or decision.hold_back):
@@ -228,7 +237,7 @@ def matching(spec_path: str, round_no: int = 1, approval_timeout_seconds: int = 
         proposal = propose_matches(engine, spec, cycle.id, round_no, held)
         if proposal is None:
             return {"approved": 0, "unmatched": 0}
-        publish_proposal(proposal, spec.program.id)
+        publish_proposal(proposal, spec.program.id, review_url(spec, "proposal"))
     approved = approve_matches(engine, spec, cycle.id, round_no)
     queue_introductions(engine, spec, cycle.id, proposal)
     export_matches(engine, spec, proposal)

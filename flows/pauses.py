@@ -46,18 +46,25 @@ def waiting_run(program_id: str, cycle_label: str) -> Any | None:
     return next((r for r in found if run is None or r.id != run.id), None)
 
 
-def announce(what: str, command: str, spec_path: str, program_id: str, cycle_label: str) -> None:
+def announce(
+    what: str,
+    command: str,
+    spec_path: str,
+    program_id: str,
+    cycle_label: str,
+    review: str | None = None,
+) -> None:
     """Tag the current flow run with its program and cycle, then say what it waits for.
 
     `what` says what the organizer decides; `command` is the answering command with `{spec}`
-    where the spec's path goes.
+    where the spec's path goes; `review` is the organizer page that shows it with names.
     """
     run = get_run_context().flow_run  # type: ignore[union-attr]
     assert run is not None
     with get_client(sync_client=True) as client:
         current = client.read_flow_run(run.id).tags  # the context's copy misses later tags
         client.update_flow_run(run.id, tags=sorted({*current, *run_tags(program_id, cycle_label)}))
-    text = notice(what, command.format(spec=shlex.quote(spec_path)), run.id)
+    text = notice(what, command.format(spec=shlex.quote(spec_path)), run.id, review)
     get_run_logger().info(text)
     notices = logging.getLogger(NOTICE_LOGGER)
     # Prefect's logging setup (dictConfig) disables loggers that existed before it ran, so a
@@ -66,9 +73,11 @@ def announce(what: str, command: str, spec_path: str, program_id: str, cycle_lab
     notices.info(text)
 
 
-def notice(what: str, command: str, run_id: Any) -> str:
+def notice(what: str, command: str, run_id: Any, review: str | None = None) -> str:
     """The lines an organizer reads: what waits, where to answer it, and the command."""
     head = f"Waiting for the organizer: {what} (flow run {run_id})."
+    if review:  # an address with the program id only: names stay behind the sign-in
+        head += f"\n  Review with names (organizer sign-in): {review}"
     if PREFECT_API_URL.value():
         address = url_for("flow-run", obj_id=run_id) or "the Prefect UI"
         return f"{head}\n  Answer in the Prefect UI: {address}\n  or in a terminal: {command}"

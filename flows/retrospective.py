@@ -3,24 +3,41 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from typing import Any
 
 from prefect import flow, task
 from prefect.artifacts import create_markdown_artifact
 from prefect.cache_policies import NO_CACHE
 
+from flows import sheets
 from flows.labels import labelled
+from mentorflow.intake.sources import SourceTable
+from mentorflow.retrospective.contributions import read_contributions_sheet
 from mentorflow.retrospective.run import Outcome, artifact_markdown, run_retrospective
 from mentorflow.spec import load_spec
 from mentorflow.store.db import open_store
 
 
+@task(**sheets.SHEET_RETRIES, cache_policy=NO_CACHE)
+def read_contributions(spec_path: str, client: Any = None) -> SourceTable | None:
+    """The contributions sheet's rows when the spec counts from a Google Sheet (else None)."""
+    given = load_spec(spec_path).retrospective.contributions
+    if given is None or given.sheet is None:
+        return None
+    return read_contributions_sheet(
+        client or sheets.client_for(given.sheet.credentials), given.sheet
+    )
+
+
 @task(cache_policy=NO_CACHE)
-def compute_retrospective(spec_path: str, cycle: str | None) -> Outcome:
+def compute_retrospective(
+    spec_path: str, cycle: str | None, sheet_rows: SourceTable | None = None
+) -> Outcome:
     """Read the store, store the aggregate, write report and proposal (all pure computation)."""
     spec = load_spec(spec_path)
     engine = open_store()
     try:
-        return run_retrospective(engine, spec, datetime.now(UTC), cycle)
+        return run_retrospective(engine, spec, datetime.now(UTC), cycle, sheet_rows)
     finally:
         engine.dispose()
 
@@ -41,6 +58,6 @@ def retrospective(spec_path: str, cycle: str | None = None) -> Outcome:
             program. Member data never goes into a parameter.
         cycle: The label of an earlier cycle to report on; empty for the spec's own cycle.
     """
-    outcome = compute_retrospective(spec_path, cycle)
+    outcome = compute_retrospective(spec_path, cycle, read_contributions(spec_path))
     publish_headline(load_spec(spec_path).program.id, outcome)
     return outcome

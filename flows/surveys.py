@@ -11,7 +11,7 @@ from prefect.cache_policies import NO_CACHE
 from sqlalchemy import Engine
 
 from flows.labels import labelled
-from mentorflow.intake import sources
+from flows.sheets import client_for
 from mentorflow.spec import ProgramSpec, load_spec
 from mentorflow.spec.model import Survey
 from mentorflow.store.db import open_store
@@ -21,15 +21,7 @@ from mentorflow.surveys import google_form
 
 def sheet_client(survey: Survey) -> Any:
     """A gspread client with the form's credentials: an environment variable or a Secret block."""
-    ref = survey.google_form.credentials  # type: ignore[union-attr]
-    if ref.kind == "secret_block":
-        from prefect.blocks.system import Secret
-
-        secret: Any = Secret.load(ref.name)
-        info = sources.parse_credentials(secret.get(), f"Secret block {ref.name}")
-    else:
-        info = sources.credentials_from_env(ref.name)
-    return sources.client_from_info(info)
+    return client_for(survey.google_form.credentials)  # type: ignore[union-attr]
 
 
 @task(retries=3, retry_delay_seconds=[5, 30, 120], cache_policy=NO_CACHE)

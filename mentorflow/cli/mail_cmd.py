@@ -272,17 +272,21 @@ def serve(
     port: Annotated[int, typer.Option(help="Port.")] = 8000,
     spec: Annotated[
         list[Path] | None,
-        typer.Option("--spec", help="A program spec whose survey pages to serve (repeatable)."),
+        typer.Option(
+            "--spec", help="A spec whose survey and organizer pages to serve (repeatable)."
+        ),
     ] = None,
 ) -> None:
-    """Serve the pages behind links in mails: unsubscribe, check-ins, surveys."""
+    """Serve the pages behind links in mails (unsubscribe, check-ins, surveys) and the organizer
+    review pages (sign in with `mentorflow organizer-link SPEC`)."""
+    from mentorflow.cli._decisions import PrefectDecisions
     from mentorflow.spec import load_spec
     from mentorflow.store.db import open_store
     from mentorflow.web import create_app
     from mentorflow.web.server import serve as serve_app
     from mentorflow.web.survey_routes import register_spec
 
-    app = create_app(open_store())
+    app = create_app(open_store(), decisions=PrefectDecisions())
     for path in spec or []:
         try:
             register_spec(app, load_spec(path))

@@ -132,21 +132,37 @@ def approve(
     Exit 0 when answered, 1 when no run of this program and cycle waits or a --drop names no
     proposed pair (then nothing is answered).
     """
-    from mentorflow.cli._pauses import paused_run, resume
     from mentorflow.spec import load_spec
 
     if not (approve_all or drop or hold_back):
         raise typer.BadParameter("say --all, --drop MATCH_ID... or --hold-back MEMBER_ID...")
     try:
-        loaded = load_spec(spec)
-        run = paused_run("matching", loaded.program.id, loaded.cycle.label, run_id)
-        _check_drops(loaded, drop or [], int(run.parameters.get("round_no", 1)))
+        typer.echo(
+            answer_approval(load_spec(spec), approve_all, drop or [], hold_back or [], run_id)
+        )
     except MentorflowError as error:
         _fail(error)
-        return
-    answer = {"approve_all": approve_all, "drop_pairs": drop or [], "hold_back": hold_back or []}
+
+
+def answer_approval(
+    spec: ProgramSpec,
+    approve_all: bool,
+    drop: list[str],
+    hold_back: list[str],
+    run_id: str | None = None,
+) -> str:
+    """Resume the paused matching run of the spec's cycle with this decision; what was said.
+
+    `mentorflow approve` and the organizer's proposal page both answer through here.
+    Raises MentorflowError (nothing answered) when no run waits or a drop names no pair.
+    """
+    from mentorflow.cli._pauses import paused_run, resume
+
+    run = paused_run("matching", spec.program.id, spec.cycle.label, run_id)
+    _check_drops(spec, drop, int(run.parameters.get("round_no", 1)))
+    answer = {"approve_all": approve_all, "drop_pairs": drop, "hold_back": hold_back}
     resume(run, answer)
-    typer.echo(f"answered flow run {run.id}: {answer}")
+    return f"answered flow run {run.id}: {answer}"
 
 
 def _check_drops(spec: ProgramSpec, names: list[str], round_no: int) -> None:

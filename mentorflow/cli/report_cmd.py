@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
@@ -21,10 +21,14 @@ def report(
         typer.Option("--cycle", help="A cycle label (its start date); default: the spec's."),
     ] = None,
 ) -> None:
-    """Compute the retrospective: figures, HTML and Markdown report, next-cycle proposal."""
+    """Compute the retrospective: figures, HTML and Markdown report, next-cycle proposal.
+
+    Contributions counted from a Google Sheet are read first by the retrospective flow's own
+    task (`flows.retrospective.read_contributions`: credentials, retries on 429 and 5xx).
+    """
     from datetime import UTC, datetime
 
-    from mentorflow.cli._flows import fail
+    from mentorflow.cli._flows import fail, run_flow_quietly
     from mentorflow.errors import MentorflowError
     from mentorflow.retrospective.run import run_retrospective
     from mentorflow.spec import load_spec
@@ -32,14 +36,24 @@ def report(
 
     try:
         program = load_spec(spec)
+        given = program.retrospective.contributions
+        rows = None
+        if given is not None and given.sheet is not None:
+            rows = run_flow_quietly(spec, lambda: _read_sheet(spec))
         engine = open_store()
         try:
-            outcome = run_retrospective(engine, program, datetime.now(UTC), cycle)
+            outcome = run_retrospective(engine, program, datetime.now(UTC), cycle, rows)
         finally:
             engine.dispose()
     except MentorflowError as error:
         fail(error)
     print_outcome(outcome)
+
+
+def _read_sheet(spec: Path) -> Any:
+    from flows.retrospective import read_contributions
+
+    return read_contributions(str(spec))
 
 
 def print_outcome(outcome) -> None:  # type: ignore[no-untyped-def]

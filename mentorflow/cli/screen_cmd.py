@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from mentorflow.cli._flows import fail
 from mentorflow.errors import MentorflowError
+
+if TYPE_CHECKING:
+    from mentorflow.spec import ProgramSpec
 
 SpecArgument = typer.Argument(
     ..., exists=True, dir_okay=False, readable=True, help="The program spec (YAML)."
@@ -42,20 +45,29 @@ def screen(
     if not (approve or decline or approve_all):
         raise typer.BadParameter("say --approve ID..., --decline ID... or --all")
     try:
-        _answer(spec, approve, decline, approve_all, run_id)
+        from mentorflow.spec import load_spec
+
+        typer.echo(answer_screening(load_spec(spec), approve, decline, approve_all, run_id))
     except MentorflowError as error:
         fail(error)
 
 
-def _answer(
-    spec_path: Path, approve: list[str], decline: list[str], approve_all: bool, run_id: str | None
-) -> None:
+def answer_screening(
+    spec: ProgramSpec,
+    approve: list[str],
+    decline: list[str],
+    approve_all: bool = False,
+    run_id: str | None = None,
+) -> str:
+    """Resume the paused intake run of the spec's cycle with this screening; what was said.
+
+    `mentorflow screen` and the organizer's applicants page both answer through here.
+    Raises MentorflowError (nothing answered) when no run waits or an id is not pending.
+    """
     from mentorflow.cli._pauses import paused_run, resume
     from mentorflow.intake import screening
-    from mentorflow.spec import load_spec
     from mentorflow.store.db import open_store
 
-    spec = load_spec(spec_path)
     program, cycle = spec.program.id, spec.cycle.label
     run = paused_run("intake", program, cycle, run_id)
     pending = {a.member_id for a in screening.waiting(open_store(), program, cycle)}
@@ -71,7 +83,7 @@ def _answer(
         )
     resume(run, {"approve": approve, "decline": decline, "approve_all": approve_all})
     enrolled = len(pending - set(decline)) if approve_all else len(approve)
-    typer.echo(
+    return (
         f"answered the screening of {program} {cycle} (flow run {run.id}): "
         f"{enrolled} approved, {len(decline)} declined, {len(pending) - enrolled - len(decline)}"
         " left waiting for the next run"

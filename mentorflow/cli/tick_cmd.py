@@ -52,4 +52,6 @@ def walk_demo_schedule(spec_path: Path, home: Path) -> None:
         typer.echo(f"  week {week:2d}: {line}")
     prompt = ", ".join(f"{k} {v}" for k, v in sorted(members.counts.items())) or "none"
     typer.echo(f"  surveys answered promptly inside the walk (never nudged): {prompt}")
+    check_ins = ", ".join(f"{k} {v}" for k, v in sorted(members.check_ins.items())) or "none"
+    typer.echo(f"  check-in mails answered on the page: {check_ins}")
     typer.echo(f"  {delivered.sent + delivered.as_files} mails written under {home / 'outbox'}")

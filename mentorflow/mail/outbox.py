@@ -372,11 +372,17 @@ def enqueue_to_organizers(
     context: dict[str, Any],
     clock: Clock,
     occurrence: str = "1",
+    only: str | None = None,
 ) -> int:
-    """Queue `template` for each organizer of the spec (key `...:org:<index>:...`); new rows."""
+    """Queue `template` for each organizer of the spec (key `...:org:<index>:...`); new rows.
+
+    `only`: the address of the one organizer to write to (a sign-in link is personal).
+    """
     queued = 0
     with _transaction(engine_or_conn) as conn:  # organizers' digests: one writer, no race
         for index, organizer in enumerate(settings.spec.program.organizers):
+            if only is not None and organizer.email.lower() != only.lower():
+                continue
             key = message_key(settings.program_id, cycle_label, f"org:{index}", purpose, occurrence)
             if _key_exists(conn, key):
                 continue

@@ -146,6 +146,10 @@ def sample_context(
             "no_url": f"{base_url}/alumni/SAMPLE-NO",
             "next_cycle_starts": date(2027, 9, 1),
         },
+        "organizer_signin": {
+            "signin_url": f"{base_url}/organizer/sign-in/eyJvIjoiYW5uYUBleGFtcGxlLm9yZyJ9.sample",
+            "valid_minutes": 15,
+        },
         "run_failed": {
             "stage": "tick",
             "run_name": "demo-mentoring/tick/2027-spring",

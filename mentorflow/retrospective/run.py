@@ -17,6 +17,7 @@ from typing import Any
 from sqlalchemy import Connection, Engine, select
 
 from mentorflow.errors import MentorflowError
+from mentorflow.intake.sources import SourceTable
 from mentorflow.paths import home
 from mentorflow.retrospective import contributions, metrics, proposal, report
 from mentorflow.retrospective.reads import CycleData, program_cycles, read_cycle
@@ -49,11 +50,12 @@ def report_folder(program_id: str, cycle_label: str) -> Path:
 
 
 def figures_for(
-    conn: Connection, spec: ProgramSpec, cycle_id: int
+    conn: Connection, spec: ProgramSpec, cycle_id: int, sheet_rows: SourceTable | None = None
 ) -> tuple[dict[str, Any], CycleData]:
+    """The cycle's figures; `sheet_rows` the contributions sheet when the spec names one."""
     data = read_cycle(conn, spec, cycle_id)
     figures = metrics.compute(spec, data)
-    found, unknown = contributions.per_member(conn, spec, data)
+    found, unknown = contributions.per_member(conn, spec, data, sheet_rows)
     figures["contributions"] = contributions.figures(spec, data, found, unknown)
     named = set(_ID.findall(json.dumps(figures))) & {m for _, r in data.history for m in r}
     if named:  # a bug, never data: the aggregate must name nobody
@@ -76,7 +78,11 @@ def stored_figures(conn: Connection, program_id: str, cycle_id: int) -> dict[str
 
 
 def _earlier(
-    conn: Connection, spec: ProgramSpec, upto: Any, figures: dict[str, Any]
+    conn: Connection,
+    spec: ProgramSpec,
+    upto: Any,
+    figures: dict[str, Any],
+    sheet_rows: SourceTable | None,
 ) -> list[dict[str, Any]]:
     """Headline per cycle of the program up to this one: stored aggregates, else computed now."""
     rows = []
@@ -85,7 +91,7 @@ def _earlier(
             continue
         found = figures if cycle.id == upto.id else stored_figures(conn, spec.program.id, cycle.id)
         if found is None:
-            found, _ = figures_for(conn, as_of_cycle(spec, cycle), cycle.id)
+            found, _ = figures_for(conn, as_of_cycle(spec, cycle), cycle.id, sheet_rows)
         rows.append({"cycle": cycle.label, **metrics.headline(found)})
     return rows
 
@@ -106,9 +112,17 @@ def as_of_cycle(spec: ProgramSpec, cycle: Any) -> ProgramSpec:
 
 
 def run_retrospective(
-    engine: Engine, spec: ProgramSpec, now: datetime, cycle_label: str | None = None
+    engine: Engine,
+    spec: ProgramSpec,
+    now: datetime,
+    cycle_label: str | None = None,
+    sheet_rows: SourceTable | None = None,
 ) -> Outcome:
-    """Figures, stored aggregate, report; the proposal only for the spec's own cycle."""
+    """Figures, stored aggregate, report; the proposal only for the spec's own cycle.
+
+    `sheet_rows`: the contributions sheet (`contributions.read_contributions_sheet`), read by the
+    caller when the spec counts contributions from a Google Sheet.
+    """
     label = cycle_label or spec.cycle.label
     with engine.connect() as conn:
         cycle = get_cycle(conn, spec.program.id, label)
@@ -116,8 +130,8 @@ def run_retrospective(
             raise UnknownCycleError(f"cycle {label} of {spec.program.id} is not in the store")
         current = label == spec.cycle.label
         spec = as_of_cycle(spec, cycle)
-        figures, data = figures_for(conn, spec, cycle.id)
-        earlier = _earlier(conn, spec, cycle, figures)
+        figures, data = figures_for(conn, spec, cycle.id, sheet_rows)
+        earlier = _earlier(conn, spec, cycle, figures, sheet_rows)
         recorded = _recorded_sha(conn, spec)
     with engine.begin() as conn:
         log_event(

@@ -43,7 +43,8 @@ def _retrospective(raw: dict[str, Any], folder: Path) -> m.Retrospective:
     if given is None:
         return m.Retrospective()
     csv = (folder / given["csv"]).resolve() if "csv" in given else None
-    return m.Retrospective(m.Contributions(given.get("question"), csv))
+    sheet = _google_sheet(given["sheet"]) if "sheet" in given else None
+    return m.Retrospective(m.Contributions(given.get("question"), csv, sheet))
 
 
 def _closure(raw: dict[str, Any], language: str) -> m.Closure:
@@ -136,6 +137,11 @@ def _model(raw: dict[str, Any], cycle: m.Cycle) -> m.Model:
 def _source(raw: dict[str, Any], folder: Path) -> m.CsvSource | m.GoogleSheetSource:
     if raw["type"] == "csv":
         return m.CsvSource((folder / raw["path"]).resolve())
+    return _google_sheet(raw)
+
+
+def _google_sheet(raw: dict[str, Any]) -> m.GoogleSheetSource:
+    """The intake's `type: google_sheet` source, or the retrospective's contributions sheet."""
     credentials = secret_ref(raw["credentials"])
     assert credentials is not None  # the schema requires it
     return m.GoogleSheetSource(raw["key"], raw["worksheet"], credentials)

@@ -30,6 +30,7 @@ BUILTIN_TEMPLATES: frozenset[str] = frozenset(
         "alumni_invitation",
         "organizer_digest",
         "run_failed",
+        "organizer_signin",
     }
 )
 """Templates under notifications/<name>/ that every spec may name."""
@@ -437,10 +438,11 @@ class Retention:
 
 @dataclass(frozen=True)
 class Contributions:
-    """How the retrospective counts contributions after mentoring: one of the two is set."""
+    """How the retrospective counts contributions after mentoring: one of the three is set."""
 
     question: str | None = None  # "<survey id>.<question id>"
     csv: Path | None = None  # absolute: resolved against the spec's folder
+    sheet: GoogleSheetSource | None = None  # read by the flow (or `mentorflow report`)
 
 
 @dataclass(frozen=True)

@@ -236,6 +236,16 @@ def _unique(document: Document, error: ValidationError, path: JsonPath) -> list[
     return [document.problem(path, "lists the same value twice")]
 
 
+def _one_of(document: Document, error: ValidationError, path: JsonPath) -> list[Problem]:
+    """`oneOf` over branches that each require one key: name the keys, and which were given."""
+    keys = [b["required"][0] for b in error.validator_value if len(b.get("required", [])) == 1]
+    if len(keys) != len(error.validator_value) or not isinstance(error.instance, dict):
+        return _generic(document, error, path)
+    given = [key for key in keys if key in error.instance]
+    told = f" (given: {', '.join(f'`{k}`' for k in given)})" if given else " (none given)"
+    return [document.problem(path, f"give exactly one of {one_of(keys)}{told}")]
+
+
 def _generic(document: Document, error: ValidationError, path: JsonPath) -> list[Problem]:
     return [document.problem(path, f"{_show(error.instance)} breaks the `{error.validator}` rule")]
 
@@ -254,6 +264,7 @@ _HANDLERS = {
     **dict.fromkeys(_SIZE_NOUNS, _size),
     "const": _const,
     "uniqueItems": _unique,
+    "oneOf": _one_of,
 }
 
 

@@ -34,6 +34,8 @@ from mentorflow.surveys.definitions import SCALES
 from mentorflow.surveys.tokens import read_survey_token
 
 LINK = re.compile(r"/survey/[A-Za-z0-9_.\-]+")
+CHECK_IN = re.compile(r"/checkin/[A-Za-z0-9_.\-]+")  # met, not yet, cannot: the mail's order
+MET, NOT_YET = 0.7, 0.15  # shares of check-in mails answered "met" and "not yet" on the page
 PROMPT = 0.5  # the share of invitations answered promptly, inside the walk
 LATE = 0.5  # of the rest: answered after the walk (after their nudges)
 PHRASES = ("Sehr hilfreich.", "Mehr Zeit wäre schön gewesen.", "Ich habe viel gelernt.")
@@ -109,6 +111,8 @@ class PromptMembers:
         self.seen = 0  # the highest outbox id read
         self.due: list[tuple[datetime, str]] = []  # (answer moment, path), a heap
         self.counts: Counter[str] = Counter()
+        self.check_ins: Counter[str] = Counter()  # answers to check-in mails, by answer
+        self.planned: dict[str, str] = {}  # check-in link -> the answer it gives
 
     def __enter__(self) -> PromptMembers:
         self.base = self.server.__enter__()
@@ -122,6 +126,9 @@ class PromptMembers:
         while self.due and self.due[0][0] <= moment:
             at, path = heapq.heappop(self.due)
             self.clock.moment = at
+            if path.startswith("/checkin/"):
+                self.check_ins[self._check_in_answer(path)] += 1
+                continue
             survey_id = _survey_of(self.spec, path, self.base)
             data = _answers(self.spec, survey_id, self.rng) if survey_id else []
             self.counts[_post(self.base + path, data)] += 1
@@ -129,18 +136,37 @@ class PromptMembers:
     def _read_new(self) -> None:
         query = (
             select(outbox.c.id, outbox.c.text_body, outbox.c.created_at)
-            .where(outbox.c.id > self.seen, outbox.c.purpose == "survey")
+            .where(outbox.c.id > self.seen, outbox.c.purpose.in_(("survey", "check_in")))
             .order_by(outbox.c.id)
         )
         with self.engine.connect() as conn:
             rows = conn.execute(query).all()
         for row in rows:
             self.seen = max(self.seen, row.id)
+            if self._plan_check_in(row.text_body or "", aware(row.created_at)):
+                continue
             found = LINK.search(row.text_body or "")
             if found is None or self.rng.random() >= PROMPT:
                 continue
             delay = timedelta(hours=self.rng.randint(2, 36))
             heapq.heappush(self.due, (aware(row.created_at) + delay, found.group(0)))
+
+    def _plan_check_in(self, text: str, queued_at: datetime) -> bool:
+        """A check-in mail: most members click "met", some "not yet", within three days."""
+        links = CHECK_IN.findall(text)
+        if len(links) < 3:
+            return False
+        roll = self.rng.random()
+        if roll < MET + NOT_YET:
+            delay = timedelta(hours=self.rng.randint(6, 72))
+            path = links[0 if roll < MET else 1]
+            self.planned[path] = "met" if roll < MET else "not_yet"
+            heapq.heappush(self.due, (queued_at + delay, path))
+        return True
+
+    def _check_in_answer(self, path: str) -> str:
+        outcome = _post(self.base + path, [])
+        return outcome if outcome.startswith("refused") else self.planned[path]
 
 
 def _invitations(engine: Engine) -> Iterator[tuple[str, datetime]]:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import jinja2
 from sqlalchemy import Engine
@@ -14,6 +15,9 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from mentorflow.clock import Clock, SystemClock
 from mentorflow.mail.tokens import secret_key as default_secret_key
+
+if TYPE_CHECKING:
+    from mentorflow.web.organizer_routes import Decisions
 
 TEMPLATES_DIR = Path(__file__).resolve().parent / "templates"
 # The pages take a one-line form at most; anything larger is refused before it is buffered.
@@ -109,15 +113,25 @@ def page(name: str, status_code: int = 200, **context: object) -> Response:
 
 
 def create_app(
-    engine: Engine, *, secret_key: str | None = None, clock: Clock | None = None
+    engine: Engine,
+    *,
+    secret_key: str | None = None,
+    clock: Clock | None = None,
+    decisions: Decisions | None = None,
 ) -> Starlette:
-    """The web app over the store `engine`; `secret_key` verifies link tokens."""
+    """The web app over the store `engine`; `secret_key` verifies link tokens.
+
+    `decisions` answers paused flow runs from the organizer pages (`mentorflow serve` passes
+    one backed by Prefect); without it those pages only show.
+    """
     from mentorflow.web.engagement_routes import routes as engagement_routes
+    from mentorflow.web.organizer_routes import routes as organizer_routes
     from mentorflow.web.routes import routes
     from mentorflow.web.survey_routes import routes as survey_routes
 
-    app = _App(routes=[*routes(), *engagement_routes(), *survey_routes()])
+    app = _App(routes=[*routes(), *engagement_routes(), *survey_routes(), *organizer_routes()])
     app.state.engine = engine
+    app.state.decisions = decisions
     app.state.secret_key = secret_key or default_secret_key()
     app.state.clock = clock or SystemClock()
     app.add_middleware(BodyLimit)

@@ -46,7 +46,7 @@ class Visit:
     language: str
 
 
-def _spec_for(request: Request, conn: Connection, program_id: str) -> ProgramSpec | None:
+def spec_for(request: Request, conn: Connection, program_id: str) -> ProgramSpec | None:
     specs: dict[str, ProgramSpec] = getattr(request.app.state, "survey_specs", None) or {}
     if program_id in specs:
         return specs[program_id]
@@ -80,7 +80,7 @@ def _checked(request: Request, conn: Connection) -> tuple[Visit, tuple[Any, int]
     program_id = conn.execute(
         select(members.c.program_id).where(members.c.id == claim.member_id)
     ).scalar()
-    spec = _spec_for(request, conn, program_id) if program_id else None
+    spec = spec_for(request, conn, program_id) if program_id else None
     checked = responses.check_claim(conn, spec, claim) if spec else None
     if spec is None or checked is None:
         return None

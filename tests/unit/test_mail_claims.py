@@ -117,6 +117,11 @@ def test_a_batch_that_stops_early_leaves_its_unsent_claims_pending(store, tmp_pa
 
 def test_light_commits_end_with_the_connections_own_durability(store):
     engine, _ = store
+    if engine.dialect.name != "sqlite":  # PostgreSQL: every commit waits for its WAL flush
+        with engine.connect() as conn, Commits(conn) as commits:
+            commits.light()
+        assert commits.epoch == DURABLE
+        return
     with engine.connect() as conn:
         before = conn.exec_driver_sql("PRAGMA synchronous").scalar()
         with Commits(conn) as commits:

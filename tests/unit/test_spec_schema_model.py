@@ -50,6 +50,7 @@ OBJECTS: dict[tuple[str, ...], tuple[type, ...]] = {
     ("engagement", "send_window"): (m.SendWindow,),
     ("retrospective",): (m.Retrospective,),
     ("retrospective", "contributions"): (m.Contributions,),
+    ("retrospective", "contributions", "sheet"): (m.GoogleSheetSource,),
 }
 
 # Schema definitions the model holds as a value of another shape, not as a dataclass of its own.
