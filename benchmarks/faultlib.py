@@ -3,7 +3,7 @@
 - `forked(work)` runs `work()` in a forked child (everything already imported: a trial costs
   milliseconds, not an interpreter start) and tells how it ended: "ok", "error" (a
   MentorflowError: a clear message), "crash" (any other exception: an unhandled traceback) or
-  "killed";
+  "killed"; `attempt(work)` does the same in this process;
 - `kill_at_event(stage, nth, pids)` is an `SmtpServer.on_event` hook that SIGKILLs the sender at
   the nth "MAIL" / "RCPT" / "DATA" / "REPLIED" of the transaction, `kill_after(seconds, pid)`
   at a moment;
@@ -62,6 +62,12 @@ def forked(work: Callable[[], object], on_start: Callable[[int], None] | None = 
     if os.WIFSIGNALED(status):
         return Ending(KILLED, said)
     return Ending({0: OK, 2: ERROR}.get(os.WEXITSTATUS(status), CRASH), said)
+
+
+def attempt(work: Callable[[], object]) -> Ending:
+    """Run `work()` in this process and tell how it ended, as `forked` does for a child."""
+    code, said = _run_child(work)
+    return Ending({0: OK, 2: ERROR}.get(code, CRASH), said)
 
 
 def _run_child(work: Callable[[], object]) -> tuple[int, str]:

@@ -40,6 +40,7 @@ from benchmarks.faultlib import (
     OK,
     Account,
     Ending,
+    attempt,
     copy_sqlite,
     forked,
     kill_after,
@@ -189,14 +190,6 @@ def _tick(url: str, spec_path: Path) -> Callable[[], object]:
             engine.dispose()
 
     return work
-
-
-def _attempt(work: Callable[[], object]) -> Ending:
-    """Run `work()` here and tell how it ended, as `forked` does for a child."""
-    from benchmarks.faultlib import _run_child
-
-    code, said = _run_child(work)
-    return Ending({0: OK, 2: ERROR}.get(code, CRASH), said)
 
 
 # --- kill -9 ------------------------------------------------------------------------------------
@@ -364,10 +357,10 @@ def _smtp_trials(
         url = lab.send_store("smtp")
         lab.server.messages.clear()
         disarm = setup(lab, rng)
-        row.ended(_attempt(_deliver(url, lab.mail)), ERROR, OK)
+        row.ended(attempt(_deliver(url, lab.mail)), ERROR, OK)
         disarm()
         later = FixedClock(NOW + timedelta(days=1))  # past every retry backoff
-        row.ended(_attempt(_deliver(url, lab.mail, later)), OK)
+        row.ended(attempt(_deliver(url, lab.mail, later)), OK)
         engine = make_engine(url)
         row.take(mail_account(engine, lab.received()))
         engine.dispose()
@@ -399,7 +392,7 @@ def dropped_mid_data(lab: Lab, trials: int, rng: random.Random) -> Row:
         url = lab.send_store("dropped")
         try:
             for _ in range(4):  # each run meets one drop, the last goes through
-                row.ended(_attempt(_deliver(url, mail)), ERROR, OK)
+                row.ended(attempt(_deliver(url, mail)), ERROR, OK)
             messages = [parse(raw) for raw in dropper.messages]
         finally:
             dropper.stop()
@@ -427,12 +420,12 @@ def sheets_faults(lab: Lab, trials: int, rng: random.Random) -> Row:
         engine = make_engine(copy_sqlite(lab.send_template, lab.folder / "sheets.db"))
         for _ in range(2):  # a first run and a rerun, each meeting a fault first
             fake.fail_next(rng.choice((429, 503)))
-            failed = _attempt(lambda: read_sheet(fake.client(), source))  # noqa: B023
+            failed = attempt(lambda: read_sheet(fake.client(), source))  # noqa: B023
             if "SourceUnavailableError" not in failed.said:
                 failed = Ending(CRASH, failed.said or "no error on a 429/503")
             row.ended(failed, ERROR)
             table = read_sheet(fake.client(), source)
-            row.ended(_attempt(lambda: ingest(engine, table, spec, FixedClock(NOW))), OK)  # noqa: B023
+            row.ended(attempt(lambda: ingest(engine, table, spec, FixedClock(NOW))), OK)  # noqa: B023
         with engine.connect() as conn:
             enrolled = conn.execute(select(func.count()).select_from(enrolments)).scalar_one()
         row.take(
@@ -467,9 +460,9 @@ def store_locked(lab: Lab, trials: int, rng: random.Random) -> Row:
         lab.server.messages.clear()
         long = trial == 0  # one trial past the 10 s busy_timeout, the others well within it
         with _locked(Path(url.removeprefix("sqlite:///")), 10.5 if long else rng.uniform(0.2, 1.5)):
-            ending = _attempt(_deliver(url, lab.mail))
+            ending = attempt(_deliver(url, lab.mail))
         row.ended(ending, ERROR) if long else row.ended(ending, OK)
-        row.ended(_attempt(_deliver(url, lab.mail)), OK)
+        row.ended(attempt(_deliver(url, lab.mail)), OK)
         engine = make_engine(url)
         row.take(mail_account(engine, lab.received()))
         engine.dispose()
@@ -534,7 +527,7 @@ def bad_rows(lab: Lab) -> Row:
         engine = make_engine(copy_sqlite(lab.send_template, lab.folder / "rows.db"))
         spec = intake_spec(copy)
         reports = []
-        ending = _attempt(lambda: reports.append(_ingest(engine, spec)))  # noqa: B023
+        ending = attempt(lambda: reports.append(_ingest(engine, spec)))  # noqa: B023
         row.ended(ending, OK, ERROR)
         for report in reports:
             counted = (
