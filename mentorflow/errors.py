@@ -4,6 +4,7 @@
     ├── SpecError                 a program spec cannot be used
     │   └── SpecInvalidError      carries every located problem (file:line:col: $.path: message)
     ├── StoreError                the database is unreachable or in an unexpected state
+    │   ├── StoreUnavailableError the database is locked by another writer or cannot be reached
     │   └── UnknownMemberError    no such member in the program (erasure by id or address)
     ├── MailError                 a mail could not be rendered or delivered
     │   ├── TemplateError         a template is missing or does not render
@@ -42,6 +43,10 @@ class SpecInvalidError(SpecError):
 
 class StoreError(MentorflowError):
     """The database is unreachable or in an unexpected state."""
+
+
+class StoreUnavailableError(StoreError):
+    """The database is locked past the busy timeout, or its server does not answer: retry later."""
 
 
 class UnknownMemberError(StoreError):

@@ -187,3 +187,61 @@ class _Lines:
                 pass
         except TimeoutError:
             pass
+
+
+WELCOME_CONTEXT = {"role": "mentee", "intake_closes": "2027-01-25", "cycle_starts": "2027-02-01"}
+
+
+def queue_mails(
+    engine: Engine,
+    cycle: CycleRef,
+    settings: MailRuntime,
+    template: str,
+    count: int,
+    *,
+    new_members: bool = True,
+) -> None:
+    """`count` new members m_000... (p000@example.org...), each with one `template` mail queued
+    (`new_members=False`: the members exist already)."""
+    from mentorflow.clock import FixedClock
+    from mentorflow.mail.outbox import enqueue
+    from mentorflow.mail.samples import sample_context
+
+    context = WELCOME_CONTEXT
+    if template == "introduction":
+        context = sample_context("introduction", settings.base_url, "de", "Europe/Berlin")
+    for i in range(count):
+        if new_members:
+            add_member(engine, f"m_{i:03d}", f"p{i:03d}@example.org", f"Person {i}")
+        enqueue(
+            engine,
+            settings=settings,
+            cycle_id=cycle.id,
+            cycle_label=cycle.label,
+            member_id=f"m_{i:03d}",
+            purpose=template,
+            template=template,
+            clock=FixedClock(NOW),
+            context=context,
+        )
+
+
+# A sender process: `python -c RUN_SENDER <store url> <folder> <smtp port>` delivers the test
+# program's due mail to 127.0.0.1:<port> and prints its DeliveryReport.
+RUN_SENDER = """
+import sys
+from pathlib import Path
+from mentorflow.clock import FixedClock
+from mentorflow.mail.outbox import deliver_pending
+from mentorflow.mail.sender import sender_for
+from mentorflow.store.db import make_engine
+from types import SimpleNamespace
+from tests.mail_support import NOW, settings_for, smtp_settings
+
+url, folder, port = sys.argv[1], Path(sys.argv[2]), int(sys.argv[3])
+settings = settings_for(folder, smtp=smtp_settings(SimpleNamespace(host="127.0.0.1", port=port)))
+report = deliver_pending(
+    make_engine(url), settings=settings, sender=sender_for(settings), clock=FixedClock(NOW)
+)
+print(report)
+"""

@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from mentorflow.errors import MentorflowError, TemporaryMailError
+from mentorflow.errors import MentorflowError, StoreUnavailableError, TemporaryMailError
 
 if TYPE_CHECKING:
     from sqlalchemy import Engine
@@ -148,7 +148,7 @@ def send(
         report = deliver_pending(
             engine, settings=settings, sender=sender, clock=SystemClock(), limit=limit
         )
-    except TemporaryMailError as error:
+    except (TemporaryMailError, StoreUnavailableError) as error:
         _fail(error, 75)  # EX_TEMPFAIL: run again later
         return
     except MentorflowError as error:

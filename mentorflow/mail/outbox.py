@@ -27,6 +27,7 @@ from mentorflow.errors import MailError, SmtpUnreachableError, TemporaryMailErro
 from mentorflow.mail import sender as outcomes
 from mentorflow.mail.addresses import check_address
 from mentorflow.mail.claims import CLAIM_BATCH, DURABLE, Commits, current_epoch
+from mentorflow.mail.lease import delivery_lock
 from mentorflow.mail.message import Attachment, OutgoingMail, new_message_id
 from mentorflow.mail.policy import ESSENTIAL_TEMPLATES, MAX_AUTO_RESENDS, RESEND_UNCONFIRMED
 from mentorflow.mail.sender import EmlFolderSender, Sender, SendResult
@@ -729,11 +730,12 @@ def deliver_pending(
 ) -> DeliveryReport:
     """Deliver the program's due pending mail over one sender session, each key at most once.
 
+    One delivery of a program at a time (mail/lease.py): a second one waits for the first to end.
     Raises TemporaryMailError (after recording everything; `.report` holds the counts) when a
     temporary failure stopped the batch or left mails pending, so a retrying caller tries again
     later; SmtpUnreachableError when no connection could be made (retrying soon is pointless).
     """
-    with engine.connect() as conn:
+    with delivery_lock(engine, settings.program_id), engine.connect() as conn:
         unconfirmed, resent = reconcile(conn, settings.program_id, clock.now())
         report = DeliveryReport(unconfirmed=unconfirmed, resent=resent)
         ids = _due_ids(conn, settings.program_id, clock.now())

@@ -8,7 +8,10 @@ from pathlib import Path
 from alembic import command
 from alembic.config import Config
 from sqlalchemy import Engine, create_engine, event
+from sqlalchemy.engine import ExceptionContext
+from sqlalchemy.exc import OperationalError
 
+from mentorflow.errors import StoreUnavailableError
 from mentorflow.paths import home
 
 MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
@@ -36,7 +39,27 @@ def make_engine(url: str | None = None) -> Engine:
     engine = create_engine(url, future=True, hide_parameters=True)
     if engine.dialect.name == "sqlite":
         event.listen(engine, "connect", _sqlite_pragmas)
+    event.listen(engine, "handle_error", _unavailable)
     return engine
+
+
+def _unavailable(context: ExceptionContext) -> None:
+    """A store locked past the busy timeout or a server that does not answer becomes one clear
+    StoreUnavailableError (no traceback for the organizer; the URL's password never shows)."""
+    error = context.original_exception
+    if not isinstance(context.sqlalchemy_exception, OperationalError):
+        return
+    url = context.engine.url if context.engine is not None else None
+    where = f"{url.host}:{url.port}/{url.database}" if url is not None and url.host else "file"
+    text = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
+    if "locked" in text or "busy" in text:
+        raise StoreUnavailableError(
+            f"the store ({where}) is locked by another writer: {text}; try again later"
+        ) from context.sqlalchemy_exception
+    if context.is_disconnect or "connect" in text or "Connection refused" in text:
+        raise StoreUnavailableError(
+            f"the store ({where}) cannot be reached: {text}; try again later"
+        ) from context.sqlalchemy_exception
 
 
 def migrate(engine: Engine, revision: str = "head") -> None:

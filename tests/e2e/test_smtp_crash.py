@@ -4,7 +4,6 @@ mail whose fate is unknown is `unconfirmed`, never silently `sent`."""
 
 from __future__ import annotations
 
-import os
 import random
 import signal
 import subprocess
@@ -14,31 +13,12 @@ from pathlib import Path
 
 from sqlalchemy import select
 
-from mentorflow.clock import FixedClock
-from mentorflow.mail.outbox import enqueue
-from mentorflow.mail.samples import sample_context
+from benchmarks.faultlib import kill_at_event
 from mentorflow.store.tables import outbox
-from tests.mail_support import NOW, add_member, make_store, settings_for
+from tests.mail_support import RUN_SENDER, make_store, queue_mails, settings_for
 
 ROOT = Path(__file__).resolve().parents[2]
 MESSAGES = 30
-RUN_SENDER = """
-import sys
-from pathlib import Path
-from mentorflow.clock import FixedClock
-from mentorflow.mail.outbox import deliver_pending
-from mentorflow.mail.sender import sender_for
-from mentorflow.store.db import make_engine
-from types import SimpleNamespace
-from tests.mail_support import NOW, settings_for, smtp_settings
-
-url, folder, port = sys.argv[1], Path(sys.argv[2]), int(sys.argv[3])
-settings = settings_for(folder, smtp=smtp_settings(SimpleNamespace(host="127.0.0.1", port=port)))
-report = deliver_pending(
-    make_engine(url), settings=settings, sender=sender_for(settings), clock=FixedClock(NOW)
-)
-print(report)
-"""
 
 
 def _run_sender(url: str, folder: Path, port: int) -> subprocess.Popen:
@@ -51,45 +31,14 @@ def _run_sender(url: str, folder: Path, port: int) -> subprocess.Popen:
     )
 
 
-def _killer(stage: str, nth: int, proc_box: list) -> object:
-    """An SMTP server hook that SIGKILLs the sender at the nth `stage` event."""
-    seen = Counter()
-
-    def on_event(event: str) -> None:
-        seen[event] += 1
-        if event == stage and seen[event] == nth and proc_box:
-            os.kill(proc_box[0].pid, signal.SIGKILL)
-
-    return on_event
-
-
-def _queue(engine, cycle, settings, template: str, count: int) -> None:
-    context = {"role": "mentee", "intake_closes": "2027-01-25", "cycle_starts": "2027-02-01"}
-    if template == "introduction":
-        context = sample_context("introduction", settings.base_url, "de", "Europe/Berlin")
-    for i in range(count):
-        add_member(engine, f"m_{i:03d}", f"p{i:03d}@example.org", f"Person {i}")
-        enqueue(
-            engine,
-            settings=settings,
-            cycle_id=cycle.id,
-            cycle_label=cycle.label,
-            member_id=f"m_{i:03d}",
-            purpose=template,
-            template=template,
-            clock=FixedClock(NOW),
-            context=context,
-        )
-
-
 def _kill_runs(smtp_server, url: str, folder: Path, points: list[tuple[str, int]]) -> list[str]:
     """Run a sender per point, killed at that SMTP event; then one clean run. Their outputs."""
     outputs = []
     for stage, nth in points:
         box: list = []
-        smtp_server.on_event = _killer(stage, nth, box)
+        smtp_server.on_event = kill_at_event(stage, nth, box)
         proc = _run_sender(url, folder, smtp_server.port)
-        box.append(proc)
+        box.append(proc.pid)
         out, _err = proc.communicate(timeout=120)
         assert proc.returncode == -signal.SIGKILL, f"the run for {stage} #{nth} did not die"
         outputs.append(out)
@@ -110,7 +59,7 @@ def test_killed_senders_never_send_twice_and_leave_the_unsure_ones_unconfirmed(
 ):
     url = f"sqlite:///{tmp_path / 'store.db'}"
     engine, cycle = make_store(url)
-    _queue(engine, cycle, settings_for(tmp_path), "welcome", MESSAGES)
+    queue_mails(engine, cycle, settings_for(tmp_path), "welcome", MESSAGES)
     rng = random.Random(20270201)
     # Every stage of the SMTP transaction, including the worst moment: the server has accepted
     # (DATA, REPLIED) but the sender has not yet recorded it.
@@ -134,7 +83,7 @@ def test_an_introduction_left_unconfirmed_by_a_kill_is_resent_once_with_its_mess
 ):
     url = f"sqlite:///{tmp_path / 'store.db'}"
     engine, cycle = make_store(url)
-    _queue(engine, cycle, settings_for(tmp_path), "introduction", 8)
+    queue_mails(engine, cycle, settings_for(tmp_path), "introduction", 8)
     # The second message of each run: the first is the copy resent after the previous kill.
     outputs = _kill_runs(smtp_server, url, tmp_path, [("DATA", 2)] * 3)
 

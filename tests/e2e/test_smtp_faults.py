@@ -19,6 +19,7 @@ import pytest
 from sqlalchemy import select
 from typer.testing import CliRunner
 
+from benchmarks.faultlib import spec_with_smtp
 from mentorflow.cli.main import app
 from mentorflow.clock import FixedClock
 from mentorflow.errors import SmtpUnreachableError, TemporaryMailError
@@ -120,10 +121,7 @@ def _spec_with_smtp(tmp_path: Path, port: int) -> Path:
     text = (ROOT / "program_specs" / "one_to_one.yaml").read_text(encoding="utf-8")
     # the form export sits beside the spec, as the CSV confinement asks
     shutil.copytree(ROOT / "program_specs" / "intake", tmp_path / "intake", dirs_exist_ok=True)
-    smtp = f"  smtp: {{host: 127.0.0.1, port: {port}, security: none, timeout_seconds: 5}}\n"
-    text = text.replace(
-        "  base_url: http://127.0.0.1:8000\n", "  base_url: http://127.0.0.1:8000\n" + smtp
-    )
+    text = spec_with_smtp(text, port)
     path = tmp_path / "spec.yaml"
     path.write_text(text, encoding="utf-8")
     return path

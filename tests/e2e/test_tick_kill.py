@@ -15,6 +15,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import func, select
 
+from benchmarks.faultlib import spec_with_smtp
 from mentorflow.clock import FixedClock
 from mentorflow.engagement.run import run_tick
 from mentorflow.mail.outbox import deliver_pending
@@ -78,11 +79,7 @@ def test_kill_9_in_the_middle_of_a_tick_then_a_rerun_sends_each_mail_once(tmp_pa
 
     text = (DATA / "walk.yaml").read_text(encoding="utf-8")
     shutil.copyfile(DATA / "walk.csv", tmp_path / "walk.csv")  # data beside the spec
-    text = text.replace(
-        "  base_url: http://127.0.0.1:8000\n",
-        "  base_url: http://127.0.0.1:8000\n  daily_limit: 5000\n"
-        f"  smtp: {{host: 127.0.0.1, port: {smtp_server.port}, security: none}}\n",
-    )
+    text = spec_with_smtp(text, smtp_server.port, extra="  daily_limit: 5000\n")
     (tmp_path / "smtp.yaml").write_text(text, encoding="utf-8")
     spec = load_spec(tmp_path / "smtp.yaml")
     mail = mail_runtime(spec)
