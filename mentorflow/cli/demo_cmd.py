@@ -50,6 +50,29 @@ def demo(home: HomeOption = Path(".mentorflow/demo"), keep: KeepOption = False) 
     _answer_surveys()
     _closure()
     _retrospective()
+    _where_to_look(home)
+
+
+def _where_to_look(home: Path) -> None:
+    """The last lines: where the demo's outcomes are, and how to see them in a browser."""
+    spec = DEMO_SPEC
+    typer.echo("where to look:")
+    typer.echo(f"  mails:        {home / 'outbox'} (.eml files; `mentorflow outbox {spec}`)")
+    typer.echo(f"  report:       {home / 'reports'}")
+    typer.echo(
+        f"  review pages: MENTORFLOW_HOME={home} mentorflow serve --spec {spec}, then open the"
+        f" link `MENTORFLOW_HOME={home} mentorflow organizer-link {spec}` prints"
+    )
+    api = os.environ.get("PREFECT_API_URL", "")
+    if api:
+        typer.echo(
+            f"  Prefect UI:   {api.removesuffix('/').removesuffix('/api')}/runs (tag program:...)"
+        )
+    else:
+        typer.echo(
+            "  Prefect UI:   this demo ran on a temporary Prefect server; to keep its runs and"
+            " artifacts, start `prefect server start`, set PREFECT_API_URL, and run it again"
+        )
 
 
 def _closure() -> None:

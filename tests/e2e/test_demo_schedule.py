@@ -12,7 +12,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[2]
 
 
-def test_demo_prints_what_went_out_per_week_within_a_minute(tmp_path):
+def test_demo_prints_what_went_out_per_week_and_where_to_look(tmp_path):
     env = {
         **os.environ,
         "PYTHONPATH": str(ROOT),
@@ -37,4 +37,9 @@ def test_demo_prints_what_went_out_per_week_within_a_minute(tmp_path):
     assert "check_in" in weeks["3"]  # checkin-1 at 2w: the week of 15 February
     assert "survey" in weeks["7"]  # halbzeit at 6w
     assert all("digest" in weeks[str(w)] for w in range(2, 13))  # every Monday
-    assert elapsed <= 60, f"demo took {elapsed:.1f} s"
+    # its time is a benchmark's business (benchmarks/bench_demo.py), not a test's: only said here
+    print(f"demo took {elapsed:.1f} s")
+    home = tmp_path / "demo"
+    assert f"  mails:        {home / 'outbox'}" in result.stdout
+    spec = ROOT / "program_specs" / "one_to_one.yaml"
+    assert f"mentorflow organizer-link {spec}" in result.stdout
