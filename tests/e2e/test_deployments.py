@@ -49,6 +49,26 @@ def _prefect(env: dict[str, str], *args: str, timeout: float = 240) -> str:
     return result.stdout
 
 
+def _run_on_a_worker(env: dict[str, str], deployment: str) -> str:
+    """Start a process worker, run `deployment` and watch it; the worker goes before the server
+    (NOTES.md)."""
+    worker = subprocess.Popen(
+        [str(BIN / "prefect"), "worker", "start", "--pool", "mentorflow"],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        return _prefect(env, "deployment", "run", deployment, "--watch", "--watch-timeout", "200")
+    finally:
+        worker.terminate()
+        try:
+            worker.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            worker.kill()
+
+
 @pytest.fixture
 def prefect_server(tmp_path):
     port = _free_port()
@@ -86,29 +106,7 @@ def test_deploy_all_and_run_a_cycle_on_a_worker(prefect_server, tmp_path):
     listing = _prefect(env, "deployment", "ls")
     for name in ("intake", "matching", "send_mail", "run_cycle"):
         assert name in listing
-    worker = subprocess.Popen(
-        [str(BIN / "prefect"), "worker", "start", "--pool", "mentorflow"],
-        cwd=ROOT,
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    try:
-        out = _prefect(
-            env,
-            "deployment",
-            "run",
-            "run_cycle/demo-mentoring-cycle",
-            "--watch",
-            "--watch-timeout",
-            "200",
-        )
-    finally:
-        worker.terminate()  # the worker goes before the server (NOTES.md)
-        try:
-            worker.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            worker.kill()
+    out = _run_on_a_worker(env, "run_cycle/demo-mentoring-cycle")
     assert "Completed" in out
     mails = list((tmp_path / "home" / "outbox").rglob("*.eml"))
     assert any("_welcome_" in path.name for path in mails)
@@ -149,29 +147,7 @@ def test_mentorflow_deploy_makes_every_stage_per_program_and_a_worker_runs_them(
     assert [s["schedule"]["timezone"] for s in tick["schedules"]] == ["Europe/Berlin"]
     assert by_name["demo-mentoring-matching"]["schedules"] == []
 
-    worker = subprocess.Popen(
-        [str(BIN / "prefect"), "worker", "start", "--pool", "mentorflow"],
-        cwd=ROOT,
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    try:
-        out = _prefect(
-            env,
-            "deployment",
-            "run",
-            "intake/fachschaft-peer-tandems-intake",
-            "--watch",
-            "--watch-timeout",
-            "200",
-        )
-    finally:
-        worker.terminate()
-        try:
-            worker.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            worker.kill()
+    out = _run_on_a_worker(env, "intake/fachschaft-peer-tandems-intake")
     assert "Completed" in out
     assert list((job_home / "outbox").rglob("*_welcome_*.eml"))  # the job variable reached the run
     runs = requests.post(f"{api}/flow_runs/filter", json={}, timeout=10).json()
