@@ -73,6 +73,15 @@ def _message(driver, expected: str) -> str:
     return WebDriverWait(driver, 10, ignored_exceptions=ignored).until(shown)
 
 
+def _present(driver, selector: str):  # type: ignore[no-untyped-def]
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support import expected_conditions
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    located = expected_conditions.presence_of_element_located((By.CSS_SELECTOR, selector))
+    return WebDriverWait(driver, 10).until(located)
+
+
 def test_german_page_validation_keyboard_only_and_second_submission(web, browser):  # noqa: F811
     from selenium.webdriver.common.action_chains import ActionChains
     from selenium.webdriver.common.by import By
@@ -86,7 +95,7 @@ def test_german_page_validation_keyboard_only_and_second_submission(web, browser
     assert "Wie gut passt Dein Match zu Dir?" in browser.find_element(By.TAG_NAME, "main").text
     assert _axe(browser) == []
     browser.find_element(By.ID, "submit").click()  # nothing answered: the required one is missing
-    alert = browser.find_element(By.CSS_SELECTOR, "[role=alert]")
+    alert = _present(browser, "[role=alert]")  # the answer page, once it has loaded
     assert "Bitte beantworte diese Frage." in alert.text
     fieldset = browser.find_element(By.ID, "q_fit")
     assert "q_fit-error" in fieldset.get_attribute("aria-describedby")
