@@ -14,7 +14,7 @@ from mentorflow.matching.settings import settings_from_spec
 from mentorflow.matching.synthetic import synthetic_records
 from mentorflow.spec import ProgramSpec, load_spec
 from mentorflow.store.db import open_store
-from mentorflow.store.repo import ensure_cycle, ensure_program
+from mentorflow.store.repo import CycleRef, ensure_cycle, ensure_program
 from mentorflow.store.tables import enrolments, intake_rows, outbox
 from mentorflow.web.organizer_routes import WaitingRun
 from tests.fakes.matching import enrol_records
@@ -40,6 +40,12 @@ def organizer_spec(tmp_path: Path, base_url: str = "http://127.0.0.1:8000") -> P
 
 def seed_pool(url: str, mentees: int = 9, mentors: int = 4) -> tuple[Engine, int]:
     """Enrolled synthetic members named `Person Nummer<i>`; (engine, cycle id)."""
+    engine, cycle = seed_cycle(url, mentees, mentors)
+    return engine, cycle.id
+
+
+def seed_cycle(url: str, mentees: int = 9, mentors: int = 4) -> tuple[Engine, CycleRef]:
+    """`seed_pool`, returning the cycle itself (the matching flow tests read its label)."""
     engine = open_store(url)
     records = synthetic_records(mentees, mentors, seed=11, max_capacity=2)
     with engine.begin() as conn:
@@ -54,7 +60,7 @@ def seed_pool(url: str, mentees: int = 9, mentors: int = 4) -> tuple[Engine, int
             contact=("person{i}@example.org", NAME, "de"),
             timezone="Europe/Berlin",
         )
-    return engine, cycle.id
+    return engine, cycle
 
 
 def save_proposal(engine: Engine, spec: ProgramSpec, cycle_id: int) -> dict[str, str]:

@@ -35,11 +35,11 @@ from flows.matching import matching
 from mentorflow.cli.main import app
 from mentorflow.matching.handover import EXPORT_HEADER
 from mentorflow.matching.synthetic import synthetic_records
-from mentorflow.store.db import open_store
 from mentorflow.store.repo import ensure_cycle, ensure_program
 from mentorflow.store.tables import events, match_members, matches, outbox
 from tests.fakes.matching import enrol_records
 from tests.fakes.sheets import FakeSheets
+from tests.organizer_support import seed_cycle
 
 pytestmark = pytest.mark.flow
 ROOT = Path(__file__).resolve().parents[2]
@@ -68,21 +68,7 @@ def _seed(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, mentees: int = 9, men
     url = f"sqlite:///{tmp_path / 'store.db'}"
     monkeypatch.setenv("MENTORFLOW_DB_URL", url)
     monkeypatch.setenv("MENTORFLOW_HOME", str(tmp_path / "home"))
-    engine = open_store(url)
-    records = synthetic_records(mentees, mentors, seed=11, max_capacity=2)
-    with engine.begin() as conn:
-        ensure_program(conn, PROGRAM, "Demo", NOW)
-        cycle = ensure_cycle(conn, PROGRAM, "2027-02-01", NOW.date(), NOW.date(), NOW)
-        enrol_records(
-            conn,
-            program_id=PROGRAM,
-            cycle_id=cycle.id,
-            records=records,
-            now=NOW,
-            contact=("person{i}@example.org", "Person Nummer{i}", "de"),
-            timezone="Europe/Berlin",
-        )
-    return engine, cycle
+    return seed_cycle(url, mentees, mentors)
 
 
 def _stored(engine, status: str) -> dict[str, set[str]]:
