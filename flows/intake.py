@@ -2,20 +2,22 @@
 
 from __future__ import annotations
 
+import itertools
+from dataclasses import dataclass
 from typing import Any
 
 from prefect import flow, get_run_logger, task
 from prefect.artifacts import create_table_artifact
 from prefect.cache_policies import NO_CACHE
 from prefect.context import get_run_context
-from prefect.flow_runs import pause_flow_run
 from prefect.input import RunInput
+from prefect.runtime import flow_run as current_run
 from pydantic import Field
 from sqlalchemy import Engine
 
 from flows.deliver import deliver_mail, mail_settings
 from flows.labels import labelled
-from flows.pauses import announce, waiting_run
+from flows.pauses import announce, answered, pause_key, wait_for_answer, waiting_run
 from flows.sheets import SHEET_RETRIES, client_for
 from mentorflow.clock import SystemClock
 from mentorflow.closure import alumni
@@ -23,6 +25,7 @@ from mentorflow.intake import mails, report, screening, service, sources
 from mentorflow.mail.settings import MailRuntime
 from mentorflow.spec import ProgramSpec, load_spec, require_runtime
 from mentorflow.spec.model import CsvSource
+from mentorflow.store import reviews
 from mentorflow.store.db import open_store
 from mentorflow.store.repo import get_cycle
 from mentorflow.web.organizer_auth import review_note, review_url
@@ -61,6 +64,51 @@ def ingest_rows(
     return found
 
 
+@dataclass(frozen=True)
+class Question:
+    """The applicants one pause shows the organizer, and the store's record of them."""
+
+    review: str
+    applicants: list[screening.Applicant]
+
+
+def screening_question(engine: Engine, spec: ProgramSpec, flow_run: str) -> Question | None:
+    """Who this run asks about: after a suspension, exactly those it asked about before.
+
+    None when nobody waits, or when another run of this program and cycle waits for the
+    organizer already (an hourly run must not open a second pause: that one decides).
+    """
+    pending = screening.pending_applicants(engine, spec)
+    with engine.begin() as conn:
+        cycle = get_cycle(conn, spec.program.id, spec.cycle.label)
+        if cycle is None:
+            return None
+        asked = reviews.open_review_of(conn, cycle.id, "screening", flow_run)
+        if asked is not None:  # still waiting ones of those shown; new sign-ups wait their turn
+            shown = set(asked.shown["members"])
+            return Question(asked.id, [a for a in pending if a.member_id in shown])
+        if not pending:
+            return None
+        if (waiting := waiting_run(spec.program.id, spec.cycle.label)) is not None:
+            get_run_logger().warning(
+                "screening: %d applicant(s) wait; flow run %s already waits for the organizer's"
+                " decision, so this run does not pause again",
+                len(pending),
+                waiting.id,
+            )
+            return None
+        review = reviews.open_review(
+            conn,
+            program_id=spec.program.id,
+            cycle_id=cycle.id,
+            kind="screening",
+            flow_run=flow_run,
+            shown={"members": [a.member_id for a in pending]},
+            now=SystemClock().now(),
+        )
+    return Question(review, pending)
+
+
 @task(cache_policy=NO_CACHE)
 def decide_applicants(
     engine: Engine, spec: ProgramSpec, decision: Any, shown: list[screening.Applicant]
@@ -74,6 +122,10 @@ def decide_applicants(
         approve_all=decision.approve_all,
         shown=[a.member_id for a in shown],
     )
+    with engine.begin() as conn:
+        cycle = get_cycle(conn, spec.program.id, spec.cycle.label)
+        assert cycle is not None  # applicants were shown, so the cycle is stored
+        reviews.decide_review(conn, cycle.id, "screening", SystemClock().now())
     get_run_logger().info(
         "screening: approved %s, declined %s, not pending %s",
         *map(list, (outcome.approved, outcome.declined, outcome.unknown)),
@@ -98,22 +150,24 @@ SCREEN_COMMAND = "mentorflow screen {spec} --all  (or --approve ID... / --declin
 
 
 def wait_for_screening(
-    spec_path: str,
-    spec: ProgramSpec,
-    pending: list[screening.Applicant],
-    timeout: int,
-    poll: int,
+    spec_path: str, spec: ProgramSpec, question: Question, timeout: int, poll: int
 ) -> ScreeningDecision:
-    """Pause until the organizer approves or declines someone who waits; say how to answer."""
+    """Wait until the organizer approves or declines someone who waits; say how to answer.
+
+    Each wait's key names the question's review: an answer comes back to that question only.
+    """
+    pending = question.applicants
     what = f"screening of {len(pending)} applicant(s) of {spec.program.id}"
     review = review_url(spec, "applicants")
-    announce(what, SCREEN_COMMAND, spec_path, spec.program.id, spec.cycle.label, review)
     form = ScreeningDecision.with_initial_data(
         description=screening.describe_pending(pending) + review_note(review)
     )
     waiting = [a.member_id for a in pending]
-    while True:
-        decision = pause_flow_run(wait_for_input=form, timeout=timeout, poll_interval=poll)
+    for attempt in itertools.count(1):
+        key = pause_key("screening", question.review, attempt)
+        if not answered(key):  # a run started again after its answer does not announce again
+            announce(what, SCREEN_COMMAND, spec_path, spec.program.id, spec.cycle.label, review)
+        decision = wait_for_answer(form, key=key, timeout=timeout, poll=poll)
         if screening.decides_anything(
             waiting, decision.approve, decision.decline, decision.approve_all
         ):
@@ -124,6 +178,7 @@ def wait_for_screening(
             "pending; approve_all not ticked): still waiting for a decision",
             len({*decision.approve, *decision.decline}),
         )
+    raise AssertionError("unreachable")
 
 
 @task(cache_policy=NO_CACHE)
@@ -156,21 +211,13 @@ def intake(
     engine = open_store()
     found = ingest_rows(engine, read_source(spec), spec)
     carried = carry_alumni(engine, spec)
-    pending = screening.pending_applicants(engine, spec) if spec.intake.screening else []
-    if pending and (waiting := waiting_run(spec.program.id, spec.cycle.label)) is not None:
-        # an hourly run must not open a second pause: the waiting one decides for everybody
-        get_run_logger().warning(
-            "screening: %d applicant(s) wait; flow run %s already waits for the organizer's"
-            " decision, so this run does not pause again",
-            len(pending),
-            waiting.id,
-        )
-        pending = []
-    if pending:
+    run_id = str(current_run.id or "")
+    question = screening_question(engine, spec, run_id) if spec.intake.screening else None
+    if question is not None and question.applicants:
         decision = wait_for_screening(
-            spec_path, spec, pending, screening_timeout_seconds, screening_poll_seconds
+            spec_path, spec, question, screening_timeout_seconds, screening_poll_seconds
         )
-        decide_applicants(engine, spec, decision, pending)
+        decide_applicants(engine, spec, decision, question.applicants)
     queued = queue_mails(engine, spec, mail)
     deliver_mail(engine, mail)
     publish_report(found, queued, spec.program.id)

@@ -2,30 +2,31 @@
 
 from __future__ import annotations
 
+import itertools
 from dataclasses import dataclass
 from typing import Any
 
 from prefect import flow, get_run_logger, task
 from prefect.artifacts import create_markdown_artifact, create_table_artifact
 from prefect.cache_policies import NO_CACHE
-from prefect.flow_runs import pause_flow_run
 from prefect.input import RunInput
+from prefect.runtime import flow_run as current_run
 from pydantic import Field
 from sqlalchemy import Engine
 
 from flows.deliver import deliver_mail, mail_settings
 from flows.intake import sheet_client
 from flows.labels import labelled
-from flows.pauses import announce
+from flows.pauses import announce, answered, pause_key, wait_for_answer
 from mentorflow.clock import SystemClock
 from mentorflow.errors import MatchingError
 from mentorflow.mail.settings import mail_runtime
 from mentorflow.matching import build_pool, handover, report, solve, store_io
-from mentorflow.matching.result import MatchResult
+from mentorflow.matching.result import MatchResult, result_from_json, result_json
 from mentorflow.matching.settings import settings_from_spec
 from mentorflow.spec import ProgramSpec, load_spec, require_runtime
 from mentorflow.spec.model import GoogleSheetSource
-from mentorflow.store import repo
+from mentorflow.store import repo, reviews
 from mentorflow.store.db import open_store
 from mentorflow.web.organizer_auth import review_note, review_url
 
@@ -42,15 +43,23 @@ class MatchApproval(RunInput):
 class Proposal:
     result: MatchResult
     match_ids: dict[str, str]  # match key -> stored match id
+    review: str  # the store's record of what the organizer is shown (mentorflow.store.reviews)
+    held: tuple[str, ...] = ()  # member ids held back by earlier answers of this run
 
 
 @task(cache_policy=NO_CACHE)
 def propose_matches(
-    engine: Engine, spec: ProgramSpec, cycle_id: int, round_no: int, hold_back: list[str]
+    engine: Engine,
+    spec: ProgramSpec,
+    cycle_id: int,
+    round_no: int,
+    hold_back: list[str],
+    flow_run: str = "",
 ) -> Proposal | None:
     """Solve the pool of enrolled members and store the result as this round's proposal.
 
     None when everyone enrolled is matched already: a rerun of the stage has nothing to do.
+    The store keeps the whole proposal as shown until it is decided (`shown_proposal`).
     """
     settings = settings_from_spec(spec)
     with engine.connect() as conn:
@@ -65,8 +74,20 @@ def propose_matches(
     result = solve(
         pool, settings, earlier_pairs=found.earlier_pairs, hold_back=hold_back, round_no=round_no
     )
+    now = SystemClock().now()
     with engine.begin() as conn:
-        ids = store_io.save_proposal(conn, cycle_id, result, SystemClock().now())
+        ids = store_io.save_proposal(conn, cycle_id, result, now)
+        shown = {"result": result_json(result), "match_ids": ids, "held": hold_back}
+        review = reviews.open_review(
+            conn,
+            program_id=spec.program.id,
+            cycle_id=cycle_id,
+            kind="proposal",
+            flow_run=flow_run,
+            shown=shown,
+            now=now,
+            round_no=round_no,
+        )
     get_run_logger().info(
         "matching %s: %d matches, %d unmatched, certified=%s, gap=%.5f",
         spec.program.id,
@@ -75,7 +96,28 @@ def propose_matches(
         result.certified,
         result.gap,
     )
-    return Proposal(result, ids)
+    return Proposal(result, ids, review, tuple(hold_back))
+
+
+@task(cache_policy=NO_CACHE)
+def shown_proposal(engine: Engine, cycle_id: int, round_no: int, flow_run: str) -> Proposal | None:
+    """The proposal this flow run showed and that waits for its answer, exactly as shown.
+
+    A suspended run starts again from the top once answered: it takes up this proposal rather
+    than solving a pool that may have changed. None when the run showed none, or when its
+    proposal is no longer this round's (replaced or decided since): then nothing it was told
+    applies, and the run proposes again and asks again.
+    """
+    with engine.connect() as conn:
+        review = reviews.open_review_of(conn, cycle_id, "proposal", flow_run, round_no)
+        if review is None:
+            return None
+        current = set(store_io.proposed(conn, cycle_id, round_no))
+    ids = dict(review.shown["match_ids"])
+    if set(ids.values()) != current:
+        return None
+    result = result_from_json(review.shown["result"])
+    return Proposal(result, ids, review.id, tuple(review.shown["held"]))
 
 
 @task(cache_policy=NO_CACHE)
@@ -124,7 +166,9 @@ def drop_pairs(engine: Engine, cycle_id: int, names: list[str], round_no: int) -
 @task(cache_policy=NO_CACHE)
 def approve_matches(engine: Engine, spec: ProgramSpec, cycle_id: int, round_no: int) -> int:
     with engine.begin() as conn:
-        ids = store_io.approve(conn, spec.program.id, cycle_id, SystemClock().now(), round_no)
+        now = SystemClock().now()
+        ids = store_io.approve(conn, spec.program.id, cycle_id, now, round_no)
+        reviews.decide_review(conn, cycle_id, "proposal", now, round_no)
         repo.set_cycle_status(conn, cycle_id, "active")
     return len(ids)
 
@@ -172,22 +216,26 @@ def wait_for_approval(
     """Pause until the organizer approves, drops pairs or holds members back; say how to answer.
 
     An answer with nothing chosen (the form's defaults, sent when Submit is pressed as shown) is
-    no decision: the run logs so and keeps waiting.
+    no decision: the run logs so and keeps waiting. Each wait's key names the proposal's review,
+    so an answer only ever comes back to the proposal it was given to.
     """
     what = f"approval of {len(proposal.result.matches)} proposed matches of {spec.program.id}"
     review = review_url(spec, "proposal")
-    announce(what, APPROVE_COMMAND, spec_path, spec.program.id, spec.cycle.label, review)
     form = MatchApproval.with_initial_data(
         description=approval_form_text(proposal) + review_note(review)
     )
-    while True:
-        decision = pause_flow_run(wait_for_input=form, timeout=timeout)
+    for attempt in itertools.count(1):
+        key = pause_key("approval", proposal.review, attempt)
+        if not answered(key):  # a run started again after its answer does not announce again
+            announce(what, APPROVE_COMMAND, spec_path, spec.program.id, spec.cycle.label, review)
+        decision = wait_for_answer(form, key=key, timeout=timeout)
         if decision.approve_all or decision.drop_pairs or decision.hold_back:
             return decision
         get_run_logger().warning(
             "matching: the answer chose nothing (approve_all not ticked, no drop_pairs, no "
             "hold_back): nothing is approved, still waiting for a decision"
         )
+    raise AssertionError("unreachable")
 
 
 def approval_form_text(proposal: Proposal) -> str:
@@ -223,18 +271,21 @@ def matching(spec_path: str, round_no: int = 1, approval_timeout_seconds: int = 
         cycle = repo.get_cycle(conn, spec.program.id, spec.cycle.label)
     if cycle is None:
         raise MatchingError(f"no cycle {spec.cycle.label} in the store: run the intake first")
-    held: list[str] = []
-    proposal = propose_matches(engine, spec, cycle.id, round_no, held)
+    run_id = str(current_run.id or "")
+    # started again after a suspension: the proposal the organizer was shown, not a new one
+    proposal = shown_proposal(engine, cycle.id, round_no, run_id)
     if proposal is None:
-        return {"approved": 0, "unmatched": 0}
-    publish_proposal(proposal, spec.program.id, review_url(spec, "proposal"))
+        proposal = propose_matches(engine, spec, cycle.id, round_no, [], run_id)
+        if proposal is None:
+            return {"approved": 0, "unmatched": 0}
+        publish_proposal(proposal, spec.program.id, review_url(spec, "proposal"))
     while spec.matching.approval == "organizer":
         decision = wait_for_approval(spec_path, spec, proposal, approval_timeout_seconds)
         if not (decision.drop_pairs or decision.hold_back):
             break  # approve_all: wait_for_approval returns no answer that decides nothing
         drop_pairs(engine, cycle.id, decision.drop_pairs, round_no)
-        held += decision.hold_back
-        proposal = propose_matches(engine, spec, cycle.id, round_no, held)
+        held = [*proposal.held, *decision.hold_back]
+        proposal = propose_matches(engine, spec, cycle.id, round_no, held, run_id)
         if proposal is None:
             return {"approved": 0, "unmatched": 0}
         publish_proposal(proposal, spec.program.id, review_url(spec, "proposal"))

@@ -1,19 +1,32 @@
-"""Pauses that wait for the organizer: tag the run so the CLI finds it, and say how to answer it."""
+"""Pauses that wait for the organizer: tag the run so the CLI finds it, and say how to answer it.
+
+A run with a deployment waits with `suspend_flow_run`: its process (and the worker's
+`python -m prefect.engine`) ends, and once answered the worker runs the same flow run again from
+the top; `suspend_flow_run` with the same key then returns the answer at once. A run without a
+deployment (`mentorflow run`, tests, subflows of `cycle`) cannot be suspended and waits with
+`pause_flow_run`, which keeps its process. Both are Prefect's PAUSED state type (a suspended run
+is named "Suspended"), so `mentorflow screen`/`approve` and the organizer pages answer both alike.
+What the pause showed is kept in the store (`mentorflow.store.reviews`), so the run started
+again decides on exactly that.
+"""
 
 from __future__ import annotations
 
 import logging
 import shlex
-from typing import Any
+from typing import Any, TypeVar
 
 from prefect import get_run_logger
 from prefect.client.orchestration import get_client
 from prefect.context import get_run_context
+from prefect.flow_runs import pause_flow_run, suspend_flow_run
+from prefect.input import RunInput
 from prefect.settings import PREFECT_API_URL
 from prefect.utilities.urls import url_for
 
 # The CLI shows this logger's lines in the terminal; a worker's run shows the run logger's copy.
 NOTICE_LOGGER = "mentorflow.pauses"
+T = TypeVar("T", bound=RunInput)
 
 
 def run_tags(program_id: str, cycle_label: str) -> list[str]:
@@ -28,6 +41,7 @@ def waiting_run(program_id: str, cycle_label: str) -> Any | None:
         FlowFilterName,
         FlowRunFilter,
         FlowRunFilterState,
+        FlowRunFilterStateName,
         FlowRunFilterStateType,
         FlowRunFilterTags,
     )
@@ -35,15 +49,48 @@ def waiting_run(program_id: str, cycle_label: str) -> Any | None:
 
     context = get_run_context()
     run, flow_name = context.flow_run, context.flow.name  # type: ignore[union-attr]
-    paused = FlowRunFilter(
-        state=FlowRunFilterState(type=FlowRunFilterStateType(any_=[StateType.PAUSED])),
-        tags=FlowRunFilterTags(all_=run_tags(program_id, cycle_label)),
-    )
+    tags = FlowRunFilterTags(all_=run_tags(program_id, cycle_label))
+    paused = FlowRunFilterState(type=FlowRunFilterStateType(any_=[StateType.PAUSED]))
+    # a suspended run that was answered is "Resuming" (SCHEDULED) until the worker starts it
+    # again: it still owns its question
+    resuming = FlowRunFilterState(name=FlowRunFilterStateName(any_=["Resuming"]))
+    found = []
     with get_client(sync_client=True) as client:
-        found = client.read_flow_runs(
-            flow_filter=FlowFilter(name=FlowFilterName(any_=[flow_name])), flow_run_filter=paused
-        )
+        for state in (paused, resuming):
+            found += client.read_flow_runs(
+                flow_filter=FlowFilter(name=FlowFilterName(any_=[flow_name])),
+                flow_run_filter=FlowRunFilter(state=state, tags=tags),
+            )
     return next((r for r in found if run is None or r.id != run.id), None)
+
+
+def wait_for_answer(form: type[T], *, key: str, timeout: int, poll: int = 10) -> T:
+    """The organizer's answer to `form`: suspended when the run has a deployment, else paused.
+
+    `key` names this question for good: the run started again after a suspension gets the
+    answer back from the pause with the same key, and an answer never reaches another key.
+    """
+    run = get_run_context().flow_run  # type: ignore[union-attr]
+    assert run is not None
+    if run.deployment_id is not None and run.parent_task_run_id is None:
+        return suspend_flow_run(wait_for_input=form, timeout=timeout, key=key)
+    return pause_flow_run(wait_for_input=form, timeout=timeout, poll_interval=poll, key=key)
+
+
+def pause_key(question: str, review_id: str, attempt: int) -> str:
+    """The key of one wait: the question, its review in the store, the how-manieth answer.
+
+    Prefect keeps the answer under this key (lowercase letters, digits and dashes only).
+    """
+    return f"{question}-{review_id}-{attempt}".replace("_", "-").lower()
+
+
+def answered(key: str) -> bool:
+    """Whether this run's pause `key` has fired before (the run was started again after it)."""
+    run = get_run_context().flow_run  # type: ignore[union-attr]
+    assert run is not None
+    with get_client(sync_client=True) as client:
+        return key in (client.read_flow_run(run.id).empirical_policy.pause_keys or set())
 
 
 def announce(

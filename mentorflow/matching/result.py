@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from typing import Any
 
 # Why someone has no match, as the organizer's table and the waitlist mail say it.
@@ -164,3 +164,37 @@ class MatchResult:
             }
             for m in self.matches
         ]
+
+
+def result_json(result: MatchResult) -> dict[str, Any]:
+    """The whole result as JSON-ready data (`result_from_json` gives back an equal result)."""
+    data = asdict(result)
+    data["capacity"] = {k: list(v) for k, v in result.capacity.items()}
+    data["stats"] = dict(result.stats)
+    return data
+
+
+def result_from_json(data: Mapping[str, Any]) -> MatchResult:
+    """The result `result_json` wrote, with its tuples and explanations back in place."""
+    return MatchResult(
+        **{
+            **data,
+            "matches": tuple(_match(m) for m in data["matches"]),
+            "unmatched": tuple(Unmatched(**u) for u in data["unmatched"]),
+            "capacity": {k: (int(v[0]), int(v[1])) for k, v in data["capacity"].items()},
+            "stats": dict(data["stats"]),
+        }
+    )
+
+
+def _match(data: Mapping[str, Any]) -> Match:
+    return Match(
+        key=data["key"],
+        members=tuple((member_id, side) for member_id, side in data["members"]),
+        score=data["score"],
+        explanation=tuple(
+            PairExplanation(e["a"], e["b"], tuple(Contribution(**c) for c in e["contributions"]))
+            for e in data["explanation"]
+        ),
+        round=data["round"],
+    )

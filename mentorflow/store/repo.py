@@ -38,6 +38,11 @@ def new_match_id() -> str:
     return _random_id("p_")
 
 
+def new_review_id() -> str:
+    """An opaque review id (``r_`` + 12 characters): what one pause showed the organizer."""
+    return _random_id("r_")
+
+
 @dataclass(frozen=True)
 class CycleRef:
     """The store's view of one cycle of one program."""

@@ -324,3 +324,21 @@ survey_quarantine = Table(
     Column("created_at", TS, nullable=False),
     UniqueConstraint("cycle_id", "source", "row_hash", name="uq_survey_quarantine_row"),
 )
+
+# --- reviews (issue 12): what a pause showed the organizer -------------------------------------
+
+reviews = Table(
+    "reviews",
+    metadata,
+    Column("id", String(24), primary_key=True),  # "r_" + 12 characters: in pause keys
+    Column("program_id", String(100), nullable=False),
+    Column("cycle_id", Integer, ForeignKey("cycles.id"), nullable=False),
+    Column("kind", String(20), nullable=False),  # screening | proposal
+    Column("round", Integer, nullable=False, default=1),
+    Column("flow_run", String(64), nullable=False),  # the run that showed it and waits
+    Column("shown", JSON, nullable=False),  # member and match ids, figures: never a name
+    Column("created_at", TS, nullable=False),
+    Column("closed_at", TS),
+    Column("closed_as", String(20)),  # decided | superseded
+    Index("ix_reviews_cycle_kind", "cycle_id", "kind", "round"),
+)
