@@ -155,3 +155,115 @@ def test_mentorflow_deploy_makes_every_stage_per_program_and_a_worker_runs_them(
     (run,) = [r for r in runs if r["deployment_id"] == intake_id and r["state_type"] == "COMPLETED"]
     assert run["name"].startswith("fachschaft-peer-tandems/intake/")
     assert "stage:intake" in run["tags"]
+
+
+def _flow_processes(run_id: str) -> list[int]:
+    """Live processes that run flow run `run_id` (a worker starts them with its id in the env)."""
+    found = []
+    for proc in Path("/proc").iterdir():
+        try:
+            if f"PREFECT__FLOW_RUN_ID={run_id}".encode() in (proc / "environ").read_bytes():
+                found.append(int(proc.name))
+        except (OSError, ValueError):
+            continue  # not a process, gone meanwhile, or not ours to read
+    return found
+
+
+def _wait_run(api: str, run_id: str, done, seconds: float = 120) -> dict:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        run = requests.get(f"{api}/flow_runs/{run_id}", timeout=10).json()
+        if done(run):
+            return run
+        time.sleep(0.5)
+    pytest.fail(f"flow run {run_id} never got there: {run['state_type']} {run['state_name']}")
+
+
+def test_a_deployed_matching_run_suspends_and_its_rerun_approves_what_was_shown(
+    prefect_server, tmp_path
+):
+    from sqlalchemy import select
+
+    from mentorflow.store.tables import match_members, matches, outbox, reviews
+    from tests.organizer_support import organizer_spec, seed_cycle
+
+    env = prefect_server
+    api = env["PREFECT_API_URL"]
+    job_home = tmp_path / "job-home"
+    env = {**env, "MENTORFLOW_HOME": str(job_home)}  # the CLI below answers from the same home
+    spec = organizer_spec(tmp_path)
+    job_home.mkdir()
+    engine, _cycle = seed_cycle(f"sqlite:///{job_home / 'mentorflow.db'}")
+    _prefect(env, "work-pool", "create", "mentorflow", "--type", "process")
+    mentorflow = [str(BIN / "mentorflow")]
+    deployed = subprocess.run(
+        [*mentorflow, "deploy", str(spec), "--home", str(job_home)],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=240,
+        check=False,
+    )
+    assert deployed.returncode == 0, deployed.stderr[-3000:]
+    worker = subprocess.Popen(
+        [str(BIN / "prefect"), "worker", "start", "--pool", "mentorflow"],
+        cwd=ROOT,
+        env={**env, "PREFECT_WORKER_QUERY_SECONDS": "1"},  # picks up the resumed run soon
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        started = _prefect(env, "deployment", "run", "matching/demo-mentoring-matching")
+        run_id = next(w for w in started.split() if w.count("-") == 4)  # the flow run's UUID
+        run = _wait_run(api, run_id, lambda r: r["state_type"] == "PAUSED")
+        assert run["state_name"] == "Suspended"
+        assert run["state"]["state_details"]["pause_reschedule"] is True
+        _wait_run(api, run_id, lambda r: not _flow_processes(run_id), seconds=30)  # no process
+        with engine.connect() as conn:
+            shown = set(
+                conn.execute(select(matches.c.id).where(matches.c.status == "proposed")).scalars()
+            )
+        assert shown
+        # the organizer answers as `mentorflow approve` does (also the proposal page's path)
+        answered = subprocess.run(
+            [*mentorflow, "approve", str(spec), "--all"],
+            cwd=ROOT,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=120,
+            check=False,
+        )
+        assert answered.returncode == 0 and run_id in answered.stdout, answered.stderr[-2000:]
+        # answered, it is "Resuming" (SCHEDULED) until the worker runs it again; a run that asked
+        # again (PAUSED) would not have found the proposal it showed
+        ended = ("COMPLETED", "FAILED", "CRASHED", "PAUSED")
+        run = _wait_run(api, run_id, lambda r: r["state_type"] in ended)
+        assert run["state_type"] == "COMPLETED", run["state_name"]
+    finally:
+        worker.terminate()
+        try:
+            worker.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            worker.kill()
+    with engine.connect() as conn:
+        approved = set(
+            conn.execute(select(matches.c.id).where(matches.c.status == "approved")).scalars()
+        )
+        members = (
+            conn.execute(
+                select(match_members.c.member_id).where(match_members.c.match_id.in_(approved))
+            )
+            .scalars()
+            .all()
+        )
+        introductions = (
+            conn.execute(select(outbox.c.member_id).where(outbox.c.purpose == "introduction"))
+            .scalars()
+            .all()
+        )
+        asked = conn.execute(select(reviews.c.closed_as).where(reviews.c.kind == "proposal")).all()
+    assert approved == shown  # the re-run approved the proposal shown, not a new one
+    assert sorted(introductions) == sorted(members)  # each introduced once
+    assert asked == [("decided",)]  # one question, asked once, decided

@@ -390,3 +390,34 @@ def test_without_a_prefect_server_the_notice_says_to_answer_from_another_termina
         text = notice("screening of 3 applicant(s)", "mentorflow screen s.yaml --all", "abc")
     assert "no UI" in text and "another terminal" in text and "http" not in text
     assert "mentorflow screen s.yaml --all" in text
+
+
+def test_a_screening_started_again_asks_about_those_it_showed_not_later_sign_ups(
+    tmp_path, monkeypatch
+):
+    import flows.intake
+    from mentorflow.spec import load_spec
+    from tests.organizer_support import organizer_spec, seed_cycle, seed_problems
+
+    url = f"sqlite:///{tmp_path / 'store.db'}"
+    monkeypatch.setenv("MENTORFLOW_DB_URL", url)
+    engine, cycle = seed_cycle(url)
+    first = seed_problems(engine, cycle.id)  # two applicants wait
+    spec = load_spec(organizer_spec(tmp_path))
+    monkeypatch.setattr(flows.intake, "waiting_run", lambda *_: None)  # no other run waits
+    asked = flows.intake.screening_question(engine, spec, "run-1")
+    assert asked is not None and {a.member_id for a in asked.applicants} == set(first)
+    with engine.begin() as conn:  # someone signs up while the question waits
+        later = conn.execute(
+            select(enrolments.c.member_id).where(enrolments.c.status == "enrolled").limit(1)
+        ).scalar_one()
+        conn.execute(
+            enrolments.update()
+            .where(enrolments.c.member_id == later)
+            .values(status="pending_approval")
+        )
+    again = flows.intake.screening_question(engine, spec, "run-1")
+    assert again is not None and again.review == asked.review
+    assert {a.member_id for a in again.applicants} == set(first)  # the later one is not in it
+    other = flows.intake.screening_question(engine, spec, "run-2")  # a new question: all three
+    assert other is not None and {a.member_id for a in other.applicants} == {*first, later}

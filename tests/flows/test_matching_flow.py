@@ -368,3 +368,28 @@ def test_approve_answers_only_the_run_of_its_own_program(tmp_path, monkeypatch):
     assert code == 0 and str(other_run.id) in output
     runners["other"].join(timeout=120)
     assert _approved_programs(engine) == {"demo", "other"}
+
+
+def test_a_run_started_again_takes_up_the_proposal_it_showed_until_replaced_or_decided(
+    tmp_path, monkeypatch
+):
+    from prefect.logging import disable_run_logger
+
+    from flows.matching import approve_matches, propose_matches, shown_proposal
+    from mentorflow.spec import load_spec
+
+    engine, cycle = _seed(tmp_path, monkeypatch)
+    spec = load_spec(_spec(tmp_path, "organizer"))
+    with disable_run_logger():
+        shown = propose_matches.fn(engine, spec, cycle.id, 1, ["m_held"], "run-1")
+        assert shown is not None
+        # after a suspension the run finds exactly what it showed: same ids, same result
+        assert shown_proposal.fn(engine, cycle.id, 1, "run-1") == shown
+        assert shown.held == ("m_held",)
+        assert shown_proposal.fn(engine, cycle.id, 1, "run-2") is None  # not another run's
+        # another run proposed meanwhile: the first run's answer no longer applies to anything
+        replaced = propose_matches.fn(engine, spec, cycle.id, 1, [], "run-2")
+        assert shown_proposal.fn(engine, cycle.id, 1, "run-1") is None
+        assert shown_proposal.fn(engine, cycle.id, 1, "run-2") == replaced
+        approve_matches.fn(engine, spec, cycle.id, 1)
+        assert shown_proposal.fn(engine, cycle.id, 1, "run-2") is None  # decided
