@@ -17,7 +17,7 @@ from sqlalchemy import Engine
 
 from flows.deliver import deliver_mail, mail_settings
 from flows.labels import labelled
-from flows.pauses import announce, answered, pause_key, wait_for_answer, waiting_run
+from flows.pauses import SCREEN_COMMAND, announce, answered, pause_key, wait_for_answer, waiting_run
 from flows.sheets import SHEET_RETRIES, client_for
 from mentorflow.clock import SystemClock
 from mentorflow.closure import alumni
@@ -144,9 +144,6 @@ def publish_report(found: service.IntakeReport, queued: mails.QueuedMails, progr
         key=report.artifact_key(program_id),
         description=report.summary_markdown(found, queued),
     )
-
-
-SCREEN_COMMAND = "mentorflow screen {spec} --all  (or --approve ID... / --decline ID...)"
 
 
 def wait_for_screening(

@@ -17,7 +17,7 @@ from sqlalchemy import Engine
 from flows.deliver import deliver_mail, mail_settings
 from flows.intake import sheet_client
 from flows.labels import labelled
-from flows.pauses import announce, answered, pause_key, wait_for_answer
+from flows.pauses import APPROVE_COMMAND, announce, answered, pause_key, wait_for_answer
 from mentorflow.clock import SystemClock
 from mentorflow.errors import MatchingError
 from mentorflow.mail.settings import mail_runtime
@@ -205,9 +205,6 @@ def export_sheet(engine: Engine, spec: ProgramSpec, proposal: Proposal, client: 
         engine, proposal.result, proposal.match_ids, language=spec.program.language
     )
     handover.export_sheet(client, source.key, rows)
-
-
-APPROVE_COMMAND = "mentorflow approve {spec} --all  (or --drop MATCH_ID... / --hold-back ID...)"
 
 
 def wait_for_approval(

@@ -24,6 +24,10 @@ from prefect.input import RunInput
 from prefect.settings import PREFECT_API_URL
 from prefect.utilities.urls import url_for
 
+from mentorflow.mail.alerts import UnansweredRun
+from mentorflow.spec import ProgramSpec
+from mentorflow.web.organizer_auth import review_url
+
 # The CLI shows this logger's lines in the terminal; a worker's run shows the run logger's copy.
 NOTICE_LOGGER = "mentorflow.pauses"
 T = TypeVar("T", bound=RunInput)
@@ -34,8 +38,14 @@ def run_tags(program_id: str, cycle_label: str) -> list[str]:
     return [f"program:{program_id}", f"cycle:{cycle_label}"]
 
 
-def waiting_run(program_id: str, cycle_label: str) -> Any | None:
-    """Another run of this flow for the same program and cycle that waits for the organizer."""
+def waiting_runs(
+    program_id: str, cycle_label: str, flow_name: str | None = None, resuming: bool = False
+) -> list[Any]:
+    """This program's and cycle's runs that wait for the organizer (paused or suspended).
+
+    `resuming`: also suspended runs that were answered and wait for the worker to start them
+    again ("Resuming", SCHEDULED): they still own their question.
+    """
     from prefect.client.schemas.filters import (
         FlowFilter,
         FlowFilterName,
@@ -47,21 +57,69 @@ def waiting_run(program_id: str, cycle_label: str) -> Any | None:
     )
     from prefect.client.schemas.objects import StateType
 
+    tags = FlowRunFilterTags(all_=run_tags(program_id, cycle_label))
+    states = [FlowRunFilterState(type=FlowRunFilterStateType(any_=[StateType.PAUSED]))]
+    if resuming:
+        states.append(FlowRunFilterState(name=FlowRunFilterStateName(any_=["Resuming"])))
+    flows = FlowFilter(name=FlowFilterName(any_=[flow_name])) if flow_name else None
+    found: list[Any] = []
+    with get_client(sync_client=True) as client:
+        for state in states:
+            found += client.read_flow_runs(
+                flow_filter=flows, flow_run_filter=FlowRunFilter(state=state, tags=tags)
+            )
+    return found
+
+
+def waiting_run(program_id: str, cycle_label: str) -> Any | None:
+    """Another run of this flow for the same program and cycle that waits for the organizer."""
     context = get_run_context()
     run, flow_name = context.flow_run, context.flow.name  # type: ignore[union-attr]
-    tags = FlowRunFilterTags(all_=run_tags(program_id, cycle_label))
-    paused = FlowRunFilterState(type=FlowRunFilterStateType(any_=[StateType.PAUSED]))
-    # a suspended run that was answered is "Resuming" (SCHEDULED) until the worker starts it
-    # again: it still owns its question
-    resuming = FlowRunFilterState(name=FlowRunFilterStateName(any_=["Resuming"]))
-    found = []
-    with get_client(sync_client=True) as client:
-        for state in (paused, resuming):
-            found += client.read_flow_runs(
-                flow_filter=FlowFilter(name=FlowFilterName(any_=[flow_name])),
-                flow_run_filter=FlowRunFilter(state=state, tags=tags),
-            )
+    found = waiting_runs(program_id, cycle_label, flow_name, resuming=True)
     return next((r for r in found if run is None or r.id != run.id), None)
+
+
+# What each stage's pause asks, the organizer page that shows it and the command that answers it
+QUESTIONS = {
+    "intake": (
+        "screening",
+        "applicants",
+        "mentorflow screen {spec} --all  (or --approve ID... / --decline ID...)",
+    ),
+    "matching": (
+        "approval",
+        "proposal",
+        "mentorflow approve {spec} --all  (or --drop MATCH_ID... / --hold-back ID...)",
+    ),
+}
+SCREEN_COMMAND = QUESTIONS["intake"][2]
+APPROVE_COMMAND = QUESTIONS["matching"][2]
+
+
+def unanswered(spec: ProgramSpec) -> list[UnansweredRun]:
+    """The spec's program and cycle runs that wait for the organizers now, ids only."""
+    out = []
+    for run in waiting_runs(spec.program.id, spec.cycle.label):
+        stage = next((t.split(":", 1)[1] for t in run.tags if t.startswith("stage:")), "")
+        if stage not in QUESTIONS or run.state is None:
+            continue  # a pause mentorflow did not open: not ours to answer
+        question, page, command = QUESTIONS[stage]
+        details = run.state.state_details
+        out.append(
+            UnansweredRun(
+                stage=stage,
+                question=question,
+                run_name=run.name,
+                run_id=str(run.id),
+                pause_key=str(details.pause_key or ""),
+                since=run.state.timestamp,
+                expires=details.pause_timeout,
+                review_url=review_url(spec, page),
+                command=command.format(spec=shlex.quote(str(spec.path))),
+                run_url=url_for("flow-run", obj_id=run.id) if PREFECT_API_URL.value() else None,
+            )
+        )
+    return out
 
 
 def wait_for_answer(form: type[T], *, key: str, timeout: int, poll: int = 10) -> T:

@@ -13,10 +13,22 @@ from sqlalchemy import Engine
 
 from flows.deliver import deliver_mail, mail_settings
 from flows.labels import labelled
+from flows.pauses import unanswered
+from mentorflow.clock import SystemClock
 from mentorflow.engagement import run
+from mentorflow.mail.alerts import queue_answer_reminders
 from mentorflow.mail.settings import MailRuntime
 from mentorflow.spec import ProgramSpec, load_spec
 from mentorflow.store.db import open_store
+
+
+@task(cache_policy=NO_CACHE)
+def remind_unanswered(
+    engine: Engine, spec: ProgramSpec, settings: MailRuntime, as_of: datetime
+) -> int:
+    """A mail to the organizers for each pause waiting past `engagement.answer_reminder_after`
+    (once per pause: a later tick adds none)."""
+    return queue_answer_reminders(engine, settings, unanswered(spec), as_of, SystemClock())
 
 
 @task(cache_policy=NO_CACHE)
@@ -95,6 +107,7 @@ def tick(spec_path: str, as_of: str | None = None, dry_run: bool = False) -> dic
     if not dry_run:
         settle_pairs(engine, spec, settings, moment)
         closure = close_due(engine, spec, settings, moment)
+        remind_unanswered(engine, spec, settings, moment)
     prepared = plan_tick(engine, spec, moment)
     if prepared is None:
         get_run_logger().info(

@@ -158,6 +158,17 @@ def sample_context(
             "detail": "SmtpUnreachableError: mail.example.org:587 did not answer",
             "run_url": "http://127.0.0.1:4200/runs/flow-run/0a1b2c3d-sample",
         },
+        "answer_reminder": {
+            "stage": "matching",
+            "question": "approval",
+            "run_name": "demo-mentoring/matching/2027-spring",
+            "run_id": "0a1b2c3d-sample",
+            "waited_hours": 52,
+            "review_url": f"{base_url}/organizer/demo-mentoring/proposal",
+            "command": "mentorflow approve program_specs/one_to_one.yaml --all",
+            "run_url": "http://127.0.0.1:4200/runs/flow-run/0a1b2c3d-sample",
+            "expires_hours": 116,
+        },
         "organizer_digest": {
             "period": "KW 7",
             "counts": {"Aktive Paare": 42, "Check-ins beantwortet": 35, "Bounces": 1},

@@ -300,6 +300,7 @@ def _engagement(raw: dict[str, Any]) -> m.Engagement:
         quiet_days=frozenset(m.WEEKDAYS.index(day) for day in raw["quiet_days"]),
         stale_after=m.parse_duration(raw["stale_after"]),
         no_meeting_nudge_after=m.parse_duration(raw["no_meeting_nudge_after"]),
+        answer_reminder_after=m.parse_duration(raw["answer_reminder_after"]),
         digest=raw["digest"],
         digest_day=m.WEEKDAYS.index(raw["digest_day"]),
     )

@@ -30,6 +30,7 @@ BUILTIN_TEMPLATES: frozenset[str] = frozenset(
         "alumni_invitation",
         "organizer_digest",
         "run_failed",
+        "answer_reminder",
         "organizer_signin",
     }
 )
@@ -463,12 +464,14 @@ class SendWindow:
 
 @dataclass(frozen=True)
 class Engagement:
-    """The tick's rules: send window and quiet days (member-local), staleness, nudges, digest."""
+    """The tick's rules: send window and quiet days (member-local), staleness, nudges, digest,
+    and when a run that waits for the organizers' answer is worth a reminder."""
 
     send_window: SendWindow = SendWindow()
     quiet_days: frozenset[int] = frozenset({6})  # date.weekday() numbers; default Sunday
     stale_after: timedelta = timedelta(days=7)
     no_meeting_nudge_after: timedelta = timedelta(days=21)
+    answer_reminder_after: timedelta = timedelta(days=2)  # a run waiting for the organizers
     digest: Literal["weekly", "per_tick", "off"] = "weekly"
     digest_day: int = 0  # date.weekday() of the weekly digest
 
