@@ -192,14 +192,15 @@ def carry_alumni(engine: Engine, spec: ProgramSpec) -> int:
 
 @flow(name="intake", **labelled("intake"))
 def intake(
-    spec_path: str, screening_timeout_seconds: int = 86400, screening_poll_seconds: int = 10
+    spec_path: str, screening_timeout_seconds: int = 7 * 86400, screening_poll_seconds: int = 10
 ) -> dict[str, int]:
     """Run the intake stage of the program in `spec_path`; returns the counts.
 
     Args:
         spec_path: The program spec (YAML) on the worker; the only member-free way to name a
             program. Member data never goes into a parameter.
-        screening_timeout_seconds: How long a screening question waits for the organizer.
+        screening_timeout_seconds: How long a screening question waits for the organizer
+            (then Prefect fails the run; the next run asks again).
         screening_poll_seconds: How often the waiting run looks for the answer.
     """
     spec = load_spec(spec_path)

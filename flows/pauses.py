@@ -128,11 +128,17 @@ def wait_for_answer(form: type[T], *, key: str, timeout: int, poll: int = 10) ->
     `key` names this question for good: the run started again after a suspension gets the
     answer back from the pause with the same key, and an answer never reaches another key.
     """
-    run = get_run_context().flow_run  # type: ignore[union-attr]
-    assert run is not None
-    if run.deployment_id is not None and run.parent_task_run_id is None:
+    if suspends():
         return suspend_flow_run(wait_for_input=form, timeout=timeout, key=key)
     return pause_flow_run(wait_for_input=form, timeout=timeout, poll_interval=poll, key=key)
+
+
+def suspends() -> bool:
+    """Whether this run's waits suspend it: a top-level run of a deployment (Prefect refuses
+    to suspend subflows and runs without one)."""
+    run = get_run_context().flow_run  # type: ignore[union-attr]
+    assert run is not None
+    return run.deployment_id is not None and run.parent_task_run_id is None
 
 
 def pause_key(question: str, review_id: str, attempt: int) -> str:
@@ -169,7 +175,8 @@ def announce(
     with get_client(sync_client=True) as client:
         current = client.read_flow_run(run.id).tags  # the context's copy misses later tags
         client.update_flow_run(run.id, tags=sorted({*current, *run_tags(program_id, cycle_label)}))
-    text = notice(what, command.format(spec=shlex.quote(spec_path)), run.id, review)
+    answer = command.format(spec=shlex.quote(spec_path))
+    text = notice(what, answer, run.id, review, suspended=suspends())
     get_run_logger().info(text)
     notices = logging.getLogger(NOTICE_LOGGER)
     # Prefect's logging setup (dictConfig) disables loggers that existed before it ran, so a
@@ -178,14 +185,24 @@ def announce(
     notices.info(text)
 
 
-def notice(what: str, command: str, run_id: Any, review: str | None = None) -> str:
+def notice(
+    what: str, command: str, run_id: Any, review: str | None = None, suspended: bool = False
+) -> str:
     """The lines an organizer reads: what waits, where to answer it, and the command."""
     head = f"Waiting for the organizer: {what} (flow run {run_id})."
     if review:  # an address with the program id only: names stay behind the sign-in
         head += f"\n  Review with names (organizer sign-in): {review}"
     if PREFECT_API_URL.value():
         address = url_for("flow-run", obj_id=run_id) or "the Prefect UI"
-        return f"{head}\n  Answer in the Prefect UI: {address}\n  or in a terminal: {command}"
+        how = (
+            "Suspended while it waits: its process ends; once answered, the worker runs it again."
+            if suspended
+            else "Its process waits until answered (a run without a deployment, or a subflow,"
+            " cannot be suspended)."
+        )
+        return (
+            f"{head}\n  Answer in the Prefect UI: {address}\n  or in a terminal: {command}\n  {how}"
+        )
     # Without PREFECT_API_URL this process runs its own temporary Prefect server: no UI, and
     # gone when the process ends. Another process with the same PREFECT_HOME shares its
     # database, so the command answers the run from a second terminal.

@@ -43,6 +43,32 @@ def queue_run_failure(
     engine: Engine, settings: MailRuntime, failure: RunFailure, clock: Clock
 ) -> int:
     """Queue the `run_failed` mail for every organizer; the number of mails newly queued."""
+    return _to_organizers(
+        engine,
+        settings,
+        "run_failed",
+        {
+            "stage": failure.stage,
+            "run_name": failure.run_name,
+            "run_id": failure.run_id,
+            "state": failure.state,
+            "detail": failure.detail,
+            "run_url": failure.run_url,
+        },
+        clock,
+        failure.run_id,
+    )
+
+
+def _to_organizers(
+    engine: Engine,
+    settings: MailRuntime,
+    template: str,
+    context: dict[str, object],
+    clock: Clock,
+    occurrence: str,
+) -> int:
+    """Queue `template` (also the purpose) for every organizer of the spec's current cycle."""
     spec = settings.spec
     with engine.connect() as conn:
         cycle = get_cycle(conn, spec.program.id, spec.cycle.label)
@@ -51,18 +77,11 @@ def queue_run_failure(
         settings=settings,
         cycle_id=cycle.id if cycle else None,
         cycle_label=spec.cycle.label,
-        purpose="run_failed",
-        template="run_failed",
-        context={
-            "stage": failure.stage,
-            "run_name": failure.run_name,
-            "run_id": failure.run_id,
-            "state": failure.state,
-            "detail": failure.detail,
-            "run_url": failure.run_url,
-        },
+        purpose=template,
+        template=template,
+        context=context,
         clock=clock,
-        occurrence=failure.run_id,
+        occurrence=occurrence,
     )
 
 
@@ -92,25 +111,17 @@ def queue_answer_reminders(
     """The `answer_reminder` mail for each run waiting at least the spec's
     `engagement.answer_reminder_after`: once per pause, to every organizer; mails newly queued."""
     after = settings.spec.engagement.answer_reminder_after
-    due = [run for run in waiting if now - run.since >= after]
-    if not due:
-        return 0
-    spec = settings.spec
-    with engine.connect() as conn:
-        cycle = get_cycle(conn, spec.program.id, spec.cycle.label)
     return sum(
-        outbox.enqueue_to_organizers(
+        _to_organizers(
             engine,
-            settings=settings,
-            cycle_id=cycle.id if cycle else None,
-            cycle_label=spec.cycle.label,
-            purpose="answer_reminder",
-            template="answer_reminder",
-            context=_reminder_context(run, now),
-            clock=clock,
-            occurrence=f"{run.run_id}/{run.pause_key}",
+            settings,
+            "answer_reminder",
+            _reminder_context(run, now),
+            clock,
+            f"{run.run_id}/{run.pause_key}",
         )
-        for run in due
+        for run in waiting
+        if now - run.since >= after
     )
 
 

@@ -11,6 +11,8 @@ Identity model:
 - ``intake_rows`` records every form row ever read with its outcome, so reruns are incremental and
   accepted + quarantined + not_consented + duplicate == rows read holds per run;
 - ``events`` is the append-only log (earlier answers, approvals, rematches, erasures...).
+- ``reviews`` keeps what a waiting flow run showed the organizer (applicants, a proposal) until it
+  is decided, so a run started again after a suspension decides on exactly that.
 """
 
 from __future__ import annotations

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import socket
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -49,8 +51,21 @@ def _prefect(env: dict[str, str], *args: str, timeout: float = 240) -> str:
     return result.stdout
 
 
-def _run_on_a_worker(env: dict[str, str], deployment: str) -> str:
-    """Start a process worker, run `deployment` and watch it; the worker goes before the server
+def _mentorflow(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [str(BIN / "mentorflow"), *args],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=240,
+        check=False,
+    )
+
+
+@contextlib.contextmanager
+def _worker(env: dict[str, str]) -> Iterator[None]:
+    """A process worker on the `mentorflow` pool while the block runs; it goes before the server
     (NOTES.md)."""
     worker = subprocess.Popen(
         [str(BIN / "prefect"), "worker", "start", "--pool", "mentorflow"],
@@ -60,13 +75,19 @@ def _run_on_a_worker(env: dict[str, str], deployment: str) -> str:
         stderr=subprocess.DEVNULL,
     )
     try:
-        return _prefect(env, "deployment", "run", deployment, "--watch", "--watch-timeout", "200")
+        yield
     finally:
         worker.terminate()
         try:
             worker.wait(timeout=15)
         except subprocess.TimeoutExpired:
             worker.kill()
+
+
+def _run_on_a_worker(env: dict[str, str], deployment: str) -> str:
+    """Start a process worker, run `deployment` and watch it."""
+    with _worker(env):
+        return _prefect(env, "deployment", "run", deployment, "--watch", "--watch-timeout", "200")
 
 
 @pytest.fixture
@@ -121,15 +142,7 @@ def test_mentorflow_deploy_makes_every_stage_per_program_and_a_worker_runs_them(
     job_home = tmp_path / "job-home"
     specs = ["program_specs/one_to_one.yaml", "program_specs/peer.yaml"]
     broken = "tests/specs/invalid/several_problems.yaml"
-    result = subprocess.run(
-        [str(BIN / "mentorflow"), "deploy", specs[0], broken, specs[1], "--home", str(job_home)],
-        cwd=ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=240,
-        check=False,
-    )
+    result = _mentorflow(env, "deploy", specs[0], broken, specs[1], "--home", str(job_home))
     assert result.returncode == 1  # the broken spec is reported ...
     assert f"{broken}: not deployed: 6 problem(s)" in result.stderr
     assert "peer.yaml: tick/fachschaft-peer-tandems-tick" in result.stdout  # ... and skipped
@@ -195,25 +208,9 @@ def test_a_deployed_matching_run_suspends_and_its_rerun_approves_what_was_shown(
     job_home.mkdir()
     engine, _cycle = seed_cycle(f"sqlite:///{job_home / 'mentorflow.db'}")
     _prefect(env, "work-pool", "create", "mentorflow", "--type", "process")
-    mentorflow = [str(BIN / "mentorflow")]
-    deployed = subprocess.run(
-        [*mentorflow, "deploy", str(spec), "--home", str(job_home)],
-        cwd=ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=240,
-        check=False,
-    )
+    deployed = _mentorflow(env, "deploy", str(spec), "--home", str(job_home))
     assert deployed.returncode == 0, deployed.stderr[-3000:]
-    worker = subprocess.Popen(
-        [str(BIN / "prefect"), "worker", "start", "--pool", "mentorflow"],
-        cwd=ROOT,
-        env={**env, "PREFECT_WORKER_QUERY_SECONDS": "1"},  # picks up the resumed run soon
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    try:
+    with _worker({**env, "PREFECT_WORKER_QUERY_SECONDS": "1"}):  # picks up the resumed run soon
         started = _prefect(env, "deployment", "run", "matching/demo-mentoring-matching")
         run_id = next(w for w in started.split() if w.count("-") == 4)  # the flow run's UUID
         run = _wait_run(api, run_id, lambda r: r["state_type"] == "PAUSED")
@@ -226,27 +223,13 @@ def test_a_deployed_matching_run_suspends_and_its_rerun_approves_what_was_shown(
             )
         assert shown
         # the organizer answers as `mentorflow approve` does (also the proposal page's path)
-        answered = subprocess.run(
-            [*mentorflow, "approve", str(spec), "--all"],
-            cwd=ROOT,
-            env=env,
-            capture_output=True,
-            text=True,
-            timeout=120,
-            check=False,
-        )
+        answered = _mentorflow(env, "approve", str(spec), "--all")
         assert answered.returncode == 0 and run_id in answered.stdout, answered.stderr[-2000:]
         # answered, it is "Resuming" (SCHEDULED) until the worker runs it again; a run that asked
         # again (PAUSED) would not have found the proposal it showed
         ended = ("COMPLETED", "FAILED", "CRASHED", "PAUSED")
         run = _wait_run(api, run_id, lambda r: r["state_type"] in ended)
         assert run["state_type"] == "COMPLETED", run["state_name"]
-    finally:
-        worker.terminate()
-        try:
-            worker.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            worker.kill()
     with engine.connect() as conn:
         approved = set(
             conn.execute(select(matches.c.id).where(matches.c.status == "approved")).scalars()

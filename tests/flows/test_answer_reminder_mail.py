@@ -13,19 +13,11 @@ from sqlalchemy import select
 from flows.matching import matching
 from flows.tick import tick
 from mentorflow.store.tables import outbox
+from tests.flows.test_intake_flow import smtp_server  # noqa: F401 (fixture)
 from tests.flows.test_matching_flow import _wait_paused
 from tests.organizer_support import NAME, organizer_spec, seed_cycle
-from tests.smtp_support import SmtpServer
 
 pytestmark = pytest.mark.flow
-
-
-@pytest.fixture
-def smtp_server():
-    server = SmtpServer()
-    server.start()
-    yield server
-    server.stop()
 
 
 def _reminders(engine) -> list[Any]:
@@ -34,7 +26,9 @@ def _reminders(engine) -> list[Any]:
 
 
 def test_a_pause_past_the_limit_gets_one_mail_and_a_fresh_one_none(
-    tmp_path, monkeypatch, smtp_server
+    tmp_path,
+    monkeypatch,
+    smtp_server,  # noqa: F811
 ):
     url = f"sqlite:///{tmp_path / 'store.db'}"
     monkeypatch.setenv("MENTORFLOW_DB_URL", url)

@@ -84,3 +84,13 @@ def _form_description(run) -> str:  # type: ignore[no-untyped-def]
     with get_client(sync_client=True) as client:
         key = keyset_from_paused_state(run.state)["description"]
         return str(json.loads(client.read_flow_run_input(run.id, key)))
+
+
+def test_the_notice_says_whether_the_run_holds_its_process(monkeypatch):
+    from prefect.settings import PREFECT_API_URL, temporary_settings
+
+    with temporary_settings({PREFECT_API_URL: "http://127.0.0.1:4200/api"}):
+        held = notice("approval", "mentorflow approve x", 7)
+        suspended = notice("approval", "mentorflow approve x", 7, suspended=True)
+    assert "Its process waits until answered" in held and "Suspended" not in held
+    assert "its process ends; once answered, the worker runs it again" in suspended
