@@ -421,3 +421,19 @@ def test_a_screening_started_again_asks_about_those_it_showed_not_later_sign_ups
     assert {a.member_id for a in again.applicants} == set(first)  # the later one is not in it
     other = flows.intake.screening_question(engine, spec, "run-2")  # a new question: all three
     assert other is not None and {a.member_id for a in other.applicants} == {*first, later}
+
+
+def test_an_answered_suspended_run_still_owns_its_question_until_it_runs_again():
+    from prefect.states import Scheduled
+
+    from flows.pauses import waiting_runs
+
+    @flow(name="intake")
+    def suspended_intake() -> None: ...
+
+    tags = ["program:resuming-demo", "cycle:2027-02"]
+    with get_client(sync_client=True) as client:  # as the server leaves a resumed suspended run
+        run = client.create_flow_run(suspended_intake, tags=tags, state=Scheduled(name="Resuming"))
+    found = waiting_runs("resuming-demo", "2027-02", "intake", resuming=True)
+    assert [r.id for r in found] == [run.id]  # an hourly run does not ask again meanwhile
+    assert waiting_runs("resuming-demo", "2027-02", "intake") == []  # but nobody can answer it
