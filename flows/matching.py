@@ -208,7 +208,7 @@ def export_sheet(engine: Engine, spec: ProgramSpec, proposal: Proposal, client: 
 
 
 def wait_for_approval(
-    spec_path: str, spec: ProgramSpec, proposal: Proposal, timeout: int
+    spec_path: str, spec: ProgramSpec, proposal: Proposal, timeout: int, poll: int = 10
 ) -> MatchApproval:
     """Pause until the organizer approves, drops pairs or holds members back; say how to answer.
 
@@ -225,7 +225,7 @@ def wait_for_approval(
         key = pause_key("approval", proposal.review, attempt)
         if not answered(key):  # a run started again after its answer does not announce again
             announce(what, APPROVE_COMMAND, spec_path, spec.program.id, spec.cycle.label, review)
-        decision = wait_for_answer(form, key=key, timeout=timeout)
+        decision = wait_for_answer(form, key=key, timeout=timeout, poll=poll)
         if decision.approve_all or decision.drop_pairs or decision.hold_back:
             return decision
         get_run_logger().warning(
@@ -252,7 +252,12 @@ def approval_form_text(proposal: Proposal) -> str:
 
 
 @flow(name="matching", **labelled("matching"))
-def matching(spec_path: str, round_no: int = 1, approval_timeout_seconds: int = 7 * 86400) -> dict:
+def matching(
+    spec_path: str,
+    round_no: int = 1,
+    approval_timeout_seconds: int = 7 * 86400,
+    approval_poll_seconds: int = 10,
+) -> dict:
     """Propose matches for the spec's current cycle; with organizer approval, wait for it.
 
     Args:
@@ -260,6 +265,8 @@ def matching(spec_path: str, round_no: int = 1, approval_timeout_seconds: int = 
             program. Member data never goes into a parameter.
         round_no: The matching round (rotational programs match several rounds per cycle).
         approval_timeout_seconds: How long the proposal waits for the organizer's answer.
+        approval_poll_seconds: How often a run that keeps its process (no deployment) looks
+            for the answer; a suspended run is started again by the worker instead.
     """
     spec = load_spec(spec_path)
     require_runtime(spec)  # an unset {env: NAME} fails here, not halfway through
@@ -277,7 +284,9 @@ def matching(spec_path: str, round_no: int = 1, approval_timeout_seconds: int = 
             return {"approved": 0, "unmatched": 0}
         publish_proposal(proposal, spec.program.id, review_url(spec, "proposal"))
     while spec.matching.approval == "organizer":
-        decision = wait_for_approval(spec_path, spec, proposal, approval_timeout_seconds)
+        decision = wait_for_approval(
+            spec_path, spec, proposal, approval_timeout_seconds, approval_poll_seconds
+        )
         if not (decision.drop_pairs or decision.hold_back):
             break  # approve_all: wait_for_approval returns no answer that decides nothing
         drop_pairs(engine, cycle.id, decision.drop_pairs, round_no)

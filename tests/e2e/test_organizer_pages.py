@@ -99,7 +99,7 @@ def test_sign_in_review_drop_a_pair_approve_and_the_run_completes(
         register_spec(web, load(spec_path))
         outcome: dict = {}
         runner = threading.Thread(
-            target=lambda: outcome.update(matching(str(spec_path), 1, 300)), daemon=True
+            target=lambda: outcome.update(matching(str(spec_path), 1, 300, 1)), daemon=True
         )
         runner.start()
         run_id, paused_at = _paused()

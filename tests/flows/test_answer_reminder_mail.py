@@ -39,7 +39,7 @@ def test_a_pause_past_the_limit_gets_one_mail_and_a_fresh_one_none(
     text = spec.read_text(encoding="utf-8").replace("sender:\n", "sender:\n" + smtp, 1)
     spec.write_text(text, encoding="utf-8")
     outcome: dict = {}
-    runner = threading.Thread(target=lambda: outcome.update(matching(str(spec), 1, 600)))
+    runner = threading.Thread(target=lambda: outcome.update(matching(str(spec), 1, 600, 1)))
     runner.start()
     try:
         run_id, paused_at = _wait_paused()

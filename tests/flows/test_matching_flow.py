@@ -135,7 +135,7 @@ def test_organizer_drops_a_pair_then_approves(tmp_path, monkeypatch):
     engine, _cycle = _seed(tmp_path, monkeypatch)
     outcome: dict = {}
     spec = _spec(tmp_path, "organizer")
-    runner = threading.Thread(target=lambda: outcome.update(matching(str(spec), 1, 120)))
+    runner = threading.Thread(target=lambda: outcome.update(matching(str(spec), 1, 120, 1)))
     runner.start()
     run_id, paused_at = _wait_paused()
     proposal = _stored(engine, "proposed")
@@ -177,7 +177,7 @@ def test_organizer_drops_and_holds_back_from_the_terminal_then_a_member_asks_to_
     engine, _cycle = _seed(tmp_path, monkeypatch)
     outcome: dict = {}
     spec = str(_spec(tmp_path, "organizer"))
-    runner = threading.Thread(target=lambda: outcome.update(matching(spec, 1, 120)))
+    runner = threading.Thread(target=lambda: outcome.update(matching(spec, 1, 120, 1)))
     runner.start()
     run_id, paused_at = _wait_paused()
     first, second = sorted(_stored(engine, "proposed").items())[:2]
@@ -286,7 +286,7 @@ def test_an_answer_with_nothing_chosen_keeps_the_approval_waiting(tmp_path, monk
     monkeypatch.setattr(logging.getLogger(NOTICE_LOGGER), "_cache", {})
     outcome: dict = {}
     spec = str(_spec(tmp_path, "organizer"))
-    runner = threading.Thread(target=lambda: outcome.update(matching(spec, 1, 120)))
+    runner = threading.Thread(target=lambda: outcome.update(matching(spec, 1, 120, 1)))
     runner.start()
     run = _paused_of(PROGRAM)
     # the form lists every proposed match id, so the organizer can copy one into drop_pairs
@@ -348,7 +348,7 @@ def test_approve_answers_only_the_run_of_its_own_program(tmp_path, monkeypatch):
     outcomes: dict[str, dict] = {"demo": {}, "other": {}}
     runners = {
         name: threading.Thread(
-            target=lambda n=name, s=path: outcomes[n].update(matching(s, 1, 120))
+            target=lambda n=name, s=path: outcomes[n].update(matching(s, 1, 120, 1))
         )
         for name, path in (("other", other), ("demo", demo))
     }
