@@ -29,7 +29,8 @@ MARKER = (
 )
 PROGRAM = "fachschaft-peer-tandems"  # program_specs/peer.yaml, the walkthrough's program
 SHOT_SIZE = (1280, 800)
-CALLERS_OWN = (  # the block sets these itself; the caller's must not leak in
+CALLERS_OWN = (  # the block sets these itself (or, the key, leaves them to MENTORFLOW_HOME)
+    "MENTORFLOW_SECRET_KEY",
     "PREFECT_API_URL",
     "PREFECT_API_DATABASE_CONNECTION_URL",
     "MENTORFLOW_DB_URL",
@@ -152,11 +153,12 @@ class Shell:
         return "\n".join(p.read_text(errors="replace")[-2000:] for p in sorted(self.logs.iterdir()))
 
     def close(self) -> None:
-        """Stop the background lines, last started first (the worker before the server)."""
+        """Stop the background lines, last started first (the worker before the server); one
+        that ignores SIGTERM for 10 s is killed (a Prefect worker did, NOTES.md)."""
         for _, process in reversed(self.background):
             process.terminate()
             try:
-                process.wait(timeout=20)
+                process.wait(timeout=10)
             except subprocess.TimeoutExpired:
                 process.kill()
                 process.wait(timeout=5)

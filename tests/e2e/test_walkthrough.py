@@ -48,7 +48,7 @@ from tests.walkthrough_support import (
     substituted,
 )
 
-pytestmark = [pytest.mark.browser, pytest.mark.flow]
+pytestmark = [pytest.mark.browser, pytest.mark.flow, pytest.mark.postgres]
 
 
 @pytest.fixture
