@@ -78,10 +78,11 @@ def take(out: Path, work: Path) -> list[Path]:
         completed(api, "matching")
         ui = api.removesuffix("/api")
         runs = f"{ui}/runs"
-        shots.append(prefect_ui_shot(driver, runs, "Completed", out / SHOTS[1], RUN_LIST))
+        listed = ("Completed", "deployment-icon-text", "work-pool-icon-text")  # rows filled in
+        shots.append(prefect_ui_shot(driver, runs, listed, out / SHOTS[1], RUN_LIST))
         found = artifact_of(api, f"{PROGRAM}-matching")
         proposal = f"{ui}/artifacts/artifact/{found['id']}"
-        shots.append(prefect_ui_shot(driver, proposal, "match_id", out / SHOTS[2]))
+        shots.append(prefect_ui_shot(driver, proposal, ("match_id",), out / SHOTS[2]))
         return shots
     finally:
         if driver is not None:

@@ -285,28 +285,31 @@ def screenshot(driver, path: Path, size: tuple[int, int] = SHOT_SIZE) -> Path:  
 
 
 def prefect_ui_shot(  # type: ignore[no-untyped-def]
-    driver, url: str, shows: str, path: Path, scroll: str | None = None, seconds: float = 30
+    driver, url: str, shows: tuple[str, ...], path: Path, scroll: str | None = None, seconds=30
 ) -> Path:
-    """A page of the Prefect UI (a single-page app) once it has rendered `shows`; `scroll` is the
-    CSS selector of a box to scroll to its end first."""
+    """A page of the Prefect UI (a single-page app) once it has rendered every text of `shows`.
+
+    `scroll` is the CSS selector of a box to scroll to its end once the first text is there: the
+    UI fills a run's row (flow, deployment, work pool, task runs) only once it is in view.
+    """
     from selenium.common.exceptions import TimeoutException
     from selenium.webdriver.support.ui import WebDriverWait
 
     driver.set_window_size(*SHOT_SIZE)
     driver.get(url)
     try:
-        WebDriverWait(driver, seconds).until(lambda d: shows in d.page_source)
+        WebDriverWait(driver, seconds).until(lambda d: shows[0] in d.page_source)
+        if scroll:
+            driver.execute_script(
+                "const box = document.querySelector(arguments[0]);"
+                " box.scrollTop = box.scrollHeight;",
+                scroll,
+            )
+        WebDriverWait(driver, seconds).until(lambda d: all(s in d.page_source for s in shows))
     except TimeoutException:
         screenshot(driver, path.with_suffix(".timeout.png"))
-        raise AssertionError(
-            f"{url} never showed {shows!r} (see {path.stem}.timeout.png)"
-        ) from None
-    time.sleep(3.0)  # the page's later requests (counts, work pool, charts) come in by then
-    if scroll:
-        driver.execute_script(
-            "const box = document.querySelector(arguments[0]); box.scrollTop = box.scrollHeight;",
-            scroll,
-        )
+        raise AssertionError(f"{url} never showed {shows} ({path.stem}.timeout.png)") from None
+    time.sleep(2.0)  # charts and icons
     return screenshot(driver, path)
 
 
