@@ -10,8 +10,6 @@ import typer
 from mentorflow.cli._flows import fail
 from mentorflow.errors import MentorflowError
 
-LOCAL_BASE_URL = "http://127.0.0.1:8000"  # `mentorflow serve`'s default address
-
 
 def register(app: typer.Typer) -> None:
     app.command("organizer-link")(organizer_link)
@@ -34,9 +32,11 @@ def organizer_link(
 ) -> None:
     """Print a sign-in link to the organizer pages (valid 15 minutes, once) for `mentorflow serve`.
 
-    The link points at the spec's sender.base_url (else http://127.0.0.1:8000).
+    The link points at the spec's sender.base_url, else MENTORFLOW_BASE_URL, else
+    http://127.0.0.1:8000 (`mentorflow serve`'s default address).
     """
     from mentorflow.clock import SystemClock
+    from mentorflow.mail.settings import base_url_from
     from mentorflow.mail.tokens import secret_key
     from mentorflow.spec import load_spec
     from mentorflow.web.organizer_auth import make_signin_token, signin_url
@@ -48,7 +48,7 @@ def organizer_link(
             raise MentorflowError(f"{spec}: program.organizers is empty: nobody can sign in")
         email = organizer or people[0].email
         url = signin_url(
-            loaded.sender.base_url or LOCAL_BASE_URL,
+            base_url_from(loaded.sender.base_url),
             make_signin_token(loaded, email, secret_key(), SystemClock().now()),
         )
         if mail:

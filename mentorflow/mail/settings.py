@@ -50,8 +50,12 @@ class MailRuntime:
 
 def base_url_from(spec_value: str | None) -> str:
     """The spec's `sender.base_url`, else MENTORFLOW_BASE_URL, else the local default."""
-    url = spec_value or os.environ.get("MENTORFLOW_BASE_URL") or DEFAULT_BASE_URL
-    return url.rstrip("/")
+    return (configured_base_url(spec_value) or DEFAULT_BASE_URL).rstrip("/")
+
+
+def configured_base_url(spec_value: str | None) -> str | None:
+    """The spec's `sender.base_url`, else MENTORFLOW_BASE_URL, else None (no address known)."""
+    return spec_value or os.environ.get("MENTORFLOW_BASE_URL") or None
 
 
 SecretResolver = Callable[[SecretRef], str]

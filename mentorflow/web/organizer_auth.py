@@ -20,6 +20,7 @@ from itsdangerous import BadSignature, URLSafeSerializer
 from sqlalchemy import Connection, Engine, insert, select
 
 from mentorflow.errors import TokenError
+from mentorflow.mail.settings import configured_base_url
 from mentorflow.spec.model import ProgramSpec
 from mentorflow.store.tables import events, programs
 
@@ -173,6 +174,6 @@ def review_note(url: str | None) -> str:
 
 
 def review_url(spec: ProgramSpec, page: str = "") -> str | None:
-    """The page's address under the spec's base_url (None when the spec has none)."""
-    base = spec.sender.base_url
+    """The page's address under the spec's base_url, else MENTORFLOW_BASE_URL (else None)."""
+    base = configured_base_url(spec.sender.base_url)
     return base.rstrip("/") + review_path(spec.program.id, page) if base else None

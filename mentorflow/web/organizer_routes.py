@@ -19,6 +19,7 @@ from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
 
 from mentorflow.errors import MentorflowError, TokenError
+from mentorflow.mail.settings import configured_base_url
 from mentorflow.spec.model import ProgramSpec
 from mentorflow.web import organizer_auth as auth
 from mentorflow.web import organizer_views as views
@@ -173,7 +174,7 @@ async def signin(request: Request) -> Response:
         path="/organizer/",
         httponly=True,
         samesite="strict",
-        secure=auth.cookie_secure(request.url.scheme, spec.sender.base_url),
+        secure=auth.cookie_secure(request.url.scheme, configured_base_url(spec.sender.base_url)),
     )
     return response
 

@@ -29,6 +29,7 @@ from tests.organizer_support import (
     NOW,
     ORGANIZER,
     PROGRAM,
+    ROOT,
     RecordedDecisions,
     load,
     organizer_spec,
@@ -226,6 +227,26 @@ def test_review_addresses_carry_the_program_id_only(site):
     _, _, spec, *_ = site
     assert review_url(spec, "proposal") == f"http://127.0.0.1:8000/organizer/{PROGRAM}/proposal"
     assert review_url(spec, "applicants") == f"http://127.0.0.1:8000/organizer/{PROGRAM}/applicants"
+
+
+def test_without_a_base_url_in_the_spec_links_use_mentorflow_base_url(tmp_path, monkeypatch):
+    """The README's walkthrough serves the pages of program_specs/peer.yaml (no base_url) at the
+    address in MENTORFLOW_BASE_URL: the review links and the sign-in link must point there."""
+    from typer.testing import CliRunner
+
+    from mentorflow.cli.main import app as cli
+    from mentorflow.spec import load_spec
+
+    monkeypatch.delenv("MENTORFLOW_BASE_URL", raising=False)
+    spec = load_spec(ROOT / "program_specs" / "peer.yaml")
+    assert spec.sender.base_url is None
+    assert review_url(spec, "proposal") is None  # no address known: no link at all
+    monkeypatch.setenv("MENTORFLOW_BASE_URL", "http://127.0.0.1:8123/")
+    expected = f"http://127.0.0.1:8123/organizer/{spec.program.id}/proposal"
+    assert review_url(spec, "proposal") == expected
+    printed = CliRunner().invoke(cli, ["organizer-link", str(spec.path)])
+    assert printed.exit_code == 0, printed.output
+    assert printed.output.strip().startswith("http://127.0.0.1:8123/organizer/sign-in/")
 
 
 # --- `mentorflow organizer-link` ----------------------------------------------------------
