@@ -56,6 +56,7 @@ class BipartiteSolution:
     edge_profit: np.ndarray | None = None  # int64 per edge of `edges` (without bonuses)
     gross_total: int = 0  # total with the lexicographic bonuses (see `row_bonus`)
     gross_bound: int = 0  # proven upper bound on gross_total
+    duals: tuple[np.ndarray, np.ndarray] | None = None  # (u, v) feasible for every pair, gross
 
     @property
     def matched(self) -> int:
@@ -259,10 +260,10 @@ def solve_bipartite(
     while True:
         rounds += 1
         gross = prof + bonus[rows]
-        row_col, row_prof = _min_cost_flow(nr, m, rows, cols, gross, capacity)
+        row_col, row_prof = min_cost_flow_on(nr, m, rows, cols, gross, capacity)
         v = prices(nr, m, rows, cols, gross, row_col, row_prof, capacity, lowest=LOWEST)
         u = np.where(row_col >= 0, row_prof - v[np.maximum(row_col, 0)], 0)
-        extra, bound = _price_out(profits, u, v, capacity, graph, bonus)
+        extra, bound, u_all = price_out(profits, u, v, capacity, graph, bonus)
         total_now = int(row_prof.sum())
         close = bound - total_now <= gap_tolerance * max(1, bound - bonus[row_col >= 0].sum())
         if extra is None or rounds >= max_rounds or close:
@@ -286,6 +287,7 @@ def solve_bipartite(
         edge_profit=prof,
         gross_total=total_now,
         gross_bound=max(int(bound), total_now),
+        duals=(u_all, v),
     )
 
 
@@ -371,9 +373,10 @@ def row_bonus(
     return matched + weight * unit
 
 
-def _min_cost_flow(
+def min_cost_flow_on(
     nr: int, m: int, rows: np.ndarray, cols: np.ndarray, prof: np.ndarray, capacity: np.ndarray
 ) -> tuple[np.ndarray, np.ndarray]:
+    """The best b-matching on the given pairs alone: (column per row or -1, its profit)."""
     sink = nr + m
     flow = min_cost_flow.SimpleMinCostFlow()
     tails = np.concatenate([rows, np.arange(nr), nr + np.arange(m)])
