@@ -20,7 +20,7 @@ of `bipartite._price_out` proves the bound over the *whole* pool, not only the c
    duals of the same LP, feasible but not optimal, so the bound is looser (`_lagrangian`).
 2. A side choice: the LP's sides rounded (or the Lagrangian step's whose solution, each member
    cut back to its more valuable role, was worth most), then the b-matching for those sides
-   solved by `solve_bipartite` (exactly after the LP; two pricing rounds after the Lagrangian,
+   solved by `solve_bipartite` (exactly after the LP; one round on the graph after the Lagrangian,
    whose gap is to the bound anyway). Equal to the bound: optimal over every choice.
 3. Otherwise, on pools whose graph is small enough, the integer program on the candidate graph
    (HiGHS branch and bound, a node limit, no time limit). A pair left out of the graph with
@@ -64,11 +64,11 @@ LP_ROUNDS = 10  # column-generation rounds of the LP (warm-started HiGHS solves)
 FLOAT_EXACT = 2**50  # gross values below this are exact enough for HiGHS's tolerances
 LP_PAIRS = 4_000_000  # pools (rows x columns) up to this size get the LP bound, larger ones
 # the Lagrangian one: a size, not a clock, so the method never depends on the machine's speed
-LAGRANGE_STEPS = 9  # subproblems of the Lagrangian bound (one min-cost flow on the graph each)
+LAGRANGE_STEPS = 8  # subproblems of the Lagrangian bound (one min-cost flow on the graph each)
 PRICE_EVERY = 3  # every this many steps, the whole pool is priced (bound, pairs joining)
 STEP_SHARE = 0.5  # the first subgradient step's share of Polyak's length, halved every...
 HALVING = 3  # ...this many steps
-FIXED_ROUNDS = 2  # pricing rounds of the b-matching for the Lagrangian's sides
+FIXED_ROUNDS = 1  # solves of the b-matching for the Lagrangian's sides (the graph is rich by then)
 
 
 @dataclass(frozen=True)
