@@ -15,9 +15,10 @@ of `bipartite._price_out` proves the bound over the *whole* pool, not only the c
    duals to integers and repair them to exact feasibility, price every pair left out; repeat
    until none has positive reduced profit. The dual objective is then an exact integer upper
    bound on every matching of every side choice. Pools of more than LP_PAIRS pairs (the LP
-   alone would take longer than the whole matching without `both` members) get a Lagrangian
-   relaxation instead, whose subproblems are b-matchings for the min-cost flow: its duals are
-   duals of the same LP, feasible but not optimal, so the bound is looser (`_lagrangian`).
+   alone would take longer than the whole matching without `both` members) and without
+   lexicographic tiers, or whose LP HiGHS gives up on, get a Lagrangian relaxation instead,
+   whose subproblems are b-matchings for the min-cost flow: its duals are duals of the same LP,
+   feasible but not optimal, so the bound is looser (`_lagrangian`).
 2. A side choice: the LP's sides rounded (or the Lagrangian step's whose solution, each member
    cut back to its more valuable role, was worth most), then the b-matching for those sides
    solved by `solve_bipartite` (exactly after the LP; one round on the graph after the Lagrangian,
@@ -41,6 +42,7 @@ import numpy as np
 from scipy.optimize import Bounds, LinearConstraint, milp
 from scipy.sparse import coo_matrix, csr_matrix
 
+from mentorflow.errors import MatchingError
 from mentorflow.matching.bipartite import (
     SPARE,
     BipartiteSolution,
@@ -149,8 +151,13 @@ def choose_sides(
         profits=profits,
         priority=priority,
     )
-    if nr * m <= LP_PAIRS:
-        graph, sides, bound, duals = _relaxation(profits, layout, graph, bonus, max_rounds)
+    relaxed = None
+    if nr * m <= LP_PAIRS or bonus.any():
+        # lexicographic tiers (max_matched, priority) swamp the Lagrangian's steps: measured at
+        # 2,000 x 700 with priorities, 1,764 matched against the LP's 2,012
+        relaxed = _relaxation_or_none(profits, layout, graph, bonus, max_rounds)
+    if relaxed is not None:
+        graph, sides, bound, duals = relaxed
         how = "the LP's sides, rounded"
     else:
         graph, sides, bound, duals = _lagrangian(profits, layout, graph, bonus, LAGRANGE_STEPS)
@@ -183,6 +190,17 @@ def choose_sides(
         exact=exact,
         how=how,
     )
+
+
+def _relaxation_or_none(
+    profits: Profits, layout: _Layout, graph: Graph, bonus: np.ndarray, max_rounds: int
+) -> tuple[Graph, np.ndarray, int, tuple[np.ndarray, np.ndarray]] | None:
+    """`_relaxation`, or None when HiGHS gives up (seen with max_matched and priorities, whose
+    profits span 12 orders of magnitude): the Lagrangian's integer arithmetic then takes over."""
+    try:
+        return _relaxation(profits, layout, graph, bonus, max_rounds)
+    except MatchingError:
+        return None
 
 
 def _relaxation(
@@ -392,8 +410,6 @@ class _LinearProgram:
         highspy = _highs()
         self.highs.run()
         if self.highs.getModelStatus() != highspy.HighsModelStatus.kOptimal:
-            from mentorflow.errors import MatchingError
-
             raise MatchingError("the side-choice LP did not solve")
         found = self.highs.getSolution()
         nb = len(self.layout.both_rows)

@@ -16,6 +16,7 @@ from scipy.optimize import linear_sum_assignment, linprog
 from scipy.sparse import coo_matrix
 from sqlalchemy import select
 
+from mentorflow.errors import MatchingError
 from mentorflow.matching import build_pool, sides, solve, store_io
 from mentorflow.matching.engine import assign_bipartite
 from mentorflow.matching.pool import BOTH, MENTEE, MENTOR
@@ -221,6 +222,23 @@ def test_the_lagrangian_bound_is_at_least_the_lp_optimum_of_every_side_choice(se
     _check_one_side(result, pool)
     optimum = _side_lp_optimum(pool, s)
     assert found.solution.total <= optimum + 1e-6 <= found.bound + 2e-6
+
+
+def test_when_highs_gives_up_on_the_lp_the_lagrangian_bound_takes_over():
+    # seen with max_matched and priorities at 2,000 x 700: "the side-choice LP did not solve"
+    records = synthetic_records(60, 20, seed=2, both_share=0.3)
+    s = synthetic_settings()
+    pool = build_pool(records, s)
+
+    def gives_up(*_: Any) -> None:
+        raise MatchingError("the side-choice LP did not solve")
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(sides, "_relaxation", gives_up)
+        patch.setattr(sides, "MIP_EDGES", 0)
+        found = assign_bipartite(pool, s)
+    assert "Lagrangian" in found.method
+    assert found.solution.total <= _side_lp_optimum(pool, s) + 1e-6 <= found.bound + 2e-6
 
 
 @given(records=records_with_both(max_mentees=3, max_mentors=1, max_both=3))
