@@ -56,7 +56,6 @@ class BipartiteSolution:
     edge_profit: np.ndarray | None = None  # int64 per edge of `edges` (without bonuses)
     gross_total: int = 0  # total with the lexicographic bonuses (see `row_bonus`)
     gross_bound: int = 0  # proven upper bound on gross_total
-    duals: tuple[np.ndarray, np.ndarray] | None = None  # (u, v) feasible for every pair, gross
 
     @property
     def matched(self) -> int:
@@ -232,6 +231,7 @@ def solve_bipartite(
     priority: np.ndarray | None = None,
     graph: Graph | None = None,
     closed_rows: np.ndarray | None = None,
+    known_bound: int | None = None,
 ) -> BipartiteSolution:
     """The optimum of the declared objective for rows x columns with column capacities.
 
@@ -243,6 +243,9 @@ def solve_bipartite(
     `graph` reuses a candidate graph of the same scorer (no scoring again); rows marked in
     `closed_rows` take no column (a `both` member placed as a mentor). The bonuses are computed
     before rows are closed, so gross totals of one graph compare across closings.
+    `known_bound`: a proven upper bound on the gross total that the caller has (one for every
+    side choice of `both` members): the flow on the graph is then the answer, without pricing,
+    certified only when it reaches that bound.
     """
     nr, m = scorer.shape
     capacity = np.where(scorer.closed, 0, np.asarray(capacity, dtype=np.int64))
@@ -261,10 +264,14 @@ def solve_bipartite(
         rounds += 1
         gross = prof + bonus[rows]
         row_col, row_prof = min_cost_flow_on(nr, m, rows, cols, gross, capacity)
+        total_now = int(row_prof.sum())
+        if known_bound is not None:
+            bound, certified = max(known_bound, total_now), total_now >= known_bound
+            break
         v = prices(nr, m, rows, cols, gross, row_col, row_prof, capacity, lowest=LOWEST)
         u = np.where(row_col >= 0, row_prof - v[np.maximum(row_col, 0)], 0)
-        extra, bound, u_all = price_out(profits, u, v, capacity, graph, bonus)
-        total_now = int(row_prof.sum())
+        extra, bound = _price_out(profits, u, v, capacity, graph, bonus)
+        certified = extra is None
         close = bound - total_now <= gap_tolerance * max(1, bound - bonus[row_col >= 0].sum())
         if extra is None or rounds >= max_rounds or close:
             break
@@ -279,7 +286,7 @@ def solve_bipartite(
         row_profit=pure,
         total=total,
         bound=max(upper, total),
-        certified=extra is None,
+        certified=certified,
         pricing_rounds=rounds,
         edges=np.stack([rows, cols]),
         row_feasible=np.bincount(rows, minlength=nr) > 0,
@@ -287,7 +294,6 @@ def solve_bipartite(
         edge_profit=prof,
         gross_total=total_now,
         gross_bound=max(int(bound), total_now),
-        duals=(u_all, v),
     )
 
 

@@ -21,8 +21,9 @@ of `bipartite._price_out` proves the bound over the *whole* pool, not only the c
    feasible but not optimal, so the bound is looser (`_lagrangian`).
 2. A side choice: the LP's sides rounded (or the Lagrangian step's whose solution, each member
    cut back to its more valuable role, was worth most), then the b-matching for those sides
-   solved by `solve_bipartite` (exactly after the LP; one round on the graph after the Lagrangian,
-   whose gap is to the bound anyway). Equal to the bound: optimal over every choice.
+   solved by `solve_bipartite` (exactly after the LP; after the Lagrangian, whose gap is to the
+   bound anyway, by one flow on the graph, rich by then, without pricing). Equal to the bound:
+   optimal over every choice.
 3. Otherwise, on pools whose graph is small enough, the integer program on the candidate graph
    (HiGHS branch and bound, a node limit, no time limit). A pair left out of the graph with
    reduced profit ``r`` can only be part of a solution worth at most ``bound + r``; pairs that
@@ -70,7 +71,6 @@ LAGRANGE_STEPS = 8  # subproblems of the Lagrangian bound (one min-cost flow on 
 PRICE_EVERY = 3  # every this many steps, the whole pool is priced (bound, pairs joining)
 STEP_SHARE = 0.5  # the first subgradient step's share of Polyak's length, halved every...
 HALVING = 3  # ...this many steps
-FIXED_ROUNDS = 1  # solves of the b-matching for the Lagrangian's sides (the graph is rich by then)
 
 
 @dataclass(frozen=True)
@@ -151,7 +151,7 @@ def choose_sides(
         profits=profits,
         priority=priority,
     )
-    relaxed = None
+    relaxed, first = None, {}
     if nr * m <= LP_PAIRS or bonus.any():
         # lexicographic tiers (max_matched, priority) swamp the Lagrangian's steps: measured at
         # 2,000 x 700 with priorities, 1,764 matched against the LP's 2,012
@@ -162,9 +162,9 @@ def choose_sides(
     else:
         graph, sides, bound, duals = _lagrangian(profits, layout, graph, bonus, LAGRANGE_STEPS)
         how = "the sides of a Lagrangian relaxation"
-        # the gap is to the bound above, not to these sides' own optimum: fewer rounds suffice
-        solve_kwargs["max_rounds"] = min(max_rounds, FIXED_ROUNDS)
-    best = _fixed(scorer, layout, graph, sides, solve_kwargs)
+        # the gap is to that bound, not to these sides' own optimum: the graph's flow suffices
+        first["known_bound"] = bound
+    best = _fixed(scorer, layout, graph, sides, {**solve_kwargs, **first})
     near = bound - best[0].gross_total <= gap_tolerance * max(1, bound - int(bonus.max(initial=0)))
     if not near and _mip_fits(graph, bound):
         best, graph, closed = _integer_program(
