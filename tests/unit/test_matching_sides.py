@@ -65,6 +65,24 @@ def test_two_fresh_stores_give_the_same_matches_and_totals(tmp_path):
     assert "every side choice" in first.method
 
 
+def test_two_fresh_stores_give_the_same_matches_with_the_lagrangian_bound(tmp_path):
+    # the path of pools beyond sides.LP_PAIRS, without the integer program's proof on top
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(sides, "LP_PAIRS", 0)
+        patch.setattr(sides, "MIP_EDGES", 0)
+        first, emails_a = _match_in_fresh_store(tmp_path, "a.db")
+        second, emails_b = _match_in_fresh_store(tmp_path, "b.db")
+    assert set(emails_a) != set(emails_b)
+    assert _by_address(first, emails_a) == _by_address(second, emails_b)
+    assert (first.total_score, first.upper_bound, first.certified, first.method) == (
+        second.total_score,
+        second.upper_bound,
+        second.certified,
+        second.method,
+    )
+    assert "Lagrangian" in first.method and first.upper_bound >= first.total_score
+
+
 @st.composite
 def records_with_both(draw: Any, max_mentees: int = 4, max_mentors: int = 2, max_both: int = 3):
     mentees = [draw(member(i, "mentee")) for i in range(draw(st.integers(0, max_mentees)))]
