@@ -478,7 +478,11 @@ def _integer_program(
         side, optimal = _solve_mip(layout, graph, bonus)
         if side is not None:
             found = _fixed(scorer, layout, graph, side, kwargs)
-            if found[0].gross_total > best[0].gross_total:
+            # at equal worth the certified one: the first choice may come unpriced (Lagrangian)
+            if (found[0].gross_total, found[0].certified) > (
+                best[0].gross_total,
+                best[0].certified,
+            ):
                 best = found
         if best[0].gross_total >= bound:
             return best, graph, True
