@@ -231,6 +231,7 @@ def solve_bipartite(
     priority: np.ndarray | None = None,
     graph: Graph | None = None,
     closed_rows: np.ndarray | None = None,
+    known_bound: int | None = None,
 ) -> BipartiteSolution:
     """The optimum of the declared objective for rows x columns with column capacities.
 
@@ -242,6 +243,9 @@ def solve_bipartite(
     `graph` reuses a candidate graph of the same scorer (no scoring again); rows marked in
     `closed_rows` take no column (a `both` member placed as a mentor). The bonuses are computed
     before rows are closed, so gross totals of one graph compare across closings.
+    `known_bound`: a proven upper bound on the gross total that the caller has (one for every
+    side choice of `both` members): the flow on the graph is then the answer, without pricing,
+    certified only when it reaches that bound.
     """
     nr, m = scorer.shape
     capacity = np.where(scorer.closed, 0, np.asarray(capacity, dtype=np.int64))
@@ -259,11 +263,15 @@ def solve_bipartite(
     while True:
         rounds += 1
         gross = prof + bonus[rows]
-        row_col, row_prof = _min_cost_flow(nr, m, rows, cols, gross, capacity)
+        row_col, row_prof = min_cost_flow_on(nr, m, rows, cols, gross, capacity)
+        total_now = int(row_prof.sum())
+        if known_bound is not None:
+            bound, certified = max(known_bound, total_now), total_now >= known_bound
+            break
         v = prices(nr, m, rows, cols, gross, row_col, row_prof, capacity, lowest=LOWEST)
         u = np.where(row_col >= 0, row_prof - v[np.maximum(row_col, 0)], 0)
         extra, bound = _price_out(profits, u, v, capacity, graph, bonus)
-        total_now = int(row_prof.sum())
+        certified = extra is None
         close = bound - total_now <= gap_tolerance * max(1, bound - bonus[row_col >= 0].sum())
         if extra is None or rounds >= max_rounds or close:
             break
@@ -278,7 +286,7 @@ def solve_bipartite(
         row_profit=pure,
         total=total,
         bound=max(upper, total),
-        certified=extra is None,
+        certified=certified,
         pricing_rounds=rounds,
         edges=np.stack([rows, cols]),
         row_feasible=np.bincount(rows, minlength=nr) > 0,
@@ -371,9 +379,10 @@ def row_bonus(
     return matched + weight * unit
 
 
-def _min_cost_flow(
+def min_cost_flow_on(
     nr: int, m: int, rows: np.ndarray, cols: np.ndarray, prof: np.ndarray, capacity: np.ndarray
 ) -> tuple[np.ndarray, np.ndarray]:
+    """The best b-matching on the given pairs alone: (column per row or -1, its profit)."""
     sink = nr + m
     flow = min_cost_flow.SimpleMinCostFlow()
     tails = np.concatenate([rows, np.arange(nr), nr + np.arange(m)])

@@ -12,14 +12,18 @@ import pytest
 from hypothesis import HealthCheck, given
 from hypothesis import settings as hsettings
 from hypothesis import strategies as st
-from scipy.optimize import linear_sum_assignment
+from scipy.optimize import linear_sum_assignment, linprog
+from scipy.sparse import coo_matrix
 from sqlalchemy import select
 
-from mentorflow.matching import build_pool, solve, store_io
+from mentorflow.errors import MatchingError
+from mentorflow.matching import build_pool, sides, solve, store_io
+from mentorflow.matching.engine import assign_bipartite
 from mentorflow.matching.pool import BOTH, MENTEE, MENTOR
 from mentorflow.matching.result import MatchResult
 from mentorflow.matching.scoring import Scorer
 from mentorflow.matching.settings import settings_from_spec
+from mentorflow.matching.synthetic import synthetic_records, synthetic_settings
 from mentorflow.store.tables import members
 from tests.fakes.matching import intake_csv
 from tests.unit.matching_strategies import member, profit_matrix, settings
@@ -61,6 +65,24 @@ def test_two_fresh_stores_give_the_same_matches_and_totals(tmp_path):
     assert "every side choice" in first.method
 
 
+def test_two_fresh_stores_give_the_same_matches_with_the_lagrangian_bound(tmp_path):
+    # the path of pools beyond sides.LP_PAIRS, without the integer program's proof on top
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(sides, "LP_PAIRS", 0)
+        patch.setattr(sides, "MIP_EDGES", 0)
+        first, emails_a = _match_in_fresh_store(tmp_path, "a.db")
+        second, emails_b = _match_in_fresh_store(tmp_path, "b.db")
+    assert set(emails_a) != set(emails_b)
+    assert _by_address(first, emails_a) == _by_address(second, emails_b)
+    assert (first.total_score, first.upper_bound, first.certified, first.method) == (
+        second.total_score,
+        second.upper_bound,
+        second.certified,
+        second.method,
+    )
+    assert "Lagrangian" in first.method and first.upper_bound >= first.total_score
+
+
 @st.composite
 def records_with_both(draw: Any, max_mentees: int = 4, max_mentors: int = 2, max_both: int = 3):
     mentees = [draw(member(i, "mentee")) for i in range(draw(st.integers(0, max_mentees)))]
@@ -80,9 +102,9 @@ def _brute_over_sides(pool, s) -> tuple[int, int]:
     full = profit_matrix(Scorer(pool, s, everyone, everyone))  # row: as mentee, column: mentor
     both = np.flatnonzero(pool.roles == BOTH)
     best_key, best = (-1, -1), (0, 0)
-    for sides in itertools.product((MENTEE, MENTOR), repeat=len(both)):
+    for choice in itertools.product((MENTEE, MENTOR), repeat=len(both)):
         side = pool.roles.copy()
-        side[both] = sides
+        side[both] = choice
         rows, cols = np.flatnonzero(side == MENTEE), np.flatnonzero(side == MENTOR)
         key = _assignment(full[np.ix_(rows, cols)], pool.capacity[cols], s.objective)
         if key > best_key:
@@ -144,6 +166,97 @@ def test_optimum_over_every_side_choice_equals_brute_force(model, objective, rec
     _check_one_side(result, pool)
     assert _result_profit(result, pool, s) == _brute_over_sides(pool, s)
     assert result.certified and result.gap == 0
+
+
+def _with_lagrangian(pool, s, integer_program: bool = True) -> tuple[Any, MatchResult]:
+    """(assignment, result) as pools beyond sides.LP_PAIRS get them: here every pool does."""
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(sides, "LP_PAIRS", 0)
+        if not integer_program:
+            patch.setattr(sides, "MIP_EDGES", 0)
+        return assign_bipartite(pool, s), solve(pool, s)
+
+
+@pytest.mark.parametrize("objective", ["max_score", "max_matched"])
+@given(records=records_with_both())
+@FAST
+def test_the_lagrangian_bound_leads_the_integer_program_to_the_brute_force_optimum(
+    objective, records
+):
+    s = settings(objective=objective)
+    pool = build_pool(records, s)
+    _, result = _with_lagrangian(pool, s)
+    _check_one_side(result, pool)
+    assert _result_profit(result, pool, s) == _brute_over_sides(pool, s)
+    assert result.certified and result.gap == 0
+
+
+@given(records=records_with_both(max_mentees=6, max_mentors=3, max_both=4))
+@FAST
+def test_the_lagrangian_bound_holds_for_every_side_choice(records):
+    # without the integer program the Lagrangian's sides and bound are what the result reports
+    s = settings()
+    pool = build_pool(records, s)
+    found, result = _with_lagrangian(pool, s, integer_program=False)
+    _, best = _brute_over_sides(pool, s)  # (matched, total)
+    assert found.solution.total <= best <= found.bound
+    assert "Lagrangian" in found.method and "every side choice" in found.method
+    assert found.certified == (found.solution.total == found.bound)
+    _check_one_side(result, pool)
+    assert _result_profit(result, pool, s)[1] == found.solution.total
+
+
+def _side_lp_optimum(pool, s) -> float:
+    """The LP relaxation of the side choice over every pair of the pool (scipy's HiGHS): no
+    valid bound on every side choice can be below it, whatever duals prove it."""
+    everyone = np.arange(len(pool))
+    full = profit_matrix(Scorer(pool, s, everyone, everyone))  # row as mentee, column as mentor
+    both = (pool.roles == BOTH) & (pool.capacity > 0)
+    rows = np.flatnonzero((pool.roles == MENTEE) | (pool.roles == BOTH))
+    cols = np.flatnonzero((pool.roles == MENTOR) | both)
+    sub = full[np.ix_(rows, cols)]
+    i, j = np.nonzero(sub > 0)
+    b = np.flatnonzero(both)
+    e, nr = len(i), len(rows)
+    at_row = {p: k for k, p in enumerate(rows)}
+    at_col = {p: k for k, p in enumerate(cols)}
+    r = np.concatenate([i, nr + j, [at_row[p] for p in b], [nr + at_col[p] for p in b]])
+    c = np.concatenate([np.arange(e), np.arange(e), e + np.arange(len(b)), e + np.arange(len(b))])
+    values = np.concatenate([np.ones(2 * e), np.ones(len(b)), -pool.capacity[b]])
+    matrix = coo_matrix((values, (r.astype(int), c)), shape=(nr + len(cols), e + len(b)))
+    limits = np.concatenate([np.ones(nr), np.where(both[cols], 0, pool.capacity[cols])])
+    cost = -np.concatenate([sub[i, j], np.zeros(len(b))]).astype(float)
+    found = linprog(cost, A_ub=matrix.tocsr(), b_ub=limits, bounds=(0, 1), method="highs")
+    assert found.status == 0
+    return -found.fun
+
+
+@pytest.mark.parametrize("seed", [1, 2, 3])
+def test_the_lagrangian_bound_is_at_least_the_lp_optimum_of_every_side_choice(seed):
+    records = synthetic_records(60, 20, seed=seed, both_share=0.3)
+    s = synthetic_settings()
+    pool = build_pool(records, s)
+    found, result = _with_lagrangian(pool, s, integer_program=False)
+    _check_one_side(result, pool)
+    optimum = _side_lp_optimum(pool, s)
+    assert found.solution.total <= optimum + 1e-6 <= found.bound + 2e-6
+
+
+def test_when_highs_gives_up_on_the_lp_the_lagrangian_bound_takes_over():
+    # seen with max_matched and priorities at 2,000 x 700: "the side-choice LP did not solve"
+    records = synthetic_records(60, 20, seed=2, both_share=0.3)
+    s = synthetic_settings()
+    pool = build_pool(records, s)
+
+    def gives_up(*_: Any) -> None:
+        raise MatchingError("the side-choice LP did not solve")
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(sides, "_relaxation", gives_up)
+        patch.setattr(sides, "MIP_EDGES", 0)
+        found = assign_bipartite(pool, s)
+    assert "Lagrangian" in found.method
+    assert found.solution.total <= _side_lp_optimum(pool, s) + 1e-6 <= found.bound + 2e-6
 
 
 @given(records=records_with_both(max_mentees=3, max_mentors=1, max_both=3))
