@@ -17,6 +17,7 @@ from typing import Any
 
 from sqlalchemy import Connection, Engine, select, update
 
+from mentorflow import progress
 from mentorflow.clock import Clock
 from mentorflow.engagement.links import member_links
 from mentorflow.intake.bulk import chunks
@@ -131,7 +132,8 @@ def _enqueue_all(
     it), and the WAL is synced once at the end: queued mail is durable when the stage returns.
     """
     counts: Counter[str] = Counter()
-    with engine.connect() as conn, Commits(conn) as commits:
+    bar = progress.track("intake: mails queued", len(owed))
+    with engine.connect() as conn, Commits(conn) as commits, bar as queued:
         for batch in chunks(owed, MAIL_BATCH):
             for purpose in _PURPOSES:
                 mails = [(m, context) for m, p, context in batch if p == purpose]
@@ -146,6 +148,7 @@ def _enqueue_all(
                     clock=clock,
                 )
             commits.light()
+            queued.advance(len(batch))
     return counts
 
 
