@@ -7,6 +7,7 @@ tests/flows/test_cli_progress_intake.py.
 from __future__ import annotations
 
 import io
+import logging
 import os
 import pty
 import re
@@ -200,3 +201,35 @@ def test_matching_reports_the_pairs_it_scores():
         progress.install(previous)
     total, *steps = recorder.bars["matching: pairs scored"]
     assert total == int(np.sum(steps)) > 0
+
+
+class PrefectConsoleHandler(logging.Handler):  # named as Prefect's, which the CLI looks for
+    def __init__(self, console: Console) -> None:
+        super().__init__()
+        self.console = console
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.console.print(record.getMessage())
+
+
+def test_bars_share_the_console_of_prefects_log_lines(monkeypatch):
+    screen = io.StringIO()
+    terminal = Console(file=screen, force_terminal=True, width=100)
+    handler = PrefectConsoleHandler(terminal)
+    logger = logging.getLogger("prefect")
+    monkeypatch.setattr(logger, "handlers", [handler])
+    assert _progress.default_console() is terminal
+    monkeypatch.setattr(_progress, "SHOW_AFTER", 0)
+    previous = progress.install(_progress.RichReporter())
+    try:
+        with progress.track("mail: sending", 3) as bar:
+            bar.advance(1)
+            logger.warning("Finished in state Completed()")
+            bar.advance(2)
+    finally:
+        progress.install(previous)
+    lines = ANSI.sub("", screen.getvalue()).replace("\r", "\n").split("\n")
+    assert "Finished in state Completed()" in lines  # a line of its own, not inside a bar
+    assert bar_frames(screen.getvalue(), "mail: sending")[-1].split()[-2] == "3/3"
+    handler.console = Console(file=io.StringIO())  # Prefect's output piped: bars go to stderr
+    assert _progress.default_console() is not handler.console
