@@ -233,3 +233,27 @@ def test_bars_share_the_console_of_prefects_log_lines(monkeypatch):
     assert bar_frames(screen.getvalue(), "mail: sending")[-1].split()[-2] == "3/3"
     handler.console = Console(file=io.StringIO())  # Prefect's output piped: bars go to stderr
     assert _progress.default_console() is not handler.console
+
+
+def test_the_tick_reports_its_mails_queued_per_batch(tmp_path):
+    from datetime import UTC, datetime
+
+    from mentorflow.engagement import run
+    from tests.engagement_support import Person, settings, setup_program
+
+    berlin = "Europe/Berlin"
+    pairs = [
+        (Person(f"m_mentor{i}", "mentor", berlin), Person(f"m_mentee{i}", "mentee", berlin))
+        for i in range(20)
+    ]
+    engine, spec, _ = setup_program(f"sqlite:///{tmp_path / 's.db'}", "walk.yaml", pairs)
+    prepared = run.prepare(engine, spec, datetime(2027, 3, 1, 8, tzinfo=UTC))  # the kickoff
+    assert prepared is not None
+    recorder = _Recorder()
+    previous = progress.install(recorder)
+    try:
+        summary = run.queue_plan(engine, spec, settings(spec, tmp_path), prepared, batch=16)
+    finally:
+        progress.install(previous)
+    assert recorder.bars["tick: mails queued"] == [40, 16, 16, 8]
+    assert sum(summary.queued.values()) == 40
