@@ -178,32 +178,48 @@ def _queue_fix_mails(
             for r in conn.execute(query.order_by(intake_rows.c.id))
             if (r.raw or {}).get("fixable")
         ]
-    queued, seen = 0, set()
-    for batch in chunks(rows, MAIL_BATCH):
-        mails = []
-        for row in batch:
-            if row.member_id in seen:
-                continue  # the person's first broken row is the one answered
-            seen.add(row.member_id)
-            language = row.language or spec.program.language
-            context = {**base_context(spec), "reasons": fix_reasons(row.reasons, spec, language)}
-            mails.append((row.member_id, context))
-        with engine.begin() as conn:  # the mails and the rows they answer, together
-            queued += enqueue_many(
-                conn,
-                settings=mail,
-                cycle_id=cycle_id,
-                cycle_label=spec.cycle.label,
-                purpose="fix_signup",
-                template="fix_signup",
-                mails=mails,
-                clock=clock,
-            )
-            conn.execute(  # queued now or earlier: either way these rows are answered
-                update(intake_rows)
-                .where(intake_rows.c.id.in_([row.id for row in batch]))
-                .values(fix_mail_sent=True)
-            )
+    queued, seen = 0, set[str]()
+    with progress.track("intake: fix-your-sign-up mails", len(rows)) as bar:
+        for batch in chunks(rows, MAIL_BATCH):
+            queued += _queue_fix_batch(engine, spec, mail, clock, cycle_id, batch, seen)
+            bar.advance(len(batch))
+    return queued
+
+
+def _queue_fix_batch(
+    engine: Engine,
+    spec: ProgramSpec,
+    mail: MailRuntime,
+    clock: Clock,
+    cycle_id: int,
+    batch: list[Any],
+    seen: set[str],
+) -> int:
+    """One batch of `fix_signup` mails and the rows they answer, in one transaction."""
+    mails = []
+    for row in batch:
+        if row.member_id in seen:
+            continue  # the person's first broken row is the one answered
+        seen.add(row.member_id)
+        language = row.language or spec.program.language
+        context = {**base_context(spec), "reasons": fix_reasons(row.reasons, spec, language)}
+        mails.append((row.member_id, context))
+    with engine.begin() as conn:  # the mails and the rows they answer, together
+        queued = enqueue_many(
+            conn,
+            settings=mail,
+            cycle_id=cycle_id,
+            cycle_label=spec.cycle.label,
+            purpose="fix_signup",
+            template="fix_signup",
+            mails=mails,
+            clock=clock,
+        )
+        conn.execute(  # queued now or earlier: either way these rows are answered
+            update(intake_rows)
+            .where(intake_rows.c.id.in_([row.id for row in batch]))
+            .values(fix_mail_sent=True)
+        )
     return queued
 
 
