@@ -162,11 +162,11 @@ def _map_fresh(
     with progress.track("intake: rows checked", len(table.rows)) as bar:
         for start in range(0, len(hashes), BATCH):
             rows, digests = table.rows[start : start + BATCH], hashes[start : start + BATCH]
-            fresh.extend(
+            fresh += [
                 (mapper.map(cells, number, table.flaws.get(number)), digest, cells)
                 for (number, cells), digest in zip(rows, digests, strict=True)
                 if digest not in known
-            )
+            ]
             bar.advance(len(rows))
     return fresh
 
