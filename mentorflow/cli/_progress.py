@@ -90,6 +90,7 @@ class _DelayedBar:
             self._show()
 
     def _show(self) -> None:
+        from rich.errors import LiveError
         from rich.progress import (
             BarColumn,
             MofNCompleteColumn,
@@ -115,7 +116,11 @@ class _DelayedBar:
                 redirect_stdout=False,
                 redirect_stderr=False,
             )
-            bars.start()
+            try:
+                bars.start()
+            except LiveError:  # another bar is live on this console: this one stays hidden
+                console.pop_theme()
+                return
             self._shown = (
                 bars,
                 bars.add_task(self._label, total=self._total, completed=self._done),

@@ -257,3 +257,22 @@ def test_the_tick_reports_its_mails_queued_per_batch(tmp_path):
         progress.install(previous)
     assert recorder.bars["tick: mails queued"] == [40, 16, 16, 8]
     assert sum(summary.queued.values()) == 40
+
+
+def test_a_bar_opened_while_another_is_live_does_not_break_the_first(monkeypatch):
+    """rich 15 nests live displays; older ones refuse a second (LiveError): it stays hidden."""
+    screen = io.StringIO()
+    monkeypatch.setattr(_progress, "SHOW_AFTER", 0)
+    previous = progress.install(
+        _progress.RichReporter(Console(file=screen, force_terminal=True, width=100))
+    )
+    try:
+        with progress.track("intake: rows checked", 2) as outer:
+            with progress.track("matching: pairs scored", 4) as inner:
+                inner.advance(4)
+            outer.advance(2)
+    finally:
+        progress.install(previous)
+    assert bar_frames(screen.getvalue(), "intake: rows checked")[-1].split()[-2] == "2/2"
+    inner = bar_frames(screen.getvalue(), "matching: pairs scored")
+    assert inner == [] or inner[-1].split()[-2] == "4/4"
