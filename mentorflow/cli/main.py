@@ -46,6 +46,17 @@ def _main(
     # https://no-color.org: any non-empty NO_COLOR turns colour off, even on a terminal.
     if os.environ.get("NO_COLOR"):
         ctx.color = False
+    _bars_on_a_terminal(ctx)
+
+
+def _bars_on_a_terminal(ctx: typer.Context) -> None:
+    """Progress bars for the core's long work while this command runs, on a terminal only."""
+    from mentorflow import progress
+    from mentorflow.cli import _progress
+
+    if _progress.wanted():
+        previous = progress.install(_progress.RichReporter())
+        ctx.call_on_close(lambda: progress.install(previous))
 
 
 def _register() -> None:

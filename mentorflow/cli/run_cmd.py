@@ -1,6 +1,8 @@
 """`mentorflow run <stage> SPEC`: run one stage's Prefect flow locally, in this process.
 
-Each stage is one small command on the `run` sub-app; add the next one beside `intake`.
+Each stage is one small command on the `run` sub-app; add the next one beside `intake`. A stage
+that has an everyday command of its own (`match`, `send`, `report`) is that command under the
+stage's name, a documented alias (docs/cli.md), never a second implementation.
 Prefect is imported inside the command bodies, so `mentorflow --help` stays fast.
 """
 
@@ -11,9 +13,12 @@ from typing import Any
 
 import typer
 
+from mentorflow.cli import mail_cmd, match_cmd, report_cmd
+from mentorflow.cli._aliases import alias_help
+
 run_app = typer.Typer(
     name="run",
-    help="Run one stage of a program locally as a Prefect flow.",
+    help="Run one stage of a program locally (most as a Prefect flow; aliases say so).",
     no_args_is_help=True,
 )
 
@@ -71,22 +76,10 @@ def _echo_quarantine(spec: Path) -> None:
         typer.echo(f"  sheet row {row['row']}: " + "; ".join(row["reasons"]))
 
 
-@run_app.command("matching")
-def run_matching(spec: Path = SpecArgument) -> None:
-    """Propose matches; wait for the organizer's approval if the spec asks; send introductions."""
-    from mentorflow.cli._flows import run_flow_quietly
-
-    outcome = run_flow_quietly(spec, lambda: _stage("flows.matching", "matching", spec))
-    typer.echo("matching: " + ", ".join(f"{k} {v}" for k, v in outcome.items()))
-
-
-@run_app.command("mail")
-def run_mail(spec: Path = SpecArgument) -> None:
-    """Deliver the program's pending mail (SMTP, or .eml files when no server is configured)."""
-    from mentorflow.cli._flows import run_flow_quietly
-
-    counts = run_flow_quietly(spec, lambda: _stage("flows.deliver", "send_mail", spec))
-    typer.echo("mail: " + ", ".join(f"{k} {v}" for k, v in counts.items()))
+# Stages with an everyday command of their own are that command under the stage's name: one
+# action, one implementation, the same options and output (docs/cli.md lists the aliases).
+run_app.command("matching", help=alias_help("match"))(match_cmd.match)
+run_app.command("mail", help=alias_help("send"))(mail_cmd.send)
 
 
 @run_app.command("tick")
@@ -157,22 +150,7 @@ def run_surveys(spec: Path = SpecArgument) -> None:
         typer.echo("surveys: no Google Form survey in this spec (own-page answers need no run)")
 
 
-@run_app.command("retrospective")
-def run_retrospective(
-    spec: Path = SpecArgument,
-    cycle: str = typer.Option(None, "--cycle", help="A cycle label; default: the spec's cycle."),
-) -> None:
-    """The cycle retrospective as a flow: figures, report, proposal, a markdown artifact."""
-    from mentorflow.cli._flows import run_flow_quietly
-    from mentorflow.cli.report_cmd import print_outcome
-
-    print_outcome(run_flow_quietly(spec, lambda: _retrospective(spec, cycle)))
-
-
-def _retrospective(spec: Path, cycle: str | None) -> Any:
-    from flows.retrospective import retrospective
-
-    return retrospective(str(spec), cycle)
+run_app.command("retrospective", help=alias_help("report"))(report_cmd.report)
 
 
 @run_app.command("cycle")

@@ -14,6 +14,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import Engine, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
+from mentorflow import progress
 from mentorflow.clock import FixedClock
 from mentorflow.engagement.digest import (
     DigestReport,
@@ -230,13 +231,15 @@ def queue_plan(
     summary = TickSummary(plan.as_of, waiting=plan.waiting)
     clock = FixedClock(plan.as_of)
     contacts = contacts_for(engine, plan.send, state)
-    for number, start in enumerate(range(0, len(plan.send), batch)):
-        if stop_after is not None and number >= stop_after:
-            raise RuntimeError("stopped halfway (test)")
-        items = plan.send[start : start + batch]
-        done = _queue_batch_once(engine, spec, settings, prepared, items, contacts, clock)
-        summary.queued.update(done.queued)
-        summary.errors += done.errors
+    with progress.track("tick: mails queued", len(plan.send)) as bar:
+        for number, start in enumerate(range(0, len(plan.send), batch)):
+            if stop_after is not None and number >= stop_after:
+                raise RuntimeError("stopped halfway (test)")
+            items = plan.send[start : start + batch]
+            done = _queue_batch_once(engine, spec, settings, prepared, items, contacts, clock)
+            summary.queued.update(done.queued)
+            summary.errors += done.errors
+            bar.advance(len(items))
     _record_skips(engine, spec, prepared, summary)
     return summary
 

@@ -17,6 +17,7 @@ from typing import Any
 
 from sqlalchemy import Connection, Engine, select, update
 
+from mentorflow import progress
 from mentorflow.clock import Clock
 from mentorflow.engagement.links import member_links
 from mentorflow.intake.bulk import chunks
@@ -131,7 +132,8 @@ def _enqueue_all(
     it), and the WAL is synced once at the end: queued mail is durable when the stage returns.
     """
     counts: Counter[str] = Counter()
-    with engine.connect() as conn, Commits(conn) as commits:
+    bar = progress.track("intake: mails queued", len(owed))
+    with engine.connect() as conn, Commits(conn) as commits, bar as queued:
         for batch in chunks(owed, MAIL_BATCH):
             for purpose in _PURPOSES:
                 mails = [(m, context) for m, p, context in batch if p == purpose]
@@ -146,6 +148,7 @@ def _enqueue_all(
                     clock=clock,
                 )
             commits.light()
+            queued.advance(len(batch))
     return counts
 
 
@@ -175,32 +178,48 @@ def _queue_fix_mails(
             for r in conn.execute(query.order_by(intake_rows.c.id))
             if (r.raw or {}).get("fixable")
         ]
-    queued, seen = 0, set()
-    for batch in chunks(rows, MAIL_BATCH):
-        mails = []
-        for row in batch:
-            if row.member_id in seen:
-                continue  # the person's first broken row is the one answered
-            seen.add(row.member_id)
-            language = row.language or spec.program.language
-            context = {**base_context(spec), "reasons": fix_reasons(row.reasons, spec, language)}
-            mails.append((row.member_id, context))
-        with engine.begin() as conn:  # the mails and the rows they answer, together
-            queued += enqueue_many(
-                conn,
-                settings=mail,
-                cycle_id=cycle_id,
-                cycle_label=spec.cycle.label,
-                purpose="fix_signup",
-                template="fix_signup",
-                mails=mails,
-                clock=clock,
-            )
-            conn.execute(  # queued now or earlier: either way these rows are answered
-                update(intake_rows)
-                .where(intake_rows.c.id.in_([row.id for row in batch]))
-                .values(fix_mail_sent=True)
-            )
+    queued, seen = 0, set[str]()
+    with progress.track("intake: fix-your-sign-up mails", len(rows)) as bar:
+        for batch in chunks(rows, MAIL_BATCH):
+            queued += _queue_fix_batch(engine, spec, mail, clock, cycle_id, batch, seen)
+            bar.advance(len(batch))
+    return queued
+
+
+def _queue_fix_batch(
+    engine: Engine,
+    spec: ProgramSpec,
+    mail: MailRuntime,
+    clock: Clock,
+    cycle_id: int,
+    batch: list[Any],
+    seen: set[str],
+) -> int:
+    """One batch of `fix_signup` mails and the rows they answer, in one transaction."""
+    mails = []
+    for row in batch:
+        if row.member_id in seen:
+            continue  # the person's first broken row is the one answered
+        seen.add(row.member_id)
+        language = row.language or spec.program.language
+        context = {**base_context(spec), "reasons": fix_reasons(row.reasons, spec, language)}
+        mails.append((row.member_id, context))
+    with engine.begin() as conn:  # the mails and the rows they answer, together
+        queued = enqueue_many(
+            conn,
+            settings=mail,
+            cycle_id=cycle_id,
+            cycle_label=spec.cycle.label,
+            purpose="fix_signup",
+            template="fix_signup",
+            mails=mails,
+            clock=clock,
+        )
+        conn.execute(  # queued now or earlier: either way these rows are answered
+            update(intake_rows)
+            .where(intake_rows.c.id.in_([row.id for row in batch]))
+            .values(fix_mail_sent=True)
+        )
     return queued
 
 

@@ -18,6 +18,7 @@ from typing import Any
 from sqlalchemy import Connection, Engine, bindparam, select, update
 from sqlalchemy.exc import SQLAlchemyError
 
+from mentorflow import progress
 from mentorflow.clock import Clock
 from mentorflow.errors import StoreError
 from mentorflow.intake.bulk import BATCH, chunks, insert_many
@@ -140,11 +141,7 @@ def _ingest(
         )
         _roomy_cache(conn)
         known = _known_rows(conn, cycle.id, table.label)
-        fresh = [
-            (mapper.map(cells, number, table.flaws.get(number)), digest, cells)
-            for (number, cells), digest in zip(table.rows, hashes, strict=True)
-            if digest not in known
-        ]
+        fresh = _map_fresh(mapper, table, hashes, known)
         plan = _Plan()
         if fresh:
             emails = {mapped.email for mapped, _, _ in fresh if mapped.email}
@@ -155,6 +152,23 @@ def _ingest(
         found = _report(conn, spec, cycle.id, table, hashes, outcomes, len(fresh), plan)
         _log_report(conn, spec, cycle.id, found, now)
         return found
+
+
+def _map_fresh(
+    mapper: RowMapper, table: SourceTable, hashes: list[str], known: dict[str, Any]
+) -> list[tuple[MappedRow, str, list[str]]]:
+    """The rows not seen before, mapped; progress reported per BATCH rows checked."""
+    fresh: list[tuple[MappedRow, str, list[str]]] = []
+    with progress.track("intake: rows checked", len(table.rows)) as bar:
+        for start in range(0, len(hashes), BATCH):
+            rows, digests = table.rows[start : start + BATCH], hashes[start : start + BATCH]
+            fresh += [
+                (mapper.map(cells, number, table.flaws.get(number)), digest, cells)
+                for (number, cells), digest in zip(rows, digests, strict=True)
+                if digest not in known
+            ]
+            bar.advance(len(rows))
+    return fresh
 
 
 def _log_report(

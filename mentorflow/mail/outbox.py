@@ -22,6 +22,7 @@ from typing import Any
 from sqlalchemy import Connection, Engine, bindparam, func, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
+from mentorflow import progress
 from mentorflow.clock import Clock
 from mentorflow.errors import MailError, SmtpUnreachableError, TemporaryMailError
 from mentorflow.mail import sender as outcomes
@@ -781,7 +782,7 @@ def _send_all(
     """Send rows `ids` in order, claimed `CLAIM_BATCH` at a time; (report, what stopped the
     batch early or None). Claimed rows left unsent on the way out are pending again."""
     sender.open()
-    with Commits(conn) as commits:
+    with Commits(conn) as commits, progress.track("mail: sending", len(ids)) as bar:
         try:
             for batch in _batches(_rows_fresh(conn, ids)):
                 claimed = _claim(conn, commits, batch, clock.now())
@@ -793,6 +794,7 @@ def _send_all(
                     conn.rollback()  # an aborted statement must not hold up the release
                     conn.execute(_UNCLAIM, {"row_ids": [row.id for row in claimed]})
                     commits.light()
+                bar.advance(len(batch))
                 if stopped is not None:
                     return report, stopped
             return report, None

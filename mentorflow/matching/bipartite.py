@@ -24,6 +24,7 @@ from functools import partial
 import numpy as np
 from ortools.graph.python import min_cost_flow
 
+from mentorflow import progress
 from mentorflow.errors import MatchingError
 from mentorflow.matching import scoring
 from mentorflow.matching.scoring import Scorer
@@ -139,14 +140,21 @@ def candidate_graph(profits: Profits, k: int, col_k: int = 0, spare: int = 0) ->
         for pos, p in profits.chunks():
             col_vals, col_rows = _merge_columns(col_vals, col_rows, p, pos, col_k)
         parts.append((col_rows.ravel(), np.tile(np.arange(m), len(col_rows)), col_vals.ravel()))
-    for pos, idx, prof, best_left, any_row in _map_chunks(profits, partial(_top_k, k=k + spare)):
-        col_any |= any_row
-        left[pos] = best_left
-        width = min(k, idx.shape[1])
-        spare_cols[pos, : idx.shape[1] - width] = idx[:, width:]
-        spare_prof[pos, : idx.shape[1] - width] = prof[:, width:]
-        idx, prof = idx[:, :width], prof[:, :width]
-        parts.append((np.broadcast_to(pos[:, None], idx.shape).ravel(), idx.ravel(), prof.ravel()))
+    scored = progress.track("matching: pairs scored", nr * m)
+    with scored as bar:
+        for pos, idx, prof, best_left, any_row in _map_chunks(
+            profits, partial(_top_k, k=k + spare)
+        ):
+            col_any |= any_row
+            left[pos] = best_left
+            width = min(k, idx.shape[1])
+            spare_cols[pos, : idx.shape[1] - width] = idx[:, width:]
+            spare_prof[pos, : idx.shape[1] - width] = prof[:, width:]
+            idx, prof = idx[:, :width], prof[:, :width]
+            parts.append(
+                (np.broadcast_to(pos[:, None], idx.shape).ravel(), idx.ravel(), prof.ravel())
+            )
+            bar.advance(len(pos) * m)
     if not parts:
         empty = np.zeros(0, np.int64)
         return Graph(empty, empty, empty, left, col_any, spare_cols, spare_prof)

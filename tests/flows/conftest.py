@@ -12,3 +12,12 @@ def prefect_engine():
 
     with prefect_test_harness(), temporary_settings({PREFECT_FLOWS_HEARTBEAT_FREQUENCY: None}):
         yield
+
+
+@pytest.fixture
+def store(tmp_path, monkeypatch) -> str:
+    """A store of the test's own (MENTORFLOW_DB_URL) and MENTORFLOW_HOME; the store's URL."""
+    url = f"sqlite:///{tmp_path / 'store.db'}"
+    monkeypatch.setenv("MENTORFLOW_DB_URL", url)
+    monkeypatch.setenv("MENTORFLOW_HOME", str(tmp_path / "home"))
+    return url

@@ -6,10 +6,10 @@ from typer.testing import CliRunner
 
 from mentorflow.cli.main import app
 from tests.e2e.conftest import SmtpServer
-from tests.flows.test_intake_flow import demo_spec, store  # noqa: F401 (fixture)
+from tests.flows.test_intake_flow import demo_spec
 
 
-def test_a_whole_cycle_mails_everyone_once_and_a_rerun_sends_nothing(tmp_path, store):  # noqa: F811
+def test_a_whole_cycle_mails_everyone_once_and_a_rerun_sends_nothing(tmp_path, store):
     server = SmtpServer()
     server.start()
     try:
@@ -33,7 +33,7 @@ def test_a_whole_cycle_mails_everyone_once_and_a_rerun_sends_nothing(tmp_path, s
     assert len(server.messages) == sent_first  # nothing twice
 
 
-def test_every_run_of_a_cycle_is_named_and_tagged_by_program_stage_and_cycle(tmp_path, store):  # noqa: F811
+def test_every_run_of_a_cycle_is_named_and_tagged_by_program_stage_and_cycle(tmp_path, store):
     import asyncio
 
     from prefect.client.orchestration import get_client

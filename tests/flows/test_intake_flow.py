@@ -38,14 +38,6 @@ def smtp_server():
     server.stop()
 
 
-@pytest.fixture
-def store(tmp_path, monkeypatch) -> str:
-    url = f"sqlite:///{tmp_path / 'store.db'}"
-    monkeypatch.setenv("MENTORFLOW_DB_URL", url)
-    monkeypatch.setenv("MENTORFLOW_HOME", str(tmp_path / "home"))
-    return url
-
-
 def demo_spec(tmp_path: Path, port: int | None = None, screening: bool = False) -> Path:
     text = (ROOT / "program_specs" / "one_to_one.yaml").read_text(encoding="utf-8")
     text = text.replace("path: intake/one_to_one.csv", f"path: {tmp_path / 'form.csv'}")

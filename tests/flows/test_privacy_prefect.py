@@ -16,7 +16,7 @@ from prefect.settings import get_current_settings
 from typer.testing import CliRunner
 
 from mentorflow.cli.main import app
-from tests.flows.test_intake_flow import DEMO_CSV, demo_spec, store  # noqa: F401 (fixture)
+from tests.flows.test_intake_flow import DEMO_CSV, demo_spec
 
 
 def _needles() -> set[str]:

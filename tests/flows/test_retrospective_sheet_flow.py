@@ -11,12 +11,11 @@ from prefect import flow
 from sqlalchemy import select
 from typer.testing import CliRunner
 
-from flows.retrospective import read_contributions
+from flows.retrospective import read_contributions, retrospective
 from mentorflow.cli.main import app
 from mentorflow.retrospective.contributions import ContributionsFileError
 from mentorflow.store.tables import events
 from tests.fakes.sheets import FakeSheets
-from tests.flows.test_intake_flow import store  # noqa: F401 (fixture)
 from tests.retrospective_support import program
 from tests.unit.test_retrospective_sheet import (
     KEY,
@@ -57,22 +56,25 @@ def _stored_contributions(b: Any) -> dict[str, Any]:
     return dict(data["figures"]["contributions"])
 
 
-@pytest.mark.parametrize("command", [["report"], ["run", "retrospective"]])
-def test_report_and_the_flow_count_from_the_sheet(tmp_path, store, monkeypatch, command):  # noqa: F811
+@pytest.mark.parametrize("by", ["mentorflow report", "the flow"])
+def test_report_and_the_flow_count_from_the_sheet(tmp_path, store, monkeypatch, by):
     spec = spec_with(tmp_path, SHEET_SPEC)
     b = people(program(store, spec))
     fake = FakeSheets()
     fake.add_spreadsheet(KEY, {TAB: as_google_gives_it(TALLY)})
     monkeypatch.setattr("flows.sheets.client_for", lambda ref: fake.client())
-    result = CliRunner().invoke(app, [*command, str(spec)])
-    assert result.exit_code == 0, result.output
+    if by == "the flow":
+        retrospective(str(spec))
+    else:
+        result = CliRunner().invoke(app, ["report", str(spec)])
+        assert result.exit_code == 0, result.output
     c = _stored_contributions(b)
     assert c["source"] == f"sheet {KEY}/{TAB}"
     assert (c["counted"], c["total"], c["rows_naming_nobody"]) == (3, 6, 2)
     assert "stranger" not in json.dumps(c)
 
 
-def test_report_with_a_bad_sheet_fails_in_one_line(tmp_path, store, monkeypatch):  # noqa: F811
+def test_report_with_a_bad_sheet_fails_in_one_line(tmp_path, store, monkeypatch):
     spec = spec_with(tmp_path, SHEET_SPEC)
     people(program(store, spec))
     fake = FakeSheets()

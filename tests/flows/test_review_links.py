@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from flows.pauses import NOTICE_LOGGER, notice
-from tests.flows.test_intake_flow import store  # noqa: F401  (the store fixture)
 
 
 def test_the_notice_names_the_review_page_when_there_is_one():
@@ -15,7 +14,7 @@ def test_the_notice_names_the_review_page_when_there_is_one():
     assert "Review with names" not in notice("approval", "mentorflow approve x", 7)
 
 
-def test_the_applicants_page_answers_the_paused_intake_run(tmp_path, store, caplog):  # noqa: F811
+def test_the_applicants_page_answers_the_paused_intake_run(tmp_path, store, caplog):
     import logging
     import re
     import threading

@@ -8,7 +8,7 @@ from typer.testing import CliRunner
 from mentorflow.cli.main import app
 from mentorflow.store.db import open_store
 from mentorflow.store.tables import outbox
-from tests.flows.test_intake_flow import demo_spec, store  # noqa: F401 (fixture)
+from tests.flows.test_intake_flow import demo_spec
 
 
 def _alerts() -> list:
@@ -16,7 +16,7 @@ def _alerts() -> list:
         return conn.execute(select(outbox).where(outbox.c.purpose == "run_failed")).all()
 
 
-def test_a_failed_intake_mails_each_organizer_once_with_the_run(tmp_path, store):  # noqa: F811
+def test_a_failed_intake_mails_each_organizer_once_with_the_run(tmp_path, store):
     spec = demo_spec(tmp_path)
     (tmp_path / "form.csv").unlink()  # the form export is gone: intake cannot read it
     result = CliRunner().invoke(app, ["run", "intake", str(spec)])
@@ -31,7 +31,7 @@ def test_a_failed_intake_mails_each_organizer_once_with_the_run(tmp_path, store)
     assert "form.csv" in mail.text_body  # what failed, so the organizer can fix it
 
 
-def test_a_failed_stage_inside_the_whole_cycle_is_reported_once(tmp_path, store):  # noqa: F811
+def test_a_failed_stage_inside_the_whole_cycle_is_reported_once(tmp_path, store):
     spec = demo_spec(tmp_path)
     (tmp_path / "form.csv").unlink()
     result = CliRunner().invoke(app, ["run", "cycle", str(spec)])
