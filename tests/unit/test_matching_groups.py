@@ -272,7 +272,8 @@ def test_positive_groups_are_every_group_of_positive_reduced_value(data):
                     want[g] = reduced
     found = positive_groups(P, shift, lo, hi, 10**9)
     assert found is not None
-    got = {tuple(p for p in row if p >= 0): r for row, r in zip(found[0].tolist(), found[1])}
+    rows, gains = found[0].tolist(), found[1].tolist()
+    got = {tuple(p for p in row if p >= 0): r for row, r in zip(rows, gains, strict=True)}
     assert set(got) == set(want)
     assert all(abs(got[g] - want[g]) <= 1e-6 * max(1.0, abs(want[g])) for g in want)
     assert positive_groups(P, shift, lo, hi, 0) is None or not want  # the budget is kept
