@@ -750,7 +750,7 @@ def solve_peer_groups(
     cands = all_cliques(P > 0, lo, hi) if n <= EXACT_PEERS else None
     full = cands is not None
     large = n > PRICE_PEERS  # no LP on every clique of best partners
-    generate = generates_columns(n, hi)  # column generation, exact pricing
+    generate = generates_columns(n, hi, objective)  # column generation, exact pricing
     if cands is None:
         width = GENERATE_NEIGHBOURS if generate else LARGE_NEIGHBOURS if large else PEER_NEIGHBOURS
         cands = neighbour_cliques(P, lo, hi, width)
@@ -925,10 +925,12 @@ def _price_and_solve_lp(
     return cands, shares, pi, bound
 
 
-def generates_columns(n: int, hi: int) -> bool:
+def generates_columns(n: int, hi: int, objective: str) -> bool:
     """Whether a pool of n people in groups of up to hi takes the column-generation path (its
-    start matters little there: the LP's rounding is far better than greedy groups)."""
-    return PRICE_PEERS < n <= GENERATE_PEERS and hi <= 4
+    start matters little there: the LP's rounding is far better than greedy groups). Not for
+    `max_matched`: its per-person bonus dwarfs the scores, and the interior point's duals, exact
+    only relative to it, gave a bound far looser than the subgradient path's (tried)."""
+    return PRICE_PEERS < n <= GENERATE_PEERS and hi <= 4 and objective == "max_score"
 
 
 def generate_columns(
@@ -1216,8 +1218,10 @@ def positive_groups(
         v, slot = qa[near], np.arange(len(near))
         b_count = int((v > 0).sum())
         c_count = int((v > -top / 2).sum()) if hi >= 4 else b_count
+        work += max(b_count, c_count) * len(near)
+        if work > limit:  # before building the rows (poor prices: thousands of them)
+            return None
         rows = _q_rows(P, q_shift, near[: max(b_count, c_count)], near)
-        work += len(rows) * len(near)
         after = slot[None, :] > np.arange(b_count)[:, None]
         if lo <= 2:
             (j,) = np.nonzero(v > 0)
