@@ -768,9 +768,10 @@ def solve_peer_groups(
     if large and not generate:  # prices by subgradient steps on the candidates
         pi = packing_subgradient(members, values, n, float(values[start].sum()))
     shared = share_bound(P, pi / scale, lo, hi, bonus)  # every grouping, from the prices
-    for better in (round_packing(members, values, shares), _support_packing(
-        n, cands, values, shares, start, seed
-    )):  # fmt: skip
+    rounded = round_packing(members, values, shares)
+    if generate:  # an interior solution leaves more people out: fill in (+1.1% at 5,000)
+        rounded = fill_packing(members, values, rounded)
+    for better in (rounded, _support_packing(n, cands, values, shares, start, seed)):
         if values[better].sum() > values[start].sum():
             start = better
     incumbent = int(values[start].sum())
@@ -1049,6 +1050,18 @@ def round_packing(members: np.ndarray, values: np.ndarray, shares: np.ndarray) -
         g = [p for p in members[k].tolist() if p >= 0]
         if used.isdisjoint(g):
             used.update(g)
+            out[k] = True
+    return out
+
+
+def fill_packing(members: np.ndarray, values: np.ndarray, chosen: np.ndarray) -> np.ndarray:
+    """`chosen` plus the other groups, best value first, kept while disjoint from the rest."""
+    used = set(members[chosen].ravel().tolist()) - {-1}
+    out = chosen.copy()
+    for k in np.argsort(-values, kind="stable").tolist():
+        group = [p for p in members[k].tolist() if p >= 0]
+        if not out[k] and used.isdisjoint(group):
+            used.update(group)
             out[k] = True
     return out
 
