@@ -1004,6 +1004,7 @@ class PackingLP:
         self.n, self.columns = n, 0
         self.highs = highspy._Highs()
         self.highs.setOptionValue("output_flag", False)
+        self.interior = interior
         if interior:  # beyond a few thousand people: IPX, without crossover (its duals suffice)
             self.highs.setOptionValue("solver", "ipm")
             self.highs.setOptionValue("run_crossover", "off")
@@ -1031,9 +1032,12 @@ class PackingLP:
         if not self.columns:
             return np.zeros(0), np.zeros(self.n)
         self.highs.run()
-        if self.highs.getModelStatus() != highspy.HighsModelStatus.kOptimal:
-            return np.zeros(self.columns), np.zeros(self.n)
         found = self.highs.getSolution()
+        optimal = self.highs.getModelStatus() == highspy.HighsModelStatus.kOptimal
+        # without crossover IPX may stop short of its tolerances ("unknown"): its prices still
+        # serve, since every bound from them is repaired (measured: 5,000 people, 6,000 groups)
+        if not optimal and not (self.interior and found.dual_valid):
+            return np.zeros(self.columns), np.zeros(self.n)
         y = np.asarray(found.row_dual)
         y = y if y.sum() >= 0 else -y  # a maximum: HiGHS may report duals negated
         return np.asarray(found.col_value), np.maximum(0.0, y)
