@@ -819,7 +819,8 @@ def solve_peer_groups(
     first = (
         f"person prices by subgradient steps on {scope}, greedy groups as the start"
         if large and not generate
-        else f"packing LP on {scope}, its rounding or greedy groups as the start"
+        else f"packing LP on {scope}, its rounding{' (filled)' if generate else ''} or greedy "
+        "groups as the start"
     )
     method = (
         f"{first}, then CP-SAT on the {searched} groups of best reduced value "
