@@ -367,3 +367,12 @@ def test_the_peer_example_is_solved_exactly(tmp_path):
     assert result.certified and result.gap == 0  # was 11-17% with the heuristic alone
     P, _ = _peer_profits(pool, s)
     assert got == brute_peer_groups(P, lo, hi, s.objective)
+
+
+def test_peer_groups_beyond_400_people_report_a_tight_gap():
+    """Column generation and the exact pricing (the subgradient path reported about 21% here)."""
+    s = synthetic_settings("peer", group_min=3, group_max=4)
+    result = solve(build_pool(synthetic_records(500, 0, seed=1, role="peer"), s), s)
+    assert "column generation" in result.method
+    assert result.total_score <= result.upper_bound
+    assert (result.upper_bound - result.total_score) / result.upper_bound <= 0.03
