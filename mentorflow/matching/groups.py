@@ -46,6 +46,14 @@ LARGE_SECONDS = 4.0  # ... on candidates of a larger pool (the bound comes from 
 LARGE_MATRIX = 2_000_000  # pairs: beyond, the group model keeps its heuristic (with the bound)
 SUBGRADIENT_STEPS = 60
 SMALL_MATRIX = 400_000  # pairs: subgradient steps on the whole matrix up to here
+# peer groups beyond PRICE_PEERS people (groups of at most 4): column generation
+GENERATE_PEERS = 6_000  # up to here (beyond: subgradient prices and the pair Lagrangian)
+GENERATE_NEIGHBOURS = 3  # first columns: cliques among each person's 3 best partners
+GENERATE_ROUNDS = 6  # LP solves at most (each 1-3 s at 5,000 people)
+GENERATE_STOP = 3e-3  # ... or until the LP's value grows by less than this share
+GENERATE_PARTNERS = 8  # each round: groups among each person's 8 best partners at the prices
+GENERATE_PER_PERSON = 2  # ... of which each person's 2 best join
+GENERATE_WORK = 300_000_000  # the exact pricing's budget (entries of q read); beyond: no bound
 
 
 @dataclass(frozen=True)
@@ -361,7 +369,10 @@ def neighbour_cliques(P: np.ndarray, lo: int, hi: int, k: int) -> list[tuple[int
     """Groups of lo..hi people made of one person and partners among their k best (feasible)."""
     n = len(P)
     k = min(k, n - 1)
-    best = np.argsort(-P, axis=1, kind="stable")[:, :k]
+    if n <= PRICE_PEERS or k >= n - 1:
+        best = np.argsort(-P, axis=1, kind="stable")[:, :k]
+    else:  # the same k partners up to ties, without sorting every row
+        best = np.argpartition(-P, k - 1, axis=1)[:, :k]
     found: set[tuple[int, ...]] = set()
     ok = P > 0
     for size in range(max(2, lo), hi + 1):
@@ -738,24 +749,29 @@ def solve_peer_groups(
     bonus = int(n * int(P.max(initial=0)) // 2 + 1) if objective == "max_matched" else 0
     cands = all_cliques(P > 0, lo, hi) if n <= EXACT_PEERS else None
     full = cands is not None
-    large = n > PRICE_PEERS  # no LP: CP-SAT from the heuristic on fewer candidates
+    large = n > PRICE_PEERS  # no LP on every clique of best partners
+    generate = generates_columns(n, hi, objective)  # column generation, exact pricing
     if cands is None:
-        cands = neighbour_cliques(P, lo, hi, LARGE_NEIGHBOURS if large else PEER_NEIGHBOURS)
+        width = GENERATE_NEIGHBOURS if generate else LARGE_NEIGHBOURS if large else PEER_NEIGHBOURS
+        cands = neighbour_cliques(P, lo, hi, width)
     hinted = {tuple(sorted(g)) for g in hint if lo <= len(g) <= hi}
     cands = sorted(set(cands) | hinted)
-    if large:
+    if generate:
+        cands, shares, pi, priced_bound = generate_columns(P, cands, lo, hi, bonus, scale)
+    elif large:
         shares, pi, priced_bound = np.zeros(len(cands)), np.zeros(n), None
     else:
         cands, shares, pi, priced_bound = _price_and_solve_lp(P, cands, lo, hi, bonus, scale, full)
     values = group_values(P, cands, bonus, scale)
     members = _members(cands)
     start = np.array([g in hinted for g in cands], dtype=bool)
-    if large:  # prices by subgradient steps (the LP would take minutes)
+    if large and not generate:  # prices by subgradient steps on the candidates
         pi = packing_subgradient(members, values, n, float(values[start].sum()))
     shared = share_bound(P, pi / scale, lo, hi, bonus)  # every grouping, from the prices
-    for better in (round_packing(members, values, shares), _support_packing(
-        n, cands, values, shares, start, seed
-    )):  # fmt: skip
+    rounded = round_packing(members, values, shares)
+    if generate:  # an interior solution leaves more people out: fill in (+1.1% at 5,000)
+        rounded = fill_packing(members, values, rounded)
+    for better in (rounded, _support_packing(n, cands, values, shares, start, seed)):
         if values[better].sum() > values[start].sum():
             start = better
     incumbent = int(values[start].sum())
@@ -779,14 +795,19 @@ def solve_peer_groups(
             gross_bound = min(gross_bound, value / scale)
     elif priced_bound is not None and priced_bound < shared:  # every group was priced
         gross_bound = priced_bound
+    elif priced_bound is not None:  # the pair Lagrangian is far looser beyond: not tried
+        gross_bound, priced_bound = shared, None
     else:
-        gross_bound, priced_bound = min(shared, peer_bound(P, lo, hi, bonus, value / scale)), None
+        gross_bound = min(shared, peer_bound(P, lo, hi, bonus, value / scale))
     certified = gross_bound <= value / scale + 1e-9
     groups = [(cands[k], _peer_value(P, cands[k])) for k in chosen.tolist()]
     placed = sum(len(g) for g, _ in groups)
     bound = max(sum(v for _, v in groups), gross_bound - bonus * placed)
     if full:
         scope, how = f"every feasible group ({len(cands)})", ""
+    elif priced_bound is not None and generate:
+        scope = f"{len(cands)} groups (column generation, interior point)"
+        how = "; bound: the LP's prices made feasible for every group of the pool"
     elif priced_bound is not None:
         scope, how = f"{len(cands)} groups", "; bound: the packing LP priced against every group"
     else:
@@ -797,8 +818,9 @@ def solve_peer_groups(
         )
     first = (
         f"person prices by subgradient steps on {scope}, greedy groups as the start"
-        if large
-        else f"packing LP on {scope}, its rounding or greedy groups as the start"
+        if large and not generate
+        else f"packing LP on {scope}, its rounding{' (filled)' if generate else ''} or greedy "
+        "groups as the start"
     )
     method = (
         f"{first}, then CP-SAT on the {searched} groups of best reduced value "
@@ -905,6 +927,55 @@ def _price_and_solve_lp(
     return cands, shares, pi, bound
 
 
+def generates_columns(n: int, hi: int, objective: str) -> bool:
+    """Whether a pool of n people in groups of up to hi takes the column-generation path (its
+    start matters little there: the LP's rounding is far better than greedy groups). Not for
+    `max_matched`: its per-person bonus dwarfs the scores, and the interior point's duals, exact
+    only relative to it, gave a bound far looser than the subgradient path's (tried)."""
+    return PRICE_PEERS < n <= GENERATE_PEERS and hi <= 4 and objective == "max_score"
+
+
+def generate_columns(
+    P: np.ndarray,
+    cands: list[tuple[int, ...]],
+    lo: int,
+    hi: int,
+    bonus: int,
+    scale: int,
+) -> tuple[list[tuple[int, ...]], np.ndarray, np.ndarray, float | None]:
+    """The packing LP by column generation on a large pool (groups of at most 4): the interior
+    point solver on the candidates, then each round each person's best groups among their best
+    partners at the LP's prices join (`best_groups_at`), until the LP's value stalls; then every
+    group of the pool is priced exactly (`positive_groups`) and the prices, made feasible for
+    them, give the bound (`priced_bound`; None when the pricing exceeds its budget)."""
+    n = len(P)
+    lp = PackingLP(n, interior=True)
+    lp.add(_members(cands), group_values(P, cands, bonus, scale))
+    known, cands = set(cands), list(cands)
+    value = 0.0
+    for _ in range(GENERATE_ROUNDS):
+        shares, pi = lp.solve()
+        before, value = value, float(lp.highs.getInfo().objective_function_value)
+        if value - before <= GENERATE_STOP * abs(value):
+            break
+        found = best_groups_at(
+            P, pi / scale - bonus, lo, hi, GENERATE_PARTNERS, GENERATE_PER_PERSON
+        )
+        new = [
+            g for g in (tuple(x for x in row if x >= 0) for row in found.tolist()) if g not in known
+        ]
+        if not new:
+            break
+        known.update(new)
+        cands += new
+        lp.add(_members(new), group_values(P, new, bonus, scale))
+    else:
+        shares, pi = lp.solve()
+    priced = positive_groups(P, pi / scale - bonus, lo, hi, GENERATE_WORK)
+    bound = None if priced is None else priced_bound(pi / scale, *priced)
+    return cands, shares, pi, bound
+
+
 def _members(groups: list[tuple[int, ...]]) -> np.ndarray:
     """Groups as a padded array (-1 past a group's size)."""
     top = max((len(g) for g in groups), default=1)
@@ -917,9 +988,12 @@ def _members(groups: list[tuple[int, ...]]) -> np.ndarray:
 class PackingLP:
     """The packing LP (each person in at most one group, shares in [0, 1]) in one HiGHS
     instance: groups that join are new columns and each solve starts from the previous basis
-    (the dual simplex: deterministic). HiGHS is scipy's copy, as in `sides`."""
+    (the dual simplex: deterministic). HiGHS is scipy's copy, as in `sides`. `interior`: the
+    interior-point solver instead (no basis; measured 1-3 s against minutes for the simplex on
+    50,000-90,000 groups of 5,000 people), whose prices need not be exactly dual feasible:
+    every bound from them repairs that (`priced_bound`)."""
 
-    def __init__(self, n: int) -> None:
+    def __init__(self, n: int, interior: bool = False) -> None:
         from mentorflow.matching.sides import _highs
 
         highspy = _highs()
@@ -931,6 +1005,10 @@ class PackingLP:
         self.n, self.columns = n, 0
         self.highs = highspy._Highs()
         self.highs.setOptionValue("output_flag", False)
+        self.interior = interior
+        if interior:  # beyond a few thousand people: IPX, without crossover (its duals suffice)
+            self.highs.setOptionValue("solver", "ipm")
+            self.highs.setOptionValue("run_crossover", "off")
         self.highs.passModel(lp)
 
     def add(self, members: np.ndarray, values: np.ndarray) -> None:
@@ -955,9 +1033,12 @@ class PackingLP:
         if not self.columns:
             return np.zeros(0), np.zeros(self.n)
         self.highs.run()
-        if self.highs.getModelStatus() != highspy.HighsModelStatus.kOptimal:
-            return np.zeros(self.columns), np.zeros(self.n)
         found = self.highs.getSolution()
+        optimal = self.highs.getModelStatus() == highspy.HighsModelStatus.kOptimal
+        # without crossover IPX may stop short of its tolerances ("unknown"): its prices still
+        # serve, since every bound from them is repaired (measured: 5,000 people, 6,000 groups)
+        if not optimal and not (self.interior and found.dual_valid):
+            return np.zeros(self.columns), np.zeros(self.n)
         y = np.asarray(found.row_dual)
         y = y if y.sum() >= 0 else -y  # a maximum: HiGHS may report duals negated
         return np.asarray(found.col_value), np.maximum(0.0, y)
@@ -974,6 +1055,18 @@ def round_packing(members: np.ndarray, values: np.ndarray, shares: np.ndarray) -
         g = [p for p in members[k].tolist() if p >= 0]
         if used.isdisjoint(g):
             used.update(g)
+            out[k] = True
+    return out
+
+
+def fill_packing(members: np.ndarray, values: np.ndarray, chosen: np.ndarray) -> np.ndarray:
+    """`chosen` plus the other groups, best value first, kept while disjoint from the rest."""
+    used = set(members[chosen].ravel().tolist()) - {-1}
+    out = chosen.copy()
+    for k in np.argsort(-values, kind="stable").tolist():
+        group = [p for p in members[k].tolist() if p >= 0]
+        if not out[k] and used.isdisjoint(group):
+            used.update(group)
             out[k] = True
     return out
 
@@ -1070,6 +1163,146 @@ def price_groups(
         if len(found) > limit:
             return None
     return found, np.array(gains)
+
+
+def best_groups_at(
+    P: np.ndarray, q_shift: np.ndarray, lo: int, hi: int, k: int, per_person: int
+) -> np.ndarray:
+    """Groups with positive reduced value among each person's k best partners at the prices
+    (q_ab = P_ab - q_shift_a - q_shift_b), each person's `per_person` best (padded members,
+    sorted within a group, duplicates removed): cheap pricing for the rounds of column
+    generation (the exact pricing, `positive_groups`, comes last)."""
+    n = len(P)
+    k = min(k, n - 1)
+    ok = P > 0
+    found, gains, owners = [], [], []
+    for start in range(0, n, 512):
+        block = P[start : start + 512]
+        rows = np.arange(len(block))
+        q = np.where(
+            block > 0, block - q_shift[start : start + 512, None] - q_shift[None, :], -np.inf
+        )
+        q[rows, start + rows] = -np.inf
+        top = np.argpartition(-q, k - 1, axis=1)[:, :k]
+        top = np.take_along_axis(top, np.lexsort((top, -np.take_along_axis(q, top, 1))), 1)
+        for size in range(lo, hi + 1):
+            combos = np.array(list(itertools.combinations(range(k), size - 1)), np.int64)
+            owner = np.repeat(start + rows, len(combos))
+            members = np.concatenate([owner[:, None], top[:, combos].reshape(-1, size - 1)], 1)
+            good = np.ones(len(members), bool)
+            total = np.zeros(len(members))
+            for a, b in itertools.combinations(range(size), 2):
+                x, y = members[:, a], members[:, b]
+                good &= ok[x, y]
+                total += P[x, y] - q_shift[x] - q_shift[y]
+            keep = good & (total > 0)
+            found.append(
+                np.pad(np.sort(members[keep], 1), ((0, 0), (0, hi - size)), constant_values=-1)
+            )
+            gains.append(total[keep] / (size - 1))
+            owners.append(owner[keep])
+    members, gain, owner = np.concatenate(found), np.concatenate(gains), np.concatenate(owners)
+    order = np.lexsort((-gain, owner))
+    members, owner = members[order], owner[order]
+    rank = np.arange(len(owner)) - np.searchsorted(owner, owner)
+    return np.unique(members[rank < per_person], axis=0)
+
+
+def positive_groups(
+    P: np.ndarray, q_shift: np.ndarray, lo: int, hi: int, limit: int
+) -> tuple[np.ndarray, np.ndarray] | None:
+    """Every group of lo..hi people (2 <= lo, hi <= 4) of the pool with positive reduced value
+    at the prices (members padded with -1, reduced values in profit units); None when finding
+    them would read more than `limit` entries of q.
+
+    With q_ab = P_ab - q_shift_a - q_shift_b, 2 x a group's reduced value x (size - 1) is the sum
+    over its members x of s_x = sum of q_xy over the others. A positive group has a member a
+    (its *leader*) with the largest s_a > 0. With a's partners sorted by q_a, b >= c >= d: b has
+    q_ab > 0; in a quad q_ac > -q_ab / 2 and q_ad > -2 max(q_a) (in a triple q_ac > -q_ab), so
+    each person leads only groups of their few best partners and, at good prices, few of them.
+    """
+    n = len(P)
+    found: list[np.ndarray] = []
+    gains: list[np.ndarray] = []
+    work = 0
+    for a in range(n):
+        qa = np.where(P[a] > 0, P[a] - q_shift[a] - q_shift, -np.inf)
+        qa[a] = -np.inf
+        top = float(qa.max(initial=-np.inf))
+        if top <= 0:
+            continue  # a leads no positive group
+        near = np.flatnonzero(qa > (-2 * top if hi >= 4 else -top))
+        near = near[np.argsort(-qa[near], kind="stable")]
+        v, slot = qa[near], np.arange(len(near))
+        b_count = int((v > 0).sum())
+        c_count = int((v > -top / 2).sum()) if hi >= 4 else b_count
+        work += max(b_count, c_count) * len(near)
+        if work > limit:  # before building the rows (poor prices: thousands of them)
+            return None
+        rows = _q_rows(P, q_shift, near[: max(b_count, c_count)], near)
+        after = slot[None, :] > np.arange(b_count)[:, None]
+        if lo <= 2:
+            (j,) = np.nonzero(v > 0)
+            keep = near[j] > a  # a pair is found from both ends: once
+            found.append(_padded(np.stack([np.full(keep.sum(), a), near[j[keep]]], 1), hi))
+            gains.append(v[j[keep]])
+        if lo <= 3 <= hi:
+            own = v[:b_count, None] + v[None, :]
+            total = own + rows[:b_count]
+            i, j = np.nonzero(after & (own > 0) & (total > 0))
+            found.append(_padded(np.stack([np.full(len(i), a), near[i], near[j]], 1), hi))
+            gains.append(total[i, j] / 2)
+        if hi >= 4:
+            i, j = np.nonzero(after[:, :c_count] & (v[:b_count, None] + 2 * v[None, :c_count] > 0))
+            work += len(i) * len(near)
+            if work > limit:
+                return None
+            own = (v[i] + v[j])[:, None] + v[None, :]
+            total = (v[i] + v[j] + rows[i, j])[:, None] + v[None, :] + rows[i] + rows[j]
+            r, d = np.nonzero((own > 0) & (total > 0) & (slot[None, :] > j[:, None]))
+            quads = np.stack([np.full(len(r), a), near[i[r]], near[j[r]], near[d]], 1)
+            found.append(quads)
+            gains.append(total[r, d] / 3)
+        if work > limit:
+            return None
+    if not found:
+        return np.zeros((0, hi), np.int64), np.zeros(0)
+    members = np.concatenate(found)
+    members = np.where(members >= 0, members, n)
+    members = np.sort(members, 1)
+    members[members == n] = -1
+    members, first = np.unique(members, axis=0, return_index=True)
+    return members, np.concatenate(gains)[first]
+
+
+def _q_rows(P: np.ndarray, q_shift: np.ndarray, rows: np.ndarray, cols: np.ndarray) -> np.ndarray:
+    sub = P[np.ix_(rows, cols)]
+    q = np.where(sub > 0, sub - q_shift[rows, None] - q_shift[None, cols], -np.inf)
+    q[rows[:, None] == cols[None, :]] = -np.inf
+    return q
+
+
+def _padded(members: np.ndarray, width: int) -> np.ndarray:
+    return np.pad(members, ((0, 0), (0, width - members.shape[1])), constant_values=-1)
+
+
+def priced_bound(prices: np.ndarray, members: np.ndarray, gains: np.ndarray) -> float:
+    """A bound on every grouping from person prices >= 0 and *every* group of positive reduced
+    value (`positive_groups`), in the units of both.
+
+    A packing is worth ``sum(prices) + sum of its groups' reduced values`` at most; splitting a
+    group's reduced value evenly among its members, each person is in one group of the packing,
+    so that sum is at most each person's largest share of a positive group. Equivalently, the
+    prices plus those shares are feasible for the LP's dual over every group. Never more than
+    ``sum(prices) + sum of all positive reduced values`` (the Lagrangian bound).
+    """
+    share = np.zeros(len(prices))
+    if len(members):
+        size = (members >= 0).sum(1)
+        for col in range(members.shape[1]):
+            there = members[:, col] >= 0
+            np.maximum.at(share, members[there, col], gains[there] / size[there])
+    return float(np.sum(prices) + share.sum())
 
 
 def packing_keep(

@@ -195,7 +195,9 @@ def solve_groups(
     assert profits.matrix is not None
     P = profits.matrix.astype(np.int64)
     feasible: np.ndarray = np.asarray((P > 0).any(axis=1))
-    start = _swap_improve(P, _greedy_groups(P, group_min, group_max))
+    start = _greedy_groups(P, group_min, group_max)
+    if not groups.generates_columns(n, group_max, objective):  # the LP's rounding beats swaps
+        start = _swap_improve(P, start)
     start = [g for g in start if len(g) >= group_min]
     found = groups.solve_peer_groups(P, group_min, group_max, objective, seed, start, gap_tolerance)
     return found.groups, found.bound, feasible, found.method

@@ -206,7 +206,7 @@ def test_every_member_is_told_why_they_are_in_their_group(model):
 # ------------------------------------------------------------ the bounds beyond the exact sizes
 
 
-@pytest.mark.parametrize("path", ["priced", "shares"])
+@pytest.mark.parametrize("path", ["priced", "generated", "shares"])
 @given(records=peer_records(max_people=8))
 @PATCHED
 def test_peer_bounds_beyond_the_exact_size_bound_the_brute_force_optimum(
@@ -216,8 +216,10 @@ def test_peer_bounds_beyond_the_exact_size_bound_the_brute_force_optimum(
     from mentorflow.matching.scoring import SCALE
 
     monkeypatch.setattr(groups, "EXACT_PEERS", 0)  # never every clique: a real bound is needed
-    if path == "shares":  # no LP: subgradient prices and each person's best share
+    if path != "priced":  # the large pools' paths: column generation, or subgradient prices
         monkeypatch.setattr(groups, "PRICE_PEERS", 0)
+    if path == "shares":  # no LP: subgradient prices and each person's best share
+        monkeypatch.setattr(groups, "GENERATE_PEERS", 0)
     s = settings("peer", group_min=3, group_max=4)
     pool = build_pool(records, s)
     result = solve(pool, s)
@@ -243,6 +245,57 @@ def test_the_share_bound_bounds_every_grouping_at_any_prices(objective, data):
     bonus = int(n * int(P.max(initial=0)) // 2 + 1) if objective == "max_matched" else 0
     placed, value = brute_peer_groups(P, lo, hi, objective)
     assert share_bound(P, pi, lo, hi, bonus) >= float(value) + bonus * placed - 1e-6
+
+
+def _random_profits(data, n: int) -> np.ndarray:
+    upper = data.draw(st.lists(st.integers(-3000, 10_001), min_size=n * n, max_size=n * n))
+    P = np.triu(np.maximum(0, np.array(upper, np.int64).reshape(n, n)), 1)
+    return P + P.T
+
+
+@given(data=st.data())
+@FAST
+def test_positive_groups_are_every_group_of_positive_reduced_value(data):
+    from mentorflow.matching.groups import positive_groups
+
+    n = data.draw(st.integers(2, 9))
+    P = _random_profits(data, n)
+    shift = np.array(data.draw(st.lists(st.floats(-3000, 9000), min_size=n, max_size=n)))
+    lo, hi = data.draw(st.sampled_from([(3, 3), (2, 3), (3, 4), (2, 4), (4, 4)]))
+    want = {}
+    for size in range(lo, hi + 1):
+        for g in itertools.combinations(range(n), size):
+            pairs = list(itertools.combinations(g, 2))
+            if all(P[a, b] > 0 for a, b in pairs):
+                reduced = sum(P[a, b] - shift[a] - shift[b] for a, b in pairs) / (size - 1)
+                if reduced > 0:
+                    want[g] = reduced
+    found = positive_groups(P, shift, lo, hi, 10**9)
+    assert found is not None
+    rows, gains = found[0].tolist(), found[1].tolist()
+    got = {tuple(p for p in row if p >= 0): r for row, r in zip(rows, gains, strict=True)}
+    assert set(got) == set(want)
+    assert all(abs(got[g] - want[g]) <= 1e-6 * max(1.0, abs(want[g])) for g in want)
+    assert positive_groups(P, shift, lo, hi, 0) is None or not want  # the budget is kept
+
+
+@pytest.mark.parametrize("objective", OBJECTIVES)
+@given(data=st.data())
+@FAST
+def test_the_priced_bound_bounds_every_grouping_at_any_prices(objective, data):
+    from mentorflow.matching.groups import positive_groups, priced_bound
+
+    n = data.draw(st.integers(3, 8))
+    P = _random_profits(data, n)
+    pi = np.array(data.draw(st.lists(st.floats(0, 12_000), min_size=n, max_size=n)))
+    lo, hi = data.draw(st.sampled_from([(3, 3), (2, 3), (3, 4)]))
+    bonus = int(n * int(P.max(initial=0)) // 2 + 1) if objective == "max_matched" else 0
+    found = positive_groups(P, pi - bonus, lo, hi, 10**9)
+    assert found is not None
+    placed, value = brute_peer_groups(P, lo, hi, objective)
+    bound = priced_bound(pi, *found)
+    assert bound >= float(value) + bonus * placed - 1e-6
+    assert bound <= float(pi.sum() + found[1].sum()) + 1e-6  # never above the Lagrangian bound
 
 
 @given(records=bipartite_records(max_mentees=6, max_mentors=3))
@@ -314,3 +367,12 @@ def test_the_peer_example_is_solved_exactly(tmp_path):
     assert result.certified and result.gap == 0  # was 11-17% with the heuristic alone
     P, _ = _peer_profits(pool, s)
     assert got == brute_peer_groups(P, lo, hi, s.objective)
+
+
+def test_peer_groups_beyond_400_people_report_a_tight_gap():
+    """Column generation and the exact pricing (the subgradient path reported about 21% here)."""
+    s = synthetic_settings("peer", group_min=3, group_max=4)
+    result = solve(build_pool(synthetic_records(500, 0, seed=1, role="peer"), s), s)
+    assert "column generation" in result.method
+    assert result.total_score <= result.upper_bound
+    assert (result.upper_bound - result.total_score) / result.upper_bound <= 0.03
