@@ -19,7 +19,6 @@ from sqlalchemy import Connection, Engine, select, update
 
 from mentorflow.clock import Clock
 from mentorflow.engagement.links import member_links
-from mentorflow.intake.bulk import chunks
 from mentorflow.intake.header import expected_columns
 from mentorflow.intake.rows import QUARANTINED
 from mentorflow.intake.validation import NumberBounds, number_fields
@@ -28,6 +27,7 @@ from mentorflow.mail.outbox import enqueue_many, message_key
 from mentorflow.mail.settings import MailRuntime
 from mentorflow.spec.model import ProgramSpec
 from mentorflow.store import repo
+from mentorflow.store.bulk import chunks
 from mentorflow.store.tables import enrolments, intake_rows, members, outbox
 from mentorflow.surveys.links import baseline_links
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import binascii
 import re
+import secrets
 import uuid
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -50,7 +51,7 @@ class Attachment:
 
 def new_message_id(domain: str) -> str:
     """A globally unique Message-ID, assigned once when the mail enters the outbox."""
-    return f"<{uuid.uuid4().hex}@{domain}>"
+    return f"<{secrets.token_hex(16)}@{domain}>"  # 128 random bits, as uuid4 (cheaper)
 
 
 def _address(name: str | None, addr: str) -> Address:

@@ -35,6 +35,7 @@ from mentorflow.mail.settings import MailRuntime
 from mentorflow.mail.templates import RenderedMail, render, render_many
 from mentorflow.mail.tokens import UNSUBSCRIBE, make_token, secret_key
 from mentorflow.paths import home
+from mentorflow.store.bulk import insert_many
 from mentorflow.store.repo import log_event
 from mentorflow.store.tables import members, outbox
 
@@ -280,8 +281,7 @@ def _insert_new(
     for (values, member, unsubscribe, _), mail in zip(owed, rendered, strict=True):
         values.update(_content(settings, member, mail, unsubscribe))
     rows = [{**_NO_CONTENT, **values, "ics": None} for values in rows]  # one shape for executemany
-    if rows:
-        conn.execute(_INSERT, rows)
+    insert_many(conn, outbox, rows)
     return len(rows)
 
 

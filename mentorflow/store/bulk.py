@@ -1,4 +1,4 @@
-"""Bulk writes for intake: the driver's executemany with values converted by the column types."""
+"""Bulk writes (intake, the outbox): the driver's executemany, values converted by column type."""
 
 from __future__ import annotations
 
