@@ -96,11 +96,10 @@ def standard_context(
     unsubscribe: str | None = None,
 ) -> dict[str, Any]:
     """Variables every template may use (see notifications/README.md)."""
-    name = name or ""
     if unsubscribe is None and member_id:
         unsubscribe = unsubscribe_url(settings, member_id)
     return {
-        "member": {"id": member_id, "name": name, "first_name": name.split(" ")[0] if name else ""},
+        "member": _member_variables(member_id, name),
         "program": {
             "id": settings.program_id,
             "name": settings.spec.program.name or settings.program_id,
@@ -110,6 +109,11 @@ def standard_context(
         "contact_email": settings.spec.sender.reply_to or settings.spec.sender.from_address,
         "unsubscribe_url": unsubscribe,
     }
+
+
+def _member_variables(member_id: str | None, name: str | None) -> dict[str, Any]:
+    name = name or ""
+    return {"id": member_id, "name": name, "first_name": name.split(" ")[0] if name else ""}
 
 
 def _headers(settings: MailRuntime, unsubscribe: str | None) -> dict[str, str]:
@@ -252,22 +256,26 @@ def _insert_new(
     found = {m.id: m for m in conn.execute(query)}
     now, rows, owed = clock.now(), [], []
     signing_key = secret_key()  # looked up once per batch, not once per mail
+    # what is the same for the whole batch, built once: the row's columns, the template's
+    # standard variables (each mail puts in its member, unsubscribe link and message id)
+    base = {**_NO_CONTENT, **_base_row(settings, "", cycle_id, None, purpose, template, now)}
+    shared = standard_context(settings, member_id=None, name=None, cycle_label=cycle_label)
     for key, (member_id, context) in todo.items():
         member = found.get(member_id)
         if member is None:
             continue  # as with `enqueue`: the row's member id must exist (foreign key)
-        values = _base_row(settings, key, cycle_id, member_id, purpose, template, now)
+        values = {**base, "key": key, "member_id": member_id}
+        values["message_id"] = new_message_id(settings.mail_domain)
         reason = _suppression(member, template)
         if reason is None:
             unsubscribe = unsubscribe_url(settings, member_id, signing_key)
-            owed.append(
-                (
-                    values,
-                    member,
-                    unsubscribe,
-                    _context(settings, member, context, cycle_label, unsubscribe),
-                )
-            )
+            full = {
+                **shared,
+                "member": _member_variables(member.id, member.name),
+                "unsubscribe_url": unsubscribe,
+                **context,
+            }
+            owed.append((values, member, unsubscribe, full))
         else:
             values.update(_suppressed(settings, member, reason))
         rows.append(values)
@@ -280,8 +288,7 @@ def _insert_new(
     )
     for (values, member, unsubscribe, _), mail in zip(owed, rendered, strict=True):
         values.update(_content(settings, member, mail, unsubscribe))
-    rows = [{**_NO_CONTENT, **values, "ics": None} for values in rows]  # one shape for executemany
-    insert_many(conn, outbox, rows)
+    insert_many(conn, outbox, rows)  # every row has the same keys: one shape for executemany
     return len(rows)
 
 

@@ -32,6 +32,7 @@ _Slot = tuple[str, ...]  # ("member", "name") or ("unsubscribe_url",)
 _TESTS = frozenset({"defined", "undefined", "none"})  # decided alike by every value in a group
 _ABSENT = ("absent",)  # a slot whose key the context lacks (`is defined` tells it from None)
 _MEMBER_SLOTS: tuple[_Slot, ...] = tuple((_MEMBER, f) for f in MEMBER_FIELDS)
+_ESCAPED = re.compile("[&<>'\"]")  # what markupsafe.escape changes: other texts stay as they are
 # Autoescape switched, macros, or rendered output that a filter or a variable takes in (where a
 # placeholder could be changed): such a template is rendered per member.
 _UNSTAMPABLE = (
@@ -54,8 +55,8 @@ def _value(context: dict[str, Any], slot: _Slot) -> Any:
 def _freeze(value: Any) -> Hashable:
     if type(value) is str or type(value) is date:  # equal only to their own kind: as they are
         return value
-    if isinstance(value, dict):
-        return ("dict", tuple(sorted((str(k), _freeze(v)) for k, v in value.items())))
+    if isinstance(value, dict):  # in its order: equal dicts built alike are one group
+        return ("dict", tuple([(str(k), _freeze(v)) for k, v in value.items()]))
     if isinstance(value, list | tuple):
         return (type(value).__name__, tuple(_freeze(v) for v in value))
     if value is None or isinstance(value, str | int | float | bool):
@@ -75,9 +76,9 @@ def group_key(context: dict[str, Any], slots: tuple[_Slot, ...]) -> Hashable | N
         member = context.get(_MEMBER)
         if not isinstance(member, dict) or set(member) != set(MEMBER_FIELDS):
             return None
-    rest = {k: v for k, v in context.items() if k not in names}
     try:
-        return (_freeze(rest), tuple(_shape(_value(context, slot)) for slot in slots))
+        rest = tuple([(k, _freeze(v)) for k, v in context.items() if k not in names])
+        return (rest, tuple([_shape(_value(context, slot)) for slot in slots]))
     except TypeError:
         return None
 
@@ -103,8 +104,9 @@ class Stamp:
 
     def fill(self, context: dict[str, Any]) -> tuple[str, str, str]:
         """The (subject, text, html) for `context`'s values."""
-        raw = [_value(context, slot) for slot in self.slots]
-        html = [str(escape(v)) for v in raw]
+        member: dict[str, Any] = context.get(_MEMBER) or {}
+        raw = [member[s[1]] if len(s) == 2 else context[s[0]] for s in self.slots]
+        html = [str(escape(v)) if _ESCAPED.search(v) else v for v in raw]
         subject, text, body = self.patterns
         return subject.format(*raw), text.format(*raw), body.format(*html)
 
