@@ -35,7 +35,7 @@ from mentorflow.mail.settings import MailRuntime
 from mentorflow.mail.templates import RenderedMail, render, render_many
 from mentorflow.mail.tokens import UNSUBSCRIBE, make_token, secret_key
 from mentorflow.paths import home
-from mentorflow.store.bulk import insert_many
+from mentorflow.store.bulk import Prepared, insert_many
 from mentorflow.store.repo import log_event
 from mentorflow.store.tables import members, outbox
 
@@ -598,7 +598,10 @@ _CLAIM = (
     .where(outbox.c.id.in_(bindparam("row_ids", expanding=True)), outbox.c.status == "pending")
     .values(status="claimed", claim=bindparam("epoch"), updated_at=bindparam("now"))
 )
-_HANDOVER = (
+_HELD = select(outbox.c.id).where(
+    outbox.c.id.in_(bindparam("row_ids", expanding=True)), outbox.c.status == "claimed"
+)
+_HANDOVER = Prepared(
     update(outbox)
     .where(outbox.c.id == bindparam("row_id"), outbox.c.status == "claimed")
     .values(status="sending", attempts=outbox.c.attempts + 1, updated_at=bindparam("now"))
@@ -608,7 +611,7 @@ _UNCLAIM = (
     .where(outbox.c.id.in_(bindparam("row_ids", expanding=True)), outbox.c.status == "claimed")
     .values(status="pending", claim=None)
 )
-_SENT = (
+_SENT = Prepared(
     update(outbox)
     .where(outbox.c.id == bindparam("row_id"))
     .values(status=bindparam("final"), sent_at=bindparam("now"), updated_at=bindparam("now"))
@@ -621,17 +624,16 @@ def _claim(conn: Connection, commits: Commits, rows: list[Any], now: datetime) -
     ids = [row.id for row in rows]
     conn.execute(_CLAIM, {"row_ids": ids, "epoch": commits.epoch, "now": now})
     commits.durable()
-    query = select(outbox.c.id).where(outbox.c.id.in_(ids), outbox.c.status == "claimed")
-    held = {row_id for (row_id,) in conn.execute(query)}
+    held = {row_id for (row_id,) in conn.execute(_HELD, {"row_ids": ids})}
     return [row for row in rows if row.id in held]
 
 
 def _handover(conn: Connection, commits: Commits, row_id: int, now: datetime) -> bool:
     """claimed -> sending, just before the point of no return (a light commit: the claim is
     durable, and this one survives a crash of the sender; see mail/claims.py)."""
-    result = conn.execute(_HANDOVER, {"row_id": row_id, "now": now})
+    matched = _HANDOVER.rowcount(conn, row_id=row_id, now=now)
     commits.light()
-    return result.rowcount == 1
+    return matched == 1
 
 
 def _set(conn: Connection, row_id: int, **values: Any) -> None:
@@ -697,7 +699,7 @@ def _record(
         return {}
     if status == outcomes.ACCEPTED:
         final = "sent" if sender.delivers else "as_file"
-        conn.execute(_SENT, {"row_id": row.id, "final": final, "now": now})
+        _SENT.rowcount(conn, row_id=row.id, final=final, now=now)
         return {"sent": 1} if sender.delivers else {"as_files": 1}
     if status == outcomes.UNCONFIRMED:
         note = f"unconfirmed: {result.detail}"

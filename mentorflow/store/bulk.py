@@ -76,3 +76,42 @@ def chunks(rows: list[T], size: int) -> Iterator[list[T]]:
     """`rows` in lists of at most `size`."""
     for start in range(0, len(rows), size):
         yield rows[start : start + size]
+
+
+class Prepared:
+    """A statement compiled once per dialect and run through the driver (`exec_driver_sql`).
+
+    What SQLAlchemy does for each `conn.execute(statement, params)` (cache lookup, parameter
+    processing, result set-up) costs more than the statement itself when a sender runs two
+    small UPDATEs per mail; here the parameters only pass their columns' bind processors.
+    Errors still go through the engine's handlers (`exec_driver_sql`)."""
+
+    def __init__(self, statement: Any) -> None:
+        self.statement = statement
+        self._by_dialect: dict[str, tuple[str, dict[str, Any], Any, dict[str, Any]]] = {}
+
+    def _compiled(self, conn: Connection) -> tuple[str, dict[str, Any], Any, dict[str, Any]]:
+        dialect = conn.dialect
+        found = self._by_dialect.get(dialect.name)
+        if found is None:
+            compiled = self.statement.compile(dialect=dialect)
+            processors = {}
+            for name, bind in compiled.binds.items():
+                process = bind.type.dialect_impl(dialect).bind_processor(dialect)
+                if process is not None:
+                    processors[name] = process
+            given = {name: None for name, bind in compiled.binds.items() if bind.required}
+            defaults = compiled.construct_params(given)  # the statement's own values
+            found = (str(compiled), defaults, compiled.positiontup, processors)
+            self._by_dialect[dialect.name] = found
+        return found
+
+    def rowcount(self, conn: Connection, **values: Any) -> int:
+        """Run with `values` for the statement's bind parameters; the rows it matched."""
+        sql, defaults, order, processors = self._compiled(conn)
+        params = {**defaults, **values}
+        for name, process in processors.items():
+            if params.get(name) is not None:
+                params[name] = process(params[name])
+        bound: Any = tuple(params[name] for name in order) if order is not None else params
+        return int(conn.exec_driver_sql(sql, bound).rowcount)
