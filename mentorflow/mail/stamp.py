@@ -52,11 +52,18 @@ def _value(context: dict[str, Any], slot: _Slot) -> Any:
     return context.get(slot[0], _ABSENT)
 
 
-def _freeze(value: Any) -> Hashable:
+def _freeze(value: Any, memo: dict[int, Hashable] | None = None) -> Hashable:
+    """A hashable value equal for equal values; `memo` (id -> frozen) shares the work for a dict
+    that many contexts hold (a batch's standard variables), valid while they all live."""
     if type(value) is str or type(value) is date:  # equal only to their own kind: as they are
         return value
     if isinstance(value, dict):  # in its order: equal dicts built alike are one group
-        return ("dict", tuple([(str(k), _freeze(v)) for k, v in value.items()]))
+        if memo is not None and id(value) in memo:
+            return memo[id(value)]
+        frozen = ("dict", tuple([(str(k), _freeze(v)) for k, v in value.items()]))
+        if memo is not None:
+            memo[id(value)] = frozen
+        return frozen
     if isinstance(value, list | tuple):
         return (type(value).__name__, tuple(_freeze(v) for v in value))
     if value is None or isinstance(value, str | int | float | bool):
@@ -66,7 +73,9 @@ def _freeze(value: Any) -> Hashable:
     raise TypeError(type(value).__name__)
 
 
-def group_key(context: dict[str, Any], slots: tuple[_Slot, ...]) -> Hashable | None:
+def group_key(
+    context: dict[str, Any], slots: tuple[_Slot, ...], memo: dict[int, Hashable] | None = None
+) -> Hashable | None:
     """What members sharing one rendering have in common; None: render this one alone.
 
     `slots` are the template's (from `slots`): every other value must be equal within a group,
@@ -77,7 +86,7 @@ def group_key(context: dict[str, Any], slots: tuple[_Slot, ...]) -> Hashable | N
         if not isinstance(member, dict) or set(member) != set(MEMBER_FIELDS):
             return None
     try:
-        rest = tuple([(k, _freeze(v)) for k, v in context.items() if k not in names])
+        rest = tuple([(k, _freeze(v, memo)) for k, v in context.items() if k not in names])
         return (rest, tuple([_shape(_value(context, slot)) for slot in slots]))
     except TypeError:
         return None

@@ -127,10 +127,13 @@ def _raw_parts(folder: Path, lang: str, context: dict[str, Any]) -> tuple[str, s
     )
 
 
+_SPACES = re.compile(r"\s+")
+
+
 def _finished(parts: tuple[str, str, str], lang: str) -> RenderedMail:
     subject, text, html = parts
     return RenderedMail(
-        subject=re.sub(r"\s+", " ", subject).strip(),
+        subject=_SPACES.sub(" ", subject).strip(),
         text=text.strip() + "\n",
         html=html,
         language=lang,
@@ -158,9 +161,10 @@ def render_many(
     langs = [pick_language(folder, wanted, default_language) for wanted in languages]
     out: list[RenderedMail | None] = [None] * len(contexts)
     groups: dict[Any, list[int]] = {}
+    memo: dict[int, Any] = {}  # `contexts` live until the end: their dicts' ids stay theirs
     for i, (context, lang) in enumerate(zip(contexts, langs, strict=True)):
         slots = stamp.slots(_environment, folder, lang)
-        key = stamp.group_key(context, slots) if slots is not None else None
+        key = stamp.group_key(context, slots, memo) if slots is not None else None
         if key is None:
             out[i] = _finished(_raw_parts(folder, lang, context), lang)
         else:

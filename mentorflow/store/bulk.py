@@ -7,7 +7,7 @@ from datetime import datetime
 from operator import itemgetter
 from typing import Any, TypeVar
 
-from sqlalchemy import Connection, Table, insert
+from sqlalchemy import Connection, DateTime, Table, insert
 
 BATCH = 5000
 T = TypeVar("T")
@@ -25,7 +25,11 @@ def insert_many(conn: Connection, table: Table, rows: list[dict[str, Any]]) -> N
     compiled = insert(table).compile(dialect=dialect, column_keys=list(rows[0]))
     keys = list(compiled.positiontup or rows[0])  # the order the statement wants
     convert = [
-        _converter(table.c[k].type.dialect_impl(dialect).bind_processor(dialect)) for k in keys
+        _converter(
+            table.c[k].type.dialect_impl(dialect).bind_processor(dialect),
+            isinstance(table.c[k].type, DateTime),
+        )
+        for k in keys
     ]
     take = itemgetter(*keys) if len(keys) > 1 else (lambda row: (row[keys[0]],))
     for chunk in chunks(rows, BATCH):
@@ -42,12 +46,24 @@ def insert_many(conn: Connection, table: Table, rows: list[dict[str, Any]]) -> N
         conn.exec_driver_sql(str(compiled), params)
 
 
-def _converter(process: Callable[[Any], Any] | None) -> Callable[[Any], Any]:
+def _converter(process: Callable[[Any], Any] | None, moments: bool) -> Callable[[Any], Any]:
     """A column's bind processor that converts each distinct simple value once: a run stamps
     thousands of rows with the same `now`, and most rows have no reasons (`[]`)."""
     if process is None:
         return _same
     seen: dict[Any, Any] = {}
+    if moments:  # a timestamp column: (value, zone), as equal instants in two zones are equal
+
+        def convert_moment(value: Any) -> Any:
+            if value is None:
+                return None
+            key = (value, getattr(value, "tzinfo", None))
+            found = seen.get(key)
+            if found is None:
+                found = seen[key] = process(value)
+            return found
+
+        return convert_moment
 
     def convert(value: Any) -> Any:
         if value is None:
