@@ -14,7 +14,7 @@ from typing import Any
 from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
 
 from mentorflow.errors import TokenError
-from mentorflow.mail.tokens import secret_key
+from mentorflow.mail.tokens import secret_key, signer
 from mentorflow.paths import home
 
 CHECK_IN = "check_in"
@@ -35,8 +35,12 @@ MAX_AGE_SECONDS = {
 
 
 def _serializer(purpose: str, key: str | None) -> URLSafeTimedSerializer:
+    return _cached(purpose, key or _key())
+
+
+def _key() -> str:
     environment = (os.environ.get("MENTORFLOW_SECRET_KEY"), os.environ.get("MENTORFLOW_HOME"))
-    return _cached(purpose, key or _default_key(*environment, os.getcwd()))
+    return _default_key(*environment, os.getcwd())
 
 
 @lru_cache(maxsize=8)
@@ -49,12 +53,12 @@ def _default_key(_env: str | None, _home: str | None, _cwd: str) -> str:
 
 @lru_cache(maxsize=32)
 def _cached(purpose: str, key: str) -> URLSafeTimedSerializer:
-    # a tick signs a few links per mail for thousands of mails: build each serializer once
+    # reading: each serializer built once (signing goes through mail.tokens.signer)
     return URLSafeTimedSerializer(key, salt=f"mentorflow.engagement.{purpose}")
 
 
 def make_link_token(purpose: str, member_id: str, key: str | None = None, **data: str) -> str:
-    return _serializer(purpose, key).dumps({"m": member_id, **data})
+    return signer(f"mentorflow.engagement.{purpose}", key or _key())({"m": member_id, **data})
 
 
 def read_link_token(purpose: str, token: str, key: str | None = None) -> dict[str, Any]:
@@ -77,19 +81,20 @@ def check_in_url(base_url: str, member_id: str, match_id: str, occurrence: str, 
     return f"{base_url}/checkin/{token}"
 
 
-def pause_url(base_url: str, member_id: str, cycle_label: str) -> str:
-    return f"{base_url}/pause/{make_link_token(PAUSE, member_id, c=cycle_label)}"
+def pause_url(base_url: str, member_id: str, cycle_label: str, key: str | None = None) -> str:
+    return f"{base_url}/pause/{make_link_token(PAUSE, member_id, key, c=cycle_label)}"
 
 
-def leave_url(base_url: str, member_id: str, cycle_label: str) -> str:
-    return f"{base_url}/leave/{make_link_token(LEAVE, member_id, c=cycle_label)}"
+def leave_url(base_url: str, member_id: str, cycle_label: str, key: str | None = None) -> str:
+    return f"{base_url}/leave/{make_link_token(LEAVE, member_id, key, c=cycle_label)}"
 
 
 def member_links(base_url: str, member_id: str, cycle_label: str) -> dict[str, str]:
     """`pause_url` and `leave_url` for a member's mail; the layout's footer shows them."""
+    key = _key()  # once for both: intake signs them for every welcome
     return {
-        "pause_url": pause_url(base_url, member_id, cycle_label),
-        "leave_url": leave_url(base_url, member_id, cycle_label),
+        "pause_url": pause_url(base_url, member_id, cycle_label, key),
+        "leave_url": leave_url(base_url, member_id, cycle_label, key),
     }
 
 

@@ -20,7 +20,6 @@ from sqlalchemy import Connection, Engine, select, update
 from mentorflow import progress
 from mentorflow.clock import Clock
 from mentorflow.engagement.links import member_links
-from mentorflow.intake.bulk import chunks
 from mentorflow.intake.header import expected_columns
 from mentorflow.intake.rows import QUARANTINED
 from mentorflow.intake.validation import NumberBounds, number_fields
@@ -29,8 +28,10 @@ from mentorflow.mail.outbox import enqueue_many, message_key
 from mentorflow.mail.settings import MailRuntime
 from mentorflow.spec.model import ProgramSpec
 from mentorflow.store import repo
+from mentorflow.store.bulk import chunks
 from mentorflow.store.tables import enrolments, intake_rows, members, outbox
 from mentorflow.surveys.links import baseline_links
+from mentorflow.surveys.schedule import enrolment_occurrences
 
 PURPOSE_BY_STATUS = {"enrolled": "welcome", "not_enrolled": "not_enrolled"}
 _PURPOSES = ("welcome", "not_enrolled", "fix_signup")
@@ -56,11 +57,16 @@ def queue_intake_mails(
             return QueuedMails()
         queued = _queued_keys(conn, cycle.id)
         today = clock.now().astimezone(spec.program.zone).date()
+        baseline = bool(enrolment_occurrences(spec, today))  # the same for everyone today
         owed = [
             (
                 member_id,
                 purpose,
-                {**base_context(spec), "role": role, **links(mail, member_id, purpose, today)},
+                {
+                    **base_context(spec),
+                    "role": role,
+                    **links(mail, member_id, purpose, today, baseline),
+                },
             )
             for member_id, status, role in _enrolment_statuses(conn, cycle.id)
             if (purpose := PURPOSE_BY_STATUS.get(status))
@@ -81,15 +87,18 @@ def base_context(spec: ProgramSpec) -> dict[str, Any]:
     }
 
 
-def links(mail: MailRuntime, member_id: str, purpose: str, today: date) -> dict[str, Any]:
+def links(
+    mail: MailRuntime, member_id: str, purpose: str, today: date, baseline: bool = True
+) -> dict[str, Any]:
     """The welcome's links: pause and leave, as every member mail of the cycle (issue 9), and
-    the baseline survey (issue 10: the "before" of before/after is asked on enrolment)."""
+    the baseline survey (issue 10: the "before" of before/after is asked on enrolment);
+    `baseline=False`: the spec has none due today (looked up once for all)."""
     if purpose != "welcome":
         return {}
-    return {
-        **member_links(mail.base_url, member_id, mail.spec.cycle.label),
-        **baseline_links(mail.spec, mail.base_url, member_id, today),
-    }
+    found: dict[str, Any] = member_links(mail.base_url, member_id, mail.spec.cycle.label)
+    if baseline:
+        found.update(baseline_links(mail.spec, mail.base_url, member_id, today))
+    return found
 
 
 def _key(spec: ProgramSpec, member_id: str, purpose: str) -> str:

@@ -21,12 +21,12 @@ from sqlalchemy.exc import SQLAlchemyError
 from mentorflow import progress
 from mentorflow.clock import Clock
 from mentorflow.errors import StoreError
-from mentorflow.intake.bulk import BATCH, chunks, insert_many
 from mentorflow.intake.header import unmapped_columns
 from mentorflow.intake.rows import ACCEPTED, NOT_CONSENTED, QUARANTINED, MappedRow, RowMapper
 from mentorflow.intake.sources import SourceTable, without_cyclic_gc
 from mentorflow.spec.model import ProgramSpec
 from mentorflow.store import repo
+from mentorflow.store.bulk import BATCH, chunks, insert_many
 from mentorflow.store.tables import enrolments, events, intake_rows, members
 
 DUPLICATE, SUPERSEDED = "duplicate", "superseded"

@@ -36,6 +36,7 @@ from mentorflow.mail.settings import MailRuntime
 from mentorflow.mail.templates import RenderedMail, render, render_many
 from mentorflow.mail.tokens import UNSUBSCRIBE, make_token, secret_key
 from mentorflow.paths import home
+from mentorflow.store.bulk import Prepared, insert_many
 from mentorflow.store.repo import log_event
 from mentorflow.store.tables import members, outbox
 
@@ -96,11 +97,10 @@ def standard_context(
     unsubscribe: str | None = None,
 ) -> dict[str, Any]:
     """Variables every template may use (see notifications/README.md)."""
-    name = name or ""
     if unsubscribe is None and member_id:
         unsubscribe = unsubscribe_url(settings, member_id)
     return {
-        "member": {"id": member_id, "name": name, "first_name": name.split(" ")[0] if name else ""},
+        "member": _member_variables(member_id, name),
         "program": {
             "id": settings.program_id,
             "name": settings.spec.program.name or settings.program_id,
@@ -110,6 +110,11 @@ def standard_context(
         "contact_email": settings.spec.sender.reply_to or settings.spec.sender.from_address,
         "unsubscribe_url": unsubscribe,
     }
+
+
+def _member_variables(member_id: str | None, name: str | None) -> dict[str, Any]:
+    name = name or ""
+    return {"id": member_id, "name": name, "first_name": name.split(" ")[0] if name else ""}
 
 
 def _headers(settings: MailRuntime, unsubscribe: str | None) -> dict[str, str]:
@@ -252,22 +257,26 @@ def _insert_new(
     found = {m.id: m for m in conn.execute(query)}
     now, rows, owed = clock.now(), [], []
     signing_key = secret_key()  # looked up once per batch, not once per mail
+    # what is the same for the whole batch, built once: the row's columns, the template's
+    # standard variables (each mail puts in its member, unsubscribe link and message id)
+    base = {**_NO_CONTENT, **_base_row(settings, "", cycle_id, None, purpose, template, now)}
+    shared = standard_context(settings, member_id=None, name=None, cycle_label=cycle_label)
     for key, (member_id, context) in todo.items():
         member = found.get(member_id)
         if member is None:
             continue  # as with `enqueue`: the row's member id must exist (foreign key)
-        values = _base_row(settings, key, cycle_id, member_id, purpose, template, now)
+        values = {**base, "key": key, "member_id": member_id}
+        values["message_id"] = new_message_id(settings.mail_domain)
         reason = _suppression(member, template)
         if reason is None:
             unsubscribe = unsubscribe_url(settings, member_id, signing_key)
-            owed.append(
-                (
-                    values,
-                    member,
-                    unsubscribe,
-                    _context(settings, member, context, cycle_label, unsubscribe),
-                )
-            )
+            full = {
+                **shared,
+                "member": _member_variables(member.id, member.name),
+                "unsubscribe_url": unsubscribe,
+                **context,
+            }
+            owed.append((values, member, unsubscribe, full))
         else:
             values.update(_suppressed(settings, member, reason))
         rows.append(values)
@@ -280,9 +289,7 @@ def _insert_new(
     )
     for (values, member, unsubscribe, _), mail in zip(owed, rendered, strict=True):
         values.update(_content(settings, member, mail, unsubscribe))
-    rows = [{**_NO_CONTENT, **values, "ics": None} for values in rows]  # one shape for executemany
-    if rows:
-        conn.execute(_INSERT, rows)
+    insert_many(conn, outbox, rows)  # every row has the same keys: one shape for executemany
     return len(rows)
 
 
@@ -592,7 +599,10 @@ _CLAIM = (
     .where(outbox.c.id.in_(bindparam("row_ids", expanding=True)), outbox.c.status == "pending")
     .values(status="claimed", claim=bindparam("epoch"), updated_at=bindparam("now"))
 )
-_HANDOVER = (
+_HELD = select(outbox.c.id).where(
+    outbox.c.id.in_(bindparam("row_ids", expanding=True)), outbox.c.status == "claimed"
+)
+_HANDOVER = Prepared(
     update(outbox)
     .where(outbox.c.id == bindparam("row_id"), outbox.c.status == "claimed")
     .values(status="sending", attempts=outbox.c.attempts + 1, updated_at=bindparam("now"))
@@ -602,7 +612,7 @@ _UNCLAIM = (
     .where(outbox.c.id.in_(bindparam("row_ids", expanding=True)), outbox.c.status == "claimed")
     .values(status="pending", claim=None)
 )
-_SENT = (
+_SENT = Prepared(
     update(outbox)
     .where(outbox.c.id == bindparam("row_id"))
     .values(status=bindparam("final"), sent_at=bindparam("now"), updated_at=bindparam("now"))
@@ -615,17 +625,16 @@ def _claim(conn: Connection, commits: Commits, rows: list[Any], now: datetime) -
     ids = [row.id for row in rows]
     conn.execute(_CLAIM, {"row_ids": ids, "epoch": commits.epoch, "now": now})
     commits.durable()
-    query = select(outbox.c.id).where(outbox.c.id.in_(ids), outbox.c.status == "claimed")
-    held = {row_id for (row_id,) in conn.execute(query)}
+    held = {row_id for (row_id,) in conn.execute(_HELD, {"row_ids": ids})}
     return [row for row in rows if row.id in held]
 
 
 def _handover(conn: Connection, commits: Commits, row_id: int, now: datetime) -> bool:
     """claimed -> sending, just before the point of no return (a light commit: the claim is
     durable, and this one survives a crash of the sender; see mail/claims.py)."""
-    result = conn.execute(_HANDOVER, {"row_id": row_id, "now": now})
+    matched = _HANDOVER.rowcount(conn, row_id=row_id, now=now)
     commits.light()
-    return result.rowcount == 1
+    return matched == 1
 
 
 def _set(conn: Connection, row_id: int, **values: Any) -> None:
@@ -691,7 +700,7 @@ def _record(
         return {}
     if status == outcomes.ACCEPTED:
         final = "sent" if sender.delivers else "as_file"
-        conn.execute(_SENT, {"row_id": row.id, "final": final, "now": now})
+        _SENT.rowcount(conn, row_id=row.id, final=final, now=now)
         return {"sent": 1} if sender.delivers else {"as_files": 1}
     if status == outcomes.UNCONFIRMED:
         note = f"unconfirmed: {result.detail}"

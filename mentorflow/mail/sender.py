@@ -20,6 +20,7 @@ import ssl
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from email.message import EmailMessage
+from email.utils import parseaddr
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -171,8 +172,10 @@ class SmtpSender:
         data = fast_wire_bytes(mail)
         conn = self._connection()
         try:
-            self._expect(conn.mail(self.envelope_from), (250,), "MAIL")
-            self._expect(conn.rcpt(mail.to_address), (250, 251), "RCPT")
+            self._expect(
+                conn.docmd("mail", f"FROM:{smtp_path(self.envelope_from)}"), (250,), "MAIL"
+            )
+            self._expect(conn.docmd("rcpt", f"TO:{smtp_path(mail.to_address)}"), (250, 251), "RCPT")
             self._expect(conn.docmd("DATA"), (354,), "DATA")
             conn.send(data)
         except _Refused as refused:
@@ -232,6 +235,21 @@ class SmtpSender:
             self._drop()
             return SendResult(TEMPORARY, code, detail, connection_closed=True)
         return SendResult(REJECTED if code >= 500 else TEMPORARY, code, detail)
+
+
+_PLAIN_ADDRESS = re.compile(r"[A-Za-z0-9_+-]+(\.[A-Za-z0-9_+-]+)*@[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)+")
+
+
+def smtp_path(address: str) -> str:
+    """`address` as the connection's `mail()` and `rcpt()` write it after MAIL FROM: / RCPT TO:
+    (their quoteaddr: `<address>`, parsed by email.utils.parseaddr unless it is plain). Sent
+    with `docmd`, which spares the parser for the plain addresses intake stores."""
+    if _PLAIN_ADDRESS.fullmatch(address):
+        return f"<{address}>"
+    name, parsed = parseaddr(address)
+    if (name, parsed) == ("", ""):
+        return address if address.strip().startswith("<") else f"<{address}>"
+    return f"<{parsed}>"
 
 
 def _peer_gone(sock: socket.socket | None) -> bool:

@@ -6,7 +6,7 @@ import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
-from functools import lru_cache
+from functools import lru_cache, partial
 from pathlib import Path
 from typing import Any
 
@@ -127,10 +127,13 @@ def _raw_parts(folder: Path, lang: str, context: dict[str, Any]) -> tuple[str, s
     )
 
 
+_SPACES = re.compile(r"\s+")
+
+
 def _finished(parts: tuple[str, str, str], lang: str) -> RenderedMail:
     subject, text, html = parts
     return RenderedMail(
-        subject=re.sub(r"\s+", " ", subject).strip(),
+        subject=_SPACES.sub(" ", subject).strip(),
         text=text.strip() + "\n",
         html=html,
         language=lang,
@@ -147,26 +150,29 @@ def render_many(
 ) -> list[RenderedMail]:
     """`render` for many members at once: the same mails, one `RenderedMail` per context.
 
-    Contexts that differ only in the member's fields (`member.id`, `.name`, `.first_name`,
-    `unsubscribe_url`) share one rendering, into which each member's values are put (escaped in
-    HTML as Jinja escapes them), when the template uses those fields only as `{{ field }}` or
-    `{% if field %}` (mail/stamp.py checks, for every file the template extends or includes).
-    Any other use renders each member on their own. Three renders per mail were most of the
-    time of queuing intake's 100,000 welcome mails.
+    Contexts that differ only in values the template inserts verbatim (the member's fields,
+    `unsubscribe_url`, the pause and leave links ...) share one rendering, into which each
+    member's values are put (escaped in HTML as Jinja escapes them); mail/stamp.py finds those
+    values in every file the template extends or includes. Contexts that differ in anything else
+    are rendered apart. Three renders per mail were most of the time of queuing intake's 100,000
+    welcome mails.
     """
     folder = template_folder(name, overrides)
     langs = [pick_language(folder, wanted, default_language) for wanted in languages]
     out: list[RenderedMail | None] = [None] * len(contexts)
     groups: dict[Any, list[int]] = {}
+    memo: dict[int, Any] = {}  # `contexts` live until the end: their dicts' ids stay theirs
     for i, (context, lang) in enumerate(zip(contexts, langs, strict=True)):
-        key = stamp.group_key(context)
-        if key is None or not stamp.stampable(_environment, folder, lang):
+        slots = stamp.slots(_environment, folder, lang)
+        key = stamp.group_key(context, slots, memo) if slots is not None else None
+        if key is None:
             out[i] = _finished(_raw_parts(folder, lang, context), lang)
         else:
             groups.setdefault((lang, key), []).append(i)
     for (lang, _), members in groups.items():
-        sentinels, stamped = stamp.with_sentinels(contexts[members[0]])
-        parts = _raw_parts(folder, lang, stamped)
+        slots = stamp.slots(_environment, folder, lang)
+        assert slots is not None
+        shared = stamp.stamped(partial(_raw_parts, folder, lang), contexts[members[0]], slots)
         for i in members:
-            out[i] = _finished(stamp.fill(parts, sentinels, contexts[i]), lang)
+            out[i] = _finished(shared.fill(contexts[i]), lang)
     return [mail for mail in out if mail is not None]

@@ -16,7 +16,7 @@ from functools import lru_cache
 from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
 
 from mentorflow.errors import TokenError
-from mentorflow.mail.tokens import secret_key
+from mentorflow.mail.tokens import secret_key, signer
 
 SALT = "mentorflow.survey"
 MAX_AGE = timedelta(days=400)
@@ -50,7 +50,7 @@ def make_survey_token(claim: SurveyClaim, key: str | None = None) -> str:
     payload["x"] = claim.closes_at.isoformat()
     if claim.match_id:
         payload["p"] = claim.match_id
-    return _serializer(key).dumps(payload)
+    return signer(SALT, key or secret_key())(payload)
 
 
 def read_survey_token(token: str, now: datetime, key: str | None = None) -> SurveyClaim:

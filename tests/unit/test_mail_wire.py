@@ -2,13 +2,24 @@
 
 from __future__ import annotations
 
+import smtplib
 from datetime import UTC, datetime
 from email import policy
 from email.parser import BytesParser
+from zoneinfo import ZoneInfo
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
-from mentorflow.mail.message import OutgoingMail, build_message, fast_wire_bytes, wire_bytes
+from mentorflow.mail.message import (
+    OutgoingMail,
+    _date_line,
+    build_message,
+    fast_wire_bytes,
+    wire_bytes,
+)
+from mentorflow.mail.sender import smtp_path
 
 ICS = "BEGIN:VCALENDAR\r\nMETHOD:REQUEST\r\nSUMMARY:Check-in mit Jürgen\r\nEND:VCALENDAR\r\n"
 MAIL = OutgoingMail(
@@ -79,3 +90,22 @@ def test_encoded_words_split_between_characters_and_decode_to_the_text(text):
     assert parsed["To"].addresses[0].display_name == text
     subject = data.split(b"Subject: ", 1)[1].split(b"\r\nMessage-ID:", 1)[0]
     assert all(len(line) <= 78 - len("Subject: ") for line in subject.split(b"\r\n"))
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    address=st.from_regex(r"[A-Za-z0-9_+.-]{1,12}@[A-Za-z0-9.-]{1,12}", fullmatch=True)
+    | st.sampled_from(['"a b"@x.org', "Ann <ann@x.org>", "<a@x.org>", "a(c)@x.org", "", " "])
+)
+def test_mail_from_and_rcpt_to_carry_the_address_as_smtplib_quotes_it(address):
+    # the sender writes MAIL FROM / RCPT TO with docmd: the same path as mail() and rcpt()
+    assert smtp_path(address) == smtplib.quoteaddr(address)
+
+
+def test_the_date_header_of_equal_instants_in_two_zones_is_each_zones_own():
+    instant = datetime(2027, 2, 1, 9, 0, 0, 250_000, tzinfo=UTC)
+    berlin = instant.astimezone(ZoneInfo("Europe/Berlin"))
+    utc_line = _date_line(instant.replace(microsecond=0), instant.tzinfo)
+    berlin_line = _date_line(berlin.replace(microsecond=0), berlin.tzinfo)
+    assert utc_line == b"Date: Mon, 01 Feb 2027 09:00:00 +0000\r\n"
+    assert berlin_line == b"Date: Mon, 01 Feb 2027 10:00:00 +0100\r\n"
