@@ -12,6 +12,7 @@ subflow is reported once, by the run that started it.
 from __future__ import annotations
 
 from collections.abc import Callable
+from datetime import datetime
 from typing import Any
 
 from prefect import get_run_logger
@@ -90,6 +91,52 @@ def _queue_alert(spec: ProgramSpec, stage: str, run: Any, state: Any) -> None:
     from flows.deliver import mail_settings  # deliver's flow is labelled too: import late
     from mentorflow.store.db import open_store
 
+    queue_run_failure(open_store(), mail_settings(spec), _failure(run, state, stage), SystemClock())
+
+
+def failed_runs(spec: ProgramSpec, since: datetime) -> list[RunFailure]:
+    """This program's and cycle's top-level runs that failed or crashed since `since`.
+
+    For the tick's sweep: a run the server fails (a suspended run past its timeout: no process
+    is left to run the hook) gets its mail there. The outbox key is the run id, as for the hook,
+    so a run the hook reported is never mailed twice.
+    """
+    from prefect.client.schemas.filters import (
+        FlowRunFilter,
+        FlowRunFilterParentTaskRunId,
+        FlowRunFilterState,
+        FlowRunFilterStateType,
+        FlowRunFilterTags,
+    )
+    from prefect.client.schemas.objects import StateType
+
+    broken = FlowRunFilter(
+        tags=FlowRunFilterTags(all_=run_tags(spec.program.id, spec.cycle.label)),
+        state=FlowRunFilterState(
+            type=FlowRunFilterStateType(any_=[StateType.FAILED, StateType.CRASHED])
+        ),
+        parent_task_run_id=FlowRunFilterParentTaskRunId(is_null_=True),
+    )
+    with get_client(sync_client=True) as client:
+        runs = client.read_flow_runs(flow_run_filter=broken)
+    return [
+        _failure(run, run.state)
+        for run in runs
+        if run.state is not None and run.state.timestamp >= since
+    ]
+
+
+def _stage_of(run: Any) -> str:
+    return next((t.split(":", 1)[1] for t in run.tags if t.startswith("stage:")), "")
+
+
+def _failure(run: Any, state: Any, stage: str | None = None) -> RunFailure:
     url = url_for("flow-run", obj_id=run.id) if PREFECT_API_URL.value() else None
-    failure = RunFailure(stage, run.name, str(run.id), state.name, short_detail(state.message), url)
-    queue_run_failure(open_store(), mail_settings(spec), failure, SystemClock())
+    return RunFailure(
+        stage or _stage_of(run),
+        run.name,
+        str(run.id),
+        state.name,
+        short_detail(state.message),
+        url,
+    )

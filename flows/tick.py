@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from prefect import flow, get_run_logger, task
@@ -12,11 +12,11 @@ from prefect.utilities.annotations import quote
 from sqlalchemy import Engine
 
 from flows.deliver import deliver_mail, mail_settings
-from flows.labels import labelled
+from flows.labels import failed_runs, labelled
 from flows.pauses import unanswered
 from mentorflow.clock import SystemClock
 from mentorflow.engagement import run
-from mentorflow.mail.alerts import queue_answer_reminders
+from mentorflow.mail.alerts import queue_answer_reminders, queue_run_failure
 from mentorflow.mail.settings import MailRuntime
 from mentorflow.spec import ProgramSpec, load_spec
 from mentorflow.store.db import open_store
@@ -29,6 +29,22 @@ def remind_unanswered(
     """A mail to the organizers for each pause waiting past `engagement.answer_reminder_after`
     (once per pause: a later tick adds none)."""
     return queue_answer_reminders(engine, settings, unanswered(spec), as_of, SystemClock())
+
+
+# How far back the tick looks for failed runs that no hook reported (a tick missed for longer
+# than this loses nothing else: the hook has reported every run that still had a process).
+FAILURE_SWEEP = timedelta(days=8)
+
+
+@task(cache_policy=NO_CACHE)
+def report_failed_runs(engine: Engine, settings: MailRuntime) -> int:
+    """The `run_failed` mail for runs that failed without their hook (a suspended run that timed
+    out on the server); runs already reported are skipped by their outbox key."""
+    since = _now() - FAILURE_SWEEP
+    return sum(
+        queue_run_failure(engine, settings, failure, SystemClock())
+        for failure in failed_runs(settings.spec, since)
+    )
 
 
 @task(cache_policy=NO_CACHE)
@@ -108,6 +124,7 @@ def tick(spec_path: str, as_of: str | None = None, dry_run: bool = False) -> dic
         settle_pairs(engine, spec, settings, moment)
         closure = close_due(engine, spec, settings, moment)
         remind_unanswered(engine, spec, settings, moment)
+        report_failed_runs(engine, settings)
     prepared = plan_tick(engine, spec, moment)
     if prepared is None:
         get_run_logger().info(
