@@ -21,7 +21,7 @@ from prefect.runtime import flow_run as current_run
 from prefect.settings import PREFECT_API_URL
 from prefect.utilities.urls import url_for
 
-from flows.pauses import run_tags
+from flows.pauses import run_tags, stage_of
 from mentorflow.clock import SystemClock
 from mentorflow.errors import MentorflowError
 from mentorflow.mail.alerts import RunFailure, queue_run_failure, short_detail
@@ -126,14 +126,10 @@ def failed_runs(spec: ProgramSpec, since: datetime) -> list[RunFailure]:
     ]
 
 
-def _stage_of(run: Any) -> str:
-    return next((t.split(":", 1)[1] for t in run.tags if t.startswith("stage:")), "")
-
-
 def _failure(run: Any, state: Any, stage: str | None = None) -> RunFailure:
     url = url_for("flow-run", obj_id=run.id) if PREFECT_API_URL.value() else None
     return RunFailure(
-        stage or _stage_of(run),
+        stage or stage_of(run),
         run.name,
         str(run.id),
         state.name,

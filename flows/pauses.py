@@ -38,6 +38,11 @@ def run_tags(program_id: str, cycle_label: str) -> list[str]:
     return [f"program:{program_id}", f"cycle:{cycle_label}"]
 
 
+def stage_of(run: Any) -> str:
+    """The stage a flow run's `stage:` tag names ("" for a run mentorflow did not label)."""
+    return next((t.split(":", 1)[1] for t in run.tags if t.startswith("stage:")), "")
+
+
 def waiting_runs(
     program_id: str, cycle_label: str, flow_name: str | None = None, resuming: bool = False
 ) -> list[Any]:
@@ -100,7 +105,7 @@ def unanswered(spec: ProgramSpec) -> list[UnansweredRun]:
     """The spec's program and cycle runs that wait for the organizers now, ids only."""
     out = []
     for run in waiting_runs(spec.program.id, spec.cycle.label):
-        stage = next((t.split(":", 1)[1] for t in run.tags if t.startswith("stage:")), "")
+        stage = stage_of(run)
         if stage not in QUESTIONS or run.state is None:
             continue  # a pause mentorflow did not open: not ours to answer
         question, page, command = QUESTIONS[stage]
