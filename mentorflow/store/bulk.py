@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
-from datetime import datetime
 from operator import itemgetter
 from typing import Any, TypeVar
 
@@ -68,14 +67,9 @@ def _converter(process: Callable[[Any], Any] | None, moments: bool) -> Callable[
     def convert(value: Any) -> Any:
         if value is None:
             return None
-        if isinstance(value, list | dict):
-            if value:
-                return process(value)
-            key: Any = type(value).__name__
-        elif isinstance(value, datetime):
-            key = value
-        else:
+        if not isinstance(value, list | dict) or value:
             return process(value)
+        key = type(value).__name__  # an empty list or dict: the same JSON every time
         found = seen.get(key)
         if found is None:
             found = seen[key] = process(value)
