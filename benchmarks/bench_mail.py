@@ -25,6 +25,7 @@ from aiosmtpd.controller import Controller
 from sqlalchemy import select
 
 from mentorflow.clock import SystemClock
+from mentorflow.mail.bodies import Bodies
 from mentorflow.mail.message import fast_wire_bytes
 from mentorflow.mail.outbox import deliver_pending, enqueue_many, outgoing
 from mentorflow.mail.sender import sender_for
@@ -154,7 +155,11 @@ def rendered_messages(engine, settings: MailRuntime) -> list[tuple[str, bytes]]:
     now = SystemClock().now()
     with engine.connect() as conn:
         rows = conn.execute(select(outbox).order_by(outbox.c.id)).all()
-    return [(row.to_addr, fast_wire_bytes(outgoing(row, settings, now)) + b".\r\n") for row in rows]
+        bodies = Bodies(conn)
+        return [
+            (row.to_addr, fast_wire_bytes(outgoing(row, settings, now, bodies)) + b".\r\n")
+            for row in rows
+        ]
 
 
 def bench_bare(settings: MailRuntime, messages: list[tuple[str, bytes]]) -> float:

@@ -12,6 +12,7 @@ from urllib.request import urlopen
 from sqlalchemy import Engine, func, select
 
 from mentorflow.closure.certificates import FOLDER
+from mentorflow.mail.bodies import BODY_COLUMNS, Bodies
 from mentorflow.paths import home
 from mentorflow.spec.model import ProgramSpec
 from mentorflow.store.tables import cycles, events, outbox
@@ -24,9 +25,10 @@ def answer_alumni(engine: Engine, spec: ProgramSpec, seed: int = 11) -> Counter[
     """About half the invited mentees POST yes on the real page, a quarter no; counts."""
     from mentorflow.web import create_app
 
-    query = select(outbox.c.text_body).where(outbox.c.purpose == "alumni_invitation")
+    query = select(*BODY_COLUMNS).where(outbox.c.purpose == "alumni_invitation")
     with engine.connect() as conn:
-        bodies = [row.text_body or "" for row in conn.execute(query.order_by(outbox.c.id))]
+        read = Bodies(conn)
+        bodies = [read.text(row) for row in conn.execute(query.order_by(outbox.c.id))]
     rng = random.Random(seed)
     counts: Counter[str] = Counter()
     with _server(create_app(engine)) as base:

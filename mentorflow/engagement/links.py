@@ -35,10 +35,11 @@ MAX_AGE_SECONDS = {
 
 
 def _serializer(purpose: str, key: str | None) -> URLSafeTimedSerializer:
-    return _cached(purpose, key or _key())
+    return _cached(purpose, key or link_key())
 
 
-def _key() -> str:
+def link_key() -> str:
+    """The key links are signed with (the store's secret key); pass it when signing many."""
     environment = (os.environ.get("MENTORFLOW_SECRET_KEY"), os.environ.get("MENTORFLOW_HOME"))
     return _default_key(*environment, os.getcwd())
 
@@ -58,7 +59,7 @@ def _cached(purpose: str, key: str) -> URLSafeTimedSerializer:
 
 
 def make_link_token(purpose: str, member_id: str, key: str | None = None, **data: str) -> str:
-    return signer(f"mentorflow.engagement.{purpose}", key or _key())({"m": member_id, **data})
+    return signer(f"mentorflow.engagement.{purpose}", key or link_key())({"m": member_id, **data})
 
 
 def read_link_token(purpose: str, token: str, key: str | None = None) -> dict[str, Any]:
@@ -89,9 +90,12 @@ def leave_url(base_url: str, member_id: str, cycle_label: str, key: str | None =
     return f"{base_url}/leave/{make_link_token(LEAVE, member_id, key, c=cycle_label)}"
 
 
-def member_links(base_url: str, member_id: str, cycle_label: str) -> dict[str, str]:
-    """`pause_url` and `leave_url` for a member's mail; the layout's footer shows them."""
-    key = _key()  # once for both: intake signs them for every welcome
+def member_links(
+    base_url: str, member_id: str, cycle_label: str, key: str | None = None
+) -> dict[str, str]:
+    """`pause_url` and `leave_url` for a member's mail; the layout's footer shows them. Pass
+    `link_key()` as `key` when signing for many members."""
+    key = key or link_key()  # once for both: intake signs them for every welcome
     return {
         "pause_url": pause_url(base_url, member_id, cycle_label, key),
         "leave_url": leave_url(base_url, member_id, cycle_label, key),

@@ -19,7 +19,7 @@ from sqlalchemy import Connection, Engine, select, update
 
 from mentorflow import progress
 from mentorflow.clock import Clock
-from mentorflow.engagement.links import member_links
+from mentorflow.engagement.links import link_key, member_links
 from mentorflow.intake.header import expected_columns
 from mentorflow.intake.rows import QUARANTINED
 from mentorflow.intake.validation import NumberBounds, number_fields
@@ -58,6 +58,7 @@ def queue_intake_mails(
         queued = _queued_keys(conn, cycle.id)
         today = clock.now().astimezone(spec.program.zone).date()
         baseline = bool(enrolment_occurrences(spec, today))  # the same for everyone today
+        key = link_key()  # looked up once, not once per member
         owed = [
             (
                 member_id,
@@ -65,7 +66,7 @@ def queue_intake_mails(
                 {
                     **base_context(spec),
                     "role": role,
-                    **links(mail, member_id, purpose, today, baseline),
+                    **links(mail, member_id, purpose, today, baseline, key),
                 },
             )
             for member_id, status, role in _enrolment_statuses(conn, cycle.id)
@@ -88,14 +89,19 @@ def base_context(spec: ProgramSpec) -> dict[str, Any]:
 
 
 def links(
-    mail: MailRuntime, member_id: str, purpose: str, today: date, baseline: bool = True
+    mail: MailRuntime,
+    member_id: str,
+    purpose: str,
+    today: date,
+    baseline: bool = True,
+    key: str | None = None,
 ) -> dict[str, Any]:
     """The welcome's links: pause and leave, as every member mail of the cycle (issue 9), and
     the baseline survey (issue 10: the "before" of before/after is asked on enrolment);
     `baseline=False`: the spec has none due today (looked up once for all)."""
     if purpose != "welcome":
         return {}
-    found: dict[str, Any] = member_links(mail.base_url, member_id, mail.spec.cycle.label)
+    found: dict[str, Any] = member_links(mail.base_url, member_id, mail.spec.cycle.label, key)
     if baseline:
         found.update(baseline_links(mail.spec, mail.base_url, member_id, today))
     return found
@@ -119,7 +125,7 @@ def _enrolment_statuses(conn: Connection, cycle_id: int) -> list[tuple[str, str,
         .where(enrolments.c.cycle_id == cycle_id)
         .order_by(enrolments.c.id)
     )
-    return [(row.member_id, row.status, row.role) for row in conn.execute(query)]
+    return [(member_id, status, role) for member_id, status, role in conn.execute(query).all()]
 
 
 def _enqueue_all(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import binascii
+import os
 import re
 import secrets
 import uuid
@@ -50,8 +51,19 @@ class Attachment:
 
 
 def new_message_id(domain: str) -> str:
-    """A globally unique Message-ID, assigned once when the mail enters the outbox."""
-    return f"<{secrets.token_hex(16)}@{domain}>"  # 128 random bits, as uuid4 (cheaper)
+    """A globally unique Message-ID, assigned once when the mail enters the outbox: 128 random
+    bits, as uuid4, taken from a pool read from the OS 256 at a time (one read per id was a
+    twentieth of queuing 100,000 welcome mails). A forked child starts with an empty pool."""
+    while True:
+        try:
+            return f"<{_ID_POOL.pop()}@{domain}>"
+        except IndexError:  # empty (another thread may have taken the last one): read more
+            pool = os.urandom(16 * 256).hex()
+            _ID_POOL.extend(pool[i : i + 32] for i in range(0, len(pool), 32))
+
+
+_ID_POOL: list[str] = []
+os.register_at_fork(after_in_child=_ID_POOL.clear)
 
 
 def _address(name: str | None, addr: str) -> Address:

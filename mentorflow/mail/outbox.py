@@ -27,13 +27,14 @@ from mentorflow.clock import Clock
 from mentorflow.errors import MailError, SmtpUnreachableError, TemporaryMailError
 from mentorflow.mail import sender as outcomes
 from mentorflow.mail.addresses import check_address
+from mentorflow.mail.bodies import Bodies, store_shared
 from mentorflow.mail.claims import CLAIM_BATCH, DURABLE, Commits, current_epoch
 from mentorflow.mail.lease import delivery_lock
 from mentorflow.mail.message import Attachment, OutgoingMail, new_message_id
 from mentorflow.mail.policy import ESSENTIAL_TEMPLATES, MAX_AUTO_RESENDS, RESEND_UNCONFIRMED
 from mentorflow.mail.sender import EmlFolderSender, Sender, SendResult
 from mentorflow.mail.settings import MailRuntime
-from mentorflow.mail.templates import RenderedMail, render, render_many
+from mentorflow.mail.templates import RenderedMail, SharedMail, render, render_batch
 from mentorflow.mail.tokens import UNSUBSCRIBE, make_token, secret_key
 from mentorflow.paths import home
 from mentorflow.store.bulk import Prepared, insert_many
@@ -142,7 +143,7 @@ def _key_exists(conn: Connection, key: str) -> bool:
 
 
 _NO_CONTENT = dict.fromkeys(
-    ("to_addr", "to_name", "subject", "text_body", "html_body", "last_error")
+    ("to_addr", "to_name", "subject", "text_body", "html_body", "stamp_id", "fills", "last_error")
 )
 _INSERT = insert(outbox)  # values as parameters: one compiled statement for every row
 
@@ -219,9 +220,10 @@ def enqueue_many(
         return 0
     try:
         with _transaction(engine_or_conn) as conn:
-            return _insert_new(
+            prepared = _prepare(
                 conn, settings, cycle_id, cycle_label, purpose, template, by_key, clock
             )
+            return _write(conn, prepared)
     except _KeyTakenError:  # a concurrent writer got one first: settle them one by one
         return sum(
             enqueue(
@@ -240,7 +242,16 @@ def enqueue_many(
         )
 
 
-def _insert_new(
+@dataclass
+class _Prepared:
+    """A batch's outbox rows, rendered and ready to insert."""
+
+    rows: list[dict[str, Any]]
+    shared: list[tuple[dict[str, Any], SharedMail]]  # rows whose text is a shared rendering
+    now: datetime
+
+
+def _prepare(
     conn: Connection,
     settings: MailRuntime,
     cycle_id: int | None,
@@ -249,18 +260,22 @@ def _insert_new(
     template: str,
     by_key: dict[str, tuple[str, dict[str, Any]]],
     clock: Clock,
-) -> int:
-    taken = set(conn.execute(select(outbox.c.key).where(outbox.c.key.in_(list(by_key)))).scalars())
+) -> _Prepared:
+    now, rows, owed = clock.now(), [], []
+    if not by_key:
+        return _Prepared([], [], now)
+    taken = set(
+        conn.execute(select(outbox.c.key).where(outbox.c.key.in_(list(by_key)))).scalars().all()
+    )
     todo = {key: item for key, item in by_key.items() if key not in taken}
     wanted = [member_id for member_id, _ in todo.values()]
     query = select(*_MEMBER_COLUMNS).where(members.c.id.in_(wanted))
-    found = {m.id: m for m in conn.execute(query)}
-    now, rows, owed = clock.now(), [], []
+    found = {m.id: m for m in conn.execute(query).all()}  # fetched at once, not row by row
     signing_key = secret_key()  # looked up once per batch, not once per mail
     # what is the same for the whole batch, built once: the row's columns, the template's
     # standard variables (each mail puts in its member, unsubscribe link and message id)
     base = {**_NO_CONTENT, **_base_row(settings, "", cycle_id, None, purpose, template, now)}
-    shared = standard_context(settings, member_id=None, name=None, cycle_label=cycle_label)
+    standard = standard_context(settings, member_id=None, name=None, cycle_label=cycle_label)
     for key, (member_id, context) in todo.items():
         member = found.get(member_id)
         if member is None:
@@ -271,7 +286,7 @@ def _insert_new(
         if reason is None:
             unsubscribe = unsubscribe_url(settings, member_id, signing_key)
             full = {
-                **shared,
+                **standard,
                 "member": _member_variables(member.id, member.name),
                 "unsubscribe_url": unsubscribe,
                 **context,
@@ -280,17 +295,31 @@ def _insert_new(
         else:
             values.update(_suppressed(settings, member, reason))
         rows.append(values)
-    rendered = render_many(
+    rendered = render_batch(
         template,
         [full for *_, full in owed],
         [member.language for _, member, _, _ in owed],
         default_language=settings.default_language,
         overrides=settings.spec.templates,
     )
+    shared = []
     for (values, member, unsubscribe, _), mail in zip(owed, rendered, strict=True):
-        values.update(_content(settings, member, mail, unsubscribe))
-    insert_many(conn, outbox, rows)  # every row has the same keys: one shape for executemany
-    return len(rows)
+        if isinstance(mail, SharedMail):  # its text once for the batch, its own values here
+            values.update(_content(settings, member, mail, unsubscribe, with_bodies=False))
+            values["fills"] = list(mail.values)
+            shared.append((values, mail))
+        else:
+            values.update(_content(settings, member, mail, unsubscribe))
+    return _Prepared(rows, shared, now)
+
+
+def _write(conn: Connection, batch: _Prepared) -> int:
+    """Insert a prepared batch: its shared renderings, then its rows; how many rows."""
+    stamp_ids = store_shared(conn, [mail for _, mail in batch.shared], batch.now)
+    for values, mail in batch.shared:
+        values["stamp_id"] = stamp_ids[id(mail.stamp)]
+    insert_many(conn, outbox, batch.rows)  # every row has the same keys: one shape for executemany
+    return len(batch.rows)
 
 
 # What suppression and a mail's recipient need of a member (the other timestamps are not parsed).
@@ -356,15 +385,21 @@ def _context(
 
 
 def _content(
-    settings: MailRuntime, member: Any, mail: RenderedMail, unsubscribe: str
+    settings: MailRuntime,
+    member: Any,
+    mail: RenderedMail | SharedMail,
+    unsubscribe: str,
+    *,
+    with_bodies: bool = True,
 ) -> dict[str, Any]:
+    """The row's recipient and content (the text and HTML only `with_bodies`)."""
     return {
         "language": mail.language,
         "to_addr": member.email,
         "to_name": member.name,
         "subject": mail.subject,
-        "text_body": mail.text,
-        "html_body": mail.html,
+        "text_body": mail.text if with_bodies else None,
+        "html_body": mail.html if with_bodies else None,
         "headers": _headers(settings, unsubscribe),
     }
 
@@ -533,8 +568,11 @@ def _apply_daily_limit(
     return now_ids, len(later)
 
 
-def outgoing(row: Any, settings: MailRuntime, now: datetime) -> OutgoingMail:
-    """The `OutgoingMail` for an outbox row, dated `now`."""
+def outgoing(row: Any, settings: MailRuntime, now: datetime, bodies: Bodies) -> OutgoingMail:
+    """The `OutgoingMail` for an outbox row (selected with `_SEND_COLUMNS`), dated `now`."""
+    text, html = bodies.of(row)
+    if text is None or html is None:  # erased: erasure suppresses such a row before this
+        raise MailError(f"outbox mail {row.id} has no content (erased)")
     return OutgoingMail(
         key=row.key,
         message_id=row.message_id,
@@ -543,8 +581,8 @@ def outgoing(row: Any, settings: MailRuntime, now: datetime) -> OutgoingMail:
         to_address=row.to_addr,
         to_name=row.to_name,
         subject=row.subject,
-        text=row.text_body,
-        html=row.html_body,
+        text=text,
+        html=html,
         ics=row.ics,
         headers=dict(row.headers or {}),
         date=now,
@@ -586,6 +624,8 @@ _SEND_COLUMNS = [
         "subject",
         "text_body",
         "html_body",
+        "stamp_id",
+        "fills",
         "ics",
         "headers",
         "attachments",
@@ -791,13 +831,14 @@ def _send_all(
     """Send rows `ids` in order, claimed `CLAIM_BATCH` at a time; (report, what stopped the
     batch early or None). Claimed rows left unsent on the way out are pending again."""
     sender.open()
+    bodies = Bodies(conn)
     with Commits(conn) as commits, progress.track("mail: sending", len(ids)) as bar:
         try:
             for batch in _batches(_rows_fresh(conn, ids)):
                 claimed = _claim(conn, commits, batch, clock.now())
                 try:
                     report, stopped = _send_claimed(
-                        conn, commits, settings, sender, clock, claimed, report
+                        conn, commits, settings, sender, clock, bodies, claimed, report
                     )
                 finally:
                     conn.rollback()  # an aborted statement must not hold up the release
@@ -817,6 +858,7 @@ def _send_claimed(
     settings: MailRuntime,
     sender: Sender,
     clock: Clock,
+    bodies: Bodies,
     rows: list[Any],
     report: DeliveryReport,
 ) -> tuple[DeliveryReport, TemporaryMailError | None]:
@@ -824,7 +866,7 @@ def _send_claimed(
         now = clock.now()
         claim = partial(_handover, conn, commits, row.id, now)
         try:
-            result = sender.send(outgoing(row, settings, now), claim)
+            result = sender.send(outgoing(row, settings, now, bodies), claim)
         except TemporaryMailError as exc:
             _release(conn, row.id, str(exc), now)
             return report, exc
@@ -866,7 +908,8 @@ def preview_pending(
     written = 0
     with engine.connect() as conn:
         ids = _due_ids(conn, settings.program_id, clock.now())[:limit]
+        bodies = Bodies(conn)
         for row in _rows_fresh(conn, ids):
-            folder.send(outgoing(row, settings, clock.now()), lambda: True)
+            folder.send(outgoing(row, settings, clock.now(), bodies), lambda: True)
             written += 1
     return written

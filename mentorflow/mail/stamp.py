@@ -111,13 +111,21 @@ class Stamp:
     patterns: tuple[str, str, str]  # subject, text, html
     slots: tuple[_Slot, ...]
 
+    def values(self, context: dict[str, Any]) -> tuple[str, ...]:
+        """`context`'s value for each placeholder, in order (what one member puts in)."""
+        member: dict[str, Any] = context.get(_MEMBER) or {}
+        return tuple([member[s[1]] if len(s) == 2 else context[s[0]] for s in self.slots])
+
     def fill(self, context: dict[str, Any]) -> tuple[str, str, str]:
         """The (subject, text, html) for `context`'s values."""
-        member: dict[str, Any] = context.get(_MEMBER) or {}
-        raw = [member[s[1]] if len(s) == 2 else context[s[0]] for s in self.slots]
-        html = [str(escape(v)) if _ESCAPED.search(v) else v for v in raw]
+        raw = self.values(context)
         subject, text, body = self.patterns
-        return subject.format(*raw), text.format(*raw), body.format(*html)
+        return subject.format(*raw), text.format(*raw), fill_html(body, raw)
+
+
+def fill_html(pattern: str, values: Sequence[str]) -> str:
+    """An HTML pattern with `values` put in, escaped exactly as Jinja's autoescape does."""
+    return pattern.format(*[str(escape(v)) if _ESCAPED.search(v) else v for v in values])
 
 
 def stamped(

@@ -133,11 +133,49 @@ _SPACES = re.compile(r"\s+")
 def _finished(parts: tuple[str, str, str], lang: str) -> RenderedMail:
     subject, text, html = parts
     return RenderedMail(
-        subject=_SPACES.sub(" ", subject).strip(),
-        text=text.strip() + "\n",
-        html=html,
-        language=lang,
+        subject=_finished_subject(subject), text=_finished_text(text), html=html, language=lang
     )
+
+
+def _finished_subject(subject: str) -> str:
+    return _SPACES.sub(" ", subject).strip()
+
+
+def _finished_text(text: str) -> str:
+    return text.strip() + "\n"
+
+
+@dataclass(frozen=True)
+class SharedMail:
+    """One member's mail of a rendering shared by several (`render_batch`): its own subject,
+    and its values for the placeholders of the shared text and HTML (`stamp`). The outbox
+    stores the shared part once and each mail's values (`mail/bodies.py`)."""
+
+    subject: str
+    stamp: stamp.Stamp  # the same object for every mail of the group
+    values: tuple[str, ...]
+    language: str
+
+    @property
+    def text(self) -> str:
+        return fill_text(self.stamp.patterns[1], self.values)
+
+    @property
+    def html(self) -> str:
+        return stamp.fill_html(self.stamp.patterns[2], self.values)
+
+    def rendered(self) -> RenderedMail:
+        return RenderedMail(self.subject, self.text, self.html, self.language)
+
+
+def fill_text(pattern: str, values: Sequence[str]) -> str:
+    """The plain text of a shared rendering's `pattern` with one mail's `values`."""
+    return _finished_text(pattern.format(*values))
+
+
+def fill_html(pattern: str, values: Sequence[str]) -> str:
+    """The HTML of a shared rendering's `pattern` with one mail's `values` (escaped)."""
+    return stamp.fill_html(pattern, values)
 
 
 def render_many(
@@ -148,18 +186,35 @@ def render_many(
     default_language: str,
     overrides: Mapping[str, Path] | None = None,
 ) -> list[RenderedMail]:
-    """`render` for many members at once: the same mails, one `RenderedMail` per context.
+    """`render` for many members at once: the same mails, one `RenderedMail` per context
+    (`render_batch`, each mail filled in)."""
+    found = render_batch(
+        name, contexts, languages, default_language=default_language, overrides=overrides
+    )
+    return [mail.rendered() if isinstance(mail, SharedMail) else mail for mail in found]
+
+
+def render_batch(
+    name: str,
+    contexts: Sequence[dict[str, Any]],
+    languages: Sequence[str | None],
+    *,
+    default_language: str,
+    overrides: Mapping[str, Path] | None = None,
+) -> list[RenderedMail | SharedMail]:
+    """`render` for many members at once, one mail per context; a `SharedMail` where several
+    share one rendering.
 
     Contexts that differ only in values the template inserts verbatim (the member's fields,
     `unsubscribe_url`, the pause and leave links ...) share one rendering, into which each
     member's values are put (escaped in HTML as Jinja escapes them); mail/stamp.py finds those
     values in every file the template extends or includes. Contexts that differ in anything else
     are rendered apart. Three renders per mail were most of the time of queuing intake's 100,000
-    welcome mails.
+    welcome mails; storing their 100,000 copies of the same text most of what was left.
     """
     folder = template_folder(name, overrides)
     langs = [pick_language(folder, wanted, default_language) for wanted in languages]
-    out: list[RenderedMail | None] = [None] * len(contexts)
+    out: list[RenderedMail | SharedMail | None] = [None] * len(contexts)
     groups: dict[Any, list[int]] = {}
     memo: dict[int, Any] = {}  # `contexts` live until the end: their dicts' ids stay theirs
     for i, (context, lang) in enumerate(zip(contexts, langs, strict=True)):
@@ -170,9 +225,14 @@ def render_many(
         else:
             groups.setdefault((lang, key), []).append(i)
     for (lang, _), members in groups.items():
+        if len(members) == 1:  # nothing to share
+            out[members[0]] = _finished(_raw_parts(folder, lang, contexts[members[0]]), lang)
+            continue
         slots = stamp.slots(_environment, folder, lang)
         assert slots is not None
         shared = stamp.stamped(partial(_raw_parts, folder, lang), contexts[members[0]], slots)
+        subject = shared.patterns[0]
         for i in members:
-            out[i] = _finished(shared.fill(contexts[i]), lang)
+            values = shared.values(contexts[i])
+            out[i] = SharedMail(_finished_subject(subject.format(*values)), shared, values, lang)
     return [mail for mail in out if mail is not None]

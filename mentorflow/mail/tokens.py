@@ -68,20 +68,40 @@ def signer(salt: str, key: str) -> Callable[[Mapping[str, str]], str]:
     HMAC state is copied per token. The format is itsdangerous' own (its default django-concat
     key derivation, HMAC-SHA1, timestamp in seconds, zlib only when shorter), so itsdangerous
     reads every token (`read_token`, `read_link_token`, `read_survey_token`); a test compares
-    both on the same payloads and second.
+    both on the same payloads and second. One difference: a payload shorter than
+    `ALWAYS_PLAIN` bytes is never compressed (itsdangerous would compress one with long repeats,
+    such as 40 times the same letter, and reads both forms).
     """
     derived = hashlib.sha1(salt.encode() + b"signer" + key.encode()).digest()
     keyed = hmac.new(derived, digestmod="sha1")
 
     def sign(payload: Mapping[str, str]) -> str:
-        data = _compact_json(payload).encode()
-        value = b"." + _b64(zlib.compress(data)) if _shorter_compressed(data) else _b64(data)
-        value += b"." + _b64(struct.pack(">Q", int(time.time())).lstrip(b"\x00"))
+        value = _encoded(_compact_json(payload).encode()) + _timestamp(int(time.time()))
         mac = keyed.copy()
         mac.update(value)
         return (value + b"." + _b64(mac.digest())).decode()
 
     return sign
+
+
+@lru_cache(maxsize=4)
+def _timestamp(seconds: int) -> bytes:
+    """ "." and the timestamp as itsdangerous writes it (a batch signs thousands per second)."""
+    return b"." + _b64(struct.pack(">Q", seconds).lstrip(b"\x00"))
+
+
+@lru_cache(maxsize=8)
+def _encoded(data: bytes) -> bytes:
+    """A payload as itsdangerous writes it (zlib only when shorter), plain below ALWAYS_PLAIN.
+    A few are kept: a member's pause and leave links sign one payload under two salts."""
+    if len(data) >= ALWAYS_PLAIN and len(compressed := zlib.compress(data)) < len(data) - 1:
+        return b"." + _b64(compressed)
+    return _b64(data)
+
+
+# Trying zlib was half the cost of a token (a member id and a cycle label are 40 bytes, which
+# compress only when made of long repeats): below this length a payload is written plain.
+ALWAYS_PLAIN = 128
 
 
 _ENCODE = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
@@ -93,20 +113,6 @@ def _compact_json(payload: Mapping[str, str]) -> str:
     if all(type(k) is str and type(v) is str for k, v in payload.items()):
         return "{" + ",".join(f"{_QUOTE(k)}:{_QUOTE(v)}" for k, v in payload.items()) + "}"
     return _ENCODE(payload)
-
-
-def _shorter_compressed(data: bytes) -> bool:
-    """Whether `zlib.compress(data)` is shorter than `data` by 2 bytes, itsdangerous' rule.
-
-    zlib.compress spends most of its time setting up 256 KB of state, 20 times the cost of the
-    rest of a token. Below 128 bytes (every token's payload here) a stream with a 512-byte
-    window and the smallest memory level finds the same matches and blocks, so the same length
-    (a test compares both), at a fraction of the cost; the bytes, when used, come from zlib's
-    defaults."""
-    if len(data) >= 128:
-        return len(zlib.compress(data)) < len(data) - 1
-    small = zlib.compressobj(6, zlib.DEFLATED, 9, 1)
-    return len(small.compress(data) + small.flush()) < len(data) - 1
 
 
 def _b64(data: bytes) -> bytes:

@@ -27,16 +27,30 @@ from pathlib import Path
 from typing import Any
 
 from markupsafe import escape
-from sqlalchemy import Connection, and_, delete, func, null, or_, select, union_all, update
+from sqlalchemy import (
+    Connection,
+    Text,
+    and_,
+    cast,
+    delete,
+    func,
+    null,
+    or_,
+    select,
+    union_all,
+    update,
+)
 
 from mentorflow.errors import UnknownMemberError
 from mentorflow.intake.values import normalise_email
+from mentorflow.mail.bodies import Bodies, drop_unused
 from mentorflow.store.repo import log_event
 from mentorflow.store.tables import (
     cycles,
     enrolments,
     events,
     intake_rows,
+    mail_stamps,
     members,
     outbox,
     survey_responses,
@@ -48,6 +62,7 @@ ROW_ERASED_EVENT = "intake_row.erased"
 ERASED_REASONS = ["row: erased"]  # what a quarantined row shows once its content is gone
 REASONS = frozenset({"request", "retention"})  # a category, never free text (it is logged)
 _MAIL_CONTENT = ("to_addr", "to_name", "subject", "text_body", "html_body", "ics")
+_SHARED = (outbox.c.stamp_id, outbox.c.fills)  # a shared text and the mail's values for it
 
 
 @dataclass(frozen=True)
@@ -264,15 +279,20 @@ def _suppress_pending(conn: Connection, member_id: str, now: datetime) -> int:
 
 
 def _has_content() -> Any:
-    return or_(*(outbox.c[name].is_not(None) for name in _MAIL_CONTENT))
+    return or_(*(outbox.c[name].is_not(None) for name in (*_MAIL_CONTENT, "fills")))
 
 
 def _clear_mail(conn: Connection, where: Any, now: datetime) -> int:
+    """Recipient and content of these mails gone, their own values for a shared text too; a
+    shared text no other mail uses is deleted (mail/bodies.py)."""
+    shared = conn.execute(select(outbox.c.stamp_id).where(where, outbox.c.stamp_id.is_not(None)))
+    stamp_ids = set(shared.scalars())
     result = conn.execute(
         update(outbox)
         .where(where, _has_content())
-        .values(updated_at=now, **dict.fromkeys(_MAIL_CONTENT))
+        .values(updated_at=now, stamp_id=None, fills=null(), **dict.fromkeys(_MAIL_CONTENT))
     )
+    drop_unused(conn, stamp_ids)
     return result.rowcount or 0
 
 
@@ -285,20 +305,18 @@ def _erase_mentions(
     if not needles:
         return 0
     others = or_(outbox.c.member_id.is_(None), outbox.c.member_id != member_id)
-    like = or_(
-        *(
-            func.lower(outbox.c[name]).contains(needle.lower(), autoescape=True)
-            for name in _MAIL_CONTENT
-            for needle in needles
-        )
-    )
     rows = conn.execute(
-        select(outbox.c.id, *(outbox.c[name] for name in _MAIL_CONTENT)).where(
-            outbox.c.program_id == program_id, others, like
+        select(outbox.c.id, *(outbox.c[n] for n in _MAIL_CONTENT), *_SHARED).where(
+            outbox.c.program_id == program_id, others, _may_name(needles)
         )
     )
     pattern = re.compile("|".join(rf"(?<!\w){re.escape(n.lower())}(?!\w)" for n in needles))
-    ids = [row.id for row in rows if any(pattern.search((v or "").lower()) for v in row[1:])]
+    bodies = Bodies(conn)
+    ids = [
+        row.id
+        for row in rows
+        if any(pattern.search((v or "").lower()) for v in (*row[1:-2], *bodies.of(row)))
+    ]
     if not ids:
         return 0
     conn.execute(
@@ -307,6 +325,31 @@ def _erase_mentions(
         .values(status="suppressed", last_error="suppressed: names an erased member")
     )
     return _clear_mail(conn, outbox.c.id.in_(ids), now)
+
+
+def _may_name(needles: list[str]) -> Any:
+    """Mails that may contain one of `needles` (the search in SQL; Python decides): in their
+    own columns, in their values for a shared text (as JSON), or in the shared text."""
+
+    def contains(column: Any, needle: str) -> Any:
+        return func.lower(column).contains(needle.lower(), autoescape=True)
+
+    as_json = [json.dumps(n)[1:-1] for n in needles]  # how `fills` holds them
+    in_pattern = [n.replace("{", "{{").replace("}", "}}") for n in needles]  # str.format's
+    shared = select(mail_stamps.c.id).where(
+        or_(
+            *(
+                contains(mail_stamps.c[name], needle)
+                for name in ("text_pattern", "html_pattern")
+                for needle in in_pattern
+            )
+        )
+    )
+    return or_(
+        *(contains(outbox.c[name], needle) for name in _MAIL_CONTENT for needle in needles),
+        *(contains(cast(outbox.c.fills, Text), needle) for needle in as_json),
+        outbox.c.stamp_id.in_(shared),
+    )
 
 
 def _needles(email: str | None, name: str | None) -> list[str]:

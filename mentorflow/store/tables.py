@@ -7,7 +7,8 @@ Identity model:
   may appear in Prefect logs, parameters or artifacts;
 - an *enrolment* is a member's participation in one cycle (role, answers, status);
 - a *match* is a pair or group within one cycle and round; ``match_members`` lists who is in it;
-- the *outbox* holds every mail, keyed by an idempotency key, before and after it is sent;
+- the *outbox* holds every mail, keyed by an idempotency key, before and after it is sent; mails
+  rendered together for many members share their text in ``mail_stamps``;
 - ``intake_rows`` records every form row ever read with its outcome, so reruns are incremental and
   accepted + quarantined + not_consented + duplicate == rows read holds per run;
 - ``events`` is the append-only log (earlier answers, approvals, rematches, erasures...).
@@ -152,6 +153,17 @@ match_members = Table(
     Column("side", String(10), nullable=False),  # mentor | mentee | peer
 )
 
+# 0007: the text and HTML that many mails share (a batch's welcome mails), each placeholder a
+# `str.format` field; only values every mail of the batch has in common, no member's own
+mail_stamps = Table(
+    "mail_stamps",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("text_pattern", Text, nullable=False),
+    Column("html_pattern", Text, nullable=False),
+    Column("created_at", TS, nullable=False),
+)
+
 outbox = Table(
     "outbox",
     metadata,
@@ -169,6 +181,10 @@ outbox = Table(
     Column("subject", Text),
     Column("text_body", Text),
     Column("html_body", Text),
+    # 0007: or, for a mail rendered for several members at once, the shared text and HTML
+    # (`mail_stamps`) and this mail's values for their placeholders (mail/bodies.py reads both)
+    Column("stamp_id", Integer, ForeignKey("mail_stamps.id")),
+    Column("fills", JSON(none_as_null=True)),
     Column("ics", Text),
     # 0004: files sent with the mail (certificates), paths relative to MENTORFLOW_HOME; the
     # row names the file, the file holds the bytes (the outbox stays small, erasure deletes both)
@@ -187,6 +203,7 @@ outbox = Table(
     # mail/outbox.py), which tells a later sender whether the claim's row was surely not sent
     Column("claim", String(60)),
     Index("ix_outbox_status_not_before", "status", "not_before"),
+    Index("ix_outbox_stamp_id", "stamp_id"),
 )
 
 survey_responses = Table(

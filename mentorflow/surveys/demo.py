@@ -28,6 +28,7 @@ from sqlalchemy import Engine, select
 
 from mentorflow.engagement.state import aware
 from mentorflow.errors import TokenError
+from mentorflow.mail.bodies import BODY_COLUMNS, Bodies
 from mentorflow.spec.model import ProgramSpec, Question
 from mentorflow.store.tables import outbox, survey_responses
 from mentorflow.surveys.definitions import SCALES
@@ -135,21 +136,22 @@ class PromptMembers:
 
     def _read_new(self) -> None:
         query = (
-            select(outbox.c.id, outbox.c.text_body, outbox.c.created_at)
+            select(outbox.c.id, outbox.c.created_at, *BODY_COLUMNS)
             .where(outbox.c.id > self.seen, outbox.c.purpose.in_(("survey", "check_in")))
             .order_by(outbox.c.id)
         )
         with self.engine.connect() as conn:
-            rows = conn.execute(query).all()
-        for row in rows:
-            self.seen = max(self.seen, row.id)
-            if self._plan_check_in(row.text_body or "", aware(row.created_at)):
+            read = Bodies(conn)
+            rows = [(row.id, row.created_at, read.text(row)) for row in conn.execute(query)]
+        for row_id, created_at, text in rows:
+            self.seen = max(self.seen, row_id)
+            if self._plan_check_in(text, aware(created_at)):
                 continue
-            found = LINK.search(row.text_body or "")
+            found = LINK.search(text)
             if found is None or self.rng.random() >= PROMPT:
                 continue
             delay = timedelta(hours=self.rng.randint(2, 36))
-            heapq.heappush(self.due, (aware(row.created_at) + delay, found.group(0)))
+            heapq.heappush(self.due, (aware(created_at) + delay, found.group(0)))
 
     def _plan_check_in(self, text: str, queued_at: datetime) -> bool:
         """A check-in mail: most members click "met", some "not yet", within three days."""
@@ -170,12 +172,13 @@ class PromptMembers:
 
 
 def _invitations(engine: Engine) -> Iterator[tuple[str, datetime]]:
-    query = select(outbox.c.text_body, outbox.c.created_at).where(
+    query = select(outbox.c.created_at, *BODY_COLUMNS).where(
         outbox.c.purpose.in_(("survey", "closure"))  # a closure mail carries the exit survey
     )
     with engine.connect() as conn:
+        read = Bodies(conn)
         for row in conn.execute(query):
-            found = LINK.search(row.text_body or "")
+            found = LINK.search(read.text(row))
             if found:
                 yield found.group(0), aware(row.created_at)
 
