@@ -22,6 +22,7 @@ from mentorflow.clock import Clock
 from mentorflow.engagement.links import link_key, member_links
 from mentorflow.intake.header import expected_columns
 from mentorflow.intake.rows import QUARANTINED
+from mentorflow.intake.sources import without_cyclic_gc
 from mentorflow.intake.validation import NumberBounds, number_fields
 from mentorflow.mail.claims import Commits
 from mentorflow.mail.outbox import enqueue_many, message_key
@@ -51,6 +52,13 @@ def queue_intake_mails(
     engine: Engine, spec: ProgramSpec, mail: MailRuntime, clock: Clock
 ) -> QueuedMails:
     """Queue every intake mail the store says is owed and not queued yet."""
+    with without_cyclic_gc():  # 100,000 contexts and rows, none in a cycle: a third of the time
+        return _queue_intake_mails(engine, spec, mail, clock)
+
+
+def _queue_intake_mails(
+    engine: Engine, spec: ProgramSpec, mail: MailRuntime, clock: Clock
+) -> QueuedMails:
     with engine.connect() as conn:
         cycle = repo.get_cycle(conn, spec.program.id, spec.cycle.label)
         if cycle is None:

@@ -110,9 +110,12 @@ _QUOTE = json.encoder.encode_basestring  # a string as json.dumps(ensure_ascii=F
 
 def _compact_json(payload: Mapping[str, str]) -> str:
     """`json.dumps(payload, ensure_ascii=False, separators=(",", ":"))` (as itsdangerous)."""
-    if all(type(k) is str and type(v) is str for k, v in payload.items()):
-        return "{" + ",".join(f"{_QUOTE(k)}:{_QUOTE(v)}" for k, v in payload.items()) + "}"
-    return _ENCODE(payload)
+    parts = []
+    for k, v in payload.items():
+        if type(k) is not str or type(v) is not str:
+            return _ENCODE(payload)
+        parts.append(_QUOTE(k) + ":" + _QUOTE(v))
+    return "{" + ",".join(parts) + "}"
 
 
 def _b64(data: bytes) -> bytes:
