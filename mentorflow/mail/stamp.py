@@ -85,9 +85,19 @@ def group_key(
         member = context.get(_MEMBER)
         if not isinstance(member, dict) or set(member) != set(MEMBER_FIELDS):
             return None
-    try:
-        rest = tuple([(k, _freeze(v, memo)) for k, v in context.items() if k not in names])
-        return (rest, tuple([_shape(_value(context, slot)) for slot in slots]))
+    try:  # a text is the common case of both: taken as it is, without a call
+        rest = tuple(
+            [
+                (k, v if type(v) is str else _freeze(v, memo))
+                for k, v in context.items()
+                if k not in names
+            ]
+        )
+        shapes = []
+        for slot in slots:
+            value = _value(context, slot)
+            shapes.append(True if type(value) is str and value else _shape(value))
+        return (rest, tuple(shapes))
     except TypeError:
         return None
 

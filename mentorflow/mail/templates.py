@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping, Sequence
+import threading
+from collections import OrderedDict
+from collections.abc import Hashable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from functools import lru_cache, partial
@@ -178,6 +180,33 @@ def fill_html(pattern: str, values: Sequence[str]) -> str:
     return stamp.fill_html(pattern, values)
 
 
+class _Recent:
+    """The last few renderings with placeholders, by template folder, language and group key
+    (`stamp.group_key`: all that decides the rendering): intake's batches of 1,000 welcome
+    mails are four groups each, the same four every batch."""
+
+    def __init__(self, size: int) -> None:
+        self.size = size
+        self._found: OrderedDict[Hashable, stamp.Stamp] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def get(self, key: Hashable) -> stamp.Stamp | None:
+        with self._lock:
+            found = self._found.get(key)
+            if found is not None:
+                self._found.move_to_end(key)
+            return found
+
+    def put(self, key: Hashable, value: stamp.Stamp) -> None:
+        with self._lock:
+            self._found[key] = value
+            while len(self._found) > self.size:
+                self._found.popitem(last=False)
+
+
+_STAMPS = _Recent(64)
+
+
 def render_many(
     name: str,
     contexts: Sequence[dict[str, Any]],
@@ -224,13 +253,17 @@ def render_batch(
             out[i] = _finished(_raw_parts(folder, lang, context), lang)
         else:
             groups.setdefault((lang, key), []).append(i)
-    for (lang, _), members in groups.items():
+    for (lang, key), members in groups.items():
         if len(members) == 1:  # nothing to share
             out[members[0]] = _finished(_raw_parts(folder, lang, contexts[members[0]]), lang)
             continue
         slots = stamp.slots(_environment, folder, lang)
         assert slots is not None
-        shared = stamp.stamped(partial(_raw_parts, folder, lang), contexts[members[0]], slots)
+        shared = _STAMPS.get((folder, lang, key))
+        if shared is None:
+            context = contexts[members[0]]
+            shared = stamp.stamped(partial(_raw_parts, folder, lang), context, slots)
+            _STAMPS.put((folder, lang, key), shared)
         subject = shared.patterns[0]
         for i in members:
             values = shared.values(contexts[i])

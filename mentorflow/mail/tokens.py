@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-import base64
+import binascii
 import hashlib
-import hmac
 import json
 import os
 import secrets
@@ -73,12 +72,17 @@ def signer(salt: str, key: str) -> Callable[[Mapping[str, str]], str]:
     such as 40 times the same letter, and reads both forms).
     """
     derived = hashlib.sha1(salt.encode() + b"signer" + key.encode()).digest()
-    keyed = hmac.new(derived, digestmod="sha1")
+    # HMAC-SHA1 (RFC 2104) on hashlib's own objects: the hmac module's copy is Python code
+    padded = derived.ljust(64, b"\0")
+    inner = hashlib.sha1(bytes(b ^ 0x36 for b in padded))
+    outer = hashlib.sha1(bytes(b ^ 0x5C for b in padded))
 
     def sign(payload: Mapping[str, str]) -> str:
         value = _encoded(_compact_json(payload).encode()) + _timestamp(int(time.time()))
-        mac = keyed.copy()
-        mac.update(value)
+        mac_in = inner.copy()
+        mac_in.update(value)
+        mac = outer.copy()
+        mac.update(mac_in.digest())
         return (value + b"." + _b64(mac.digest())).decode()
 
     return sign
@@ -119,7 +123,11 @@ def _compact_json(payload: Mapping[str, str]) -> str:
 
 
 def _b64(data: bytes) -> bytes:
-    return base64.urlsafe_b64encode(data).rstrip(b"=")
+    """`base64.urlsafe_b64encode` without padding (as itsdangerous), without its two calls."""
+    return binascii.b2a_base64(data, newline=False).translate(_URLSAFE).rstrip(b"=")
+
+
+_URLSAFE = bytes.maketrans(b"+/", b"-_")
 
 
 def read_token(purpose: str, token: str, key: str | None = None) -> str:

@@ -128,9 +128,40 @@ def test_intake_welcome_mails_with_their_own_links_are_rendered_once_per_languag
     assert contexts[7]["pause_url"] in many[7].text and contexts[7]["leave_url"] in many[7].html
 
 
+def test_the_next_batch_reuses_the_renderings_of_the_last(monkeypatch, tmp_path):
+    """Intake's batches of welcome mails are the same few groups each: rendered once, for
+    every batch; another text (another folder) is rendered anew."""
+    renders = []
+    real = templates._raw_parts
+    monkeypatch.setattr(templates, "_raw_parts", lambda *a: renders.append(a) or real(*a))
+
+    def batch(overrides: dict[str, Path], start: int) -> int:
+        """Renders of one batch of five; each mail as `render` gives it."""
+        contexts = [
+            _member_context("welcome", "de", f"Zoë {i}", i, True) for i in range(start, start + 5)
+        ]
+        before = len(renders)
+        many = render_many(
+            "welcome", contexts, ["de"] * 5, default_language="de", overrides=overrides
+        )
+        used = len(renders) - before
+        for context, mail in zip(contexts, many, strict=True):
+            assert mail == render(
+                "welcome", context, language="de", default_language="de", overrides=overrides
+            )
+        return used
+
+    first = _override(tmp_path, "Hallo {{ member.name }}, {{ unsubscribe_url }}")
+    assert batch(first, 0) == 1
+    assert batch(first, 5) == 0
+    assert (
+        batch(_override(tmp_path / "other", "Hi {{ member.name }}, {{ unsubscribe_url }}"), 0) == 1
+    )
+
+
 def _override(tmp_path: Path, body: str) -> dict[str, Path]:
     folder = tmp_path / "welcome"
-    folder.mkdir()
+    folder.mkdir(parents=True)
     (folder / "de.subject.txt").write_text("Hallo {{ member.first_name }}")
     (folder / "de.txt").write_text(body)
     (folder / "de.html").write_text("<p>" + body + "</p>")
