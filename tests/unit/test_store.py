@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, date, datetime
 
 import pytest
-from sqlalchemy import insert, inspect, select
+from sqlalchemy import create_engine, insert, inspect, select, text
 from sqlalchemy.exc import IntegrityError
 
 from mentorflow.store import repo
+from mentorflow.store.bulk import insert_many
 from mentorflow.store.db import migrate, open_store
 from mentorflow.store.tables import enrolments, events, members, metadata, outbox
 
@@ -123,6 +125,29 @@ def test_answers_umlauts_and_aware_times_round_trip(engine):
     with engine.connect() as conn:
         contact = repo.member_contact(conn, member_id)
     assert contact == ("jurgen@example.org", "Jürgen Groß", "de")
+
+
+def test_json_is_stored_compact_and_reads_the_same_as_the_spaced_form(engine):
+    data = {"answers": {"goals": ["Führung", "Python"], "utc_offset": 5.5}, "reasons": []}
+    with engine.begin() as conn:
+        repo.ensure_program(conn, "demo", "Demo", NOW)
+        insert_many(conn, events, [_event(data)])
+    before = create_engine(engine.url)  # JSON as written before it went compact: `json.dumps`
+    with before.begin() as conn:
+        conn.execute(insert(events).values(_event(data)))
+    before.dispose()
+    with engine.connect() as conn:
+        stored = [row.data for row in conn.execute(select(events).order_by(events.c.id))]
+        texts = conn.execute(text("SELECT CAST(data AS TEXT) FROM events ORDER BY id")).scalars()
+        assert list(texts) == [
+            '{"answers":{"goals":["F\\u00fchrung","Python"],"utc_offset":5.5},"reasons":[]}',
+            json.dumps(data),
+        ]
+    assert stored == [data, data]
+
+
+def _event(data: dict) -> dict:
+    return {"program_id": "demo", "kind": "test", "data": data, "at": NOW}
 
 
 def test_foreign_keys_are_enforced(engine):
