@@ -72,13 +72,18 @@ def _converter(process: Callable[[Any], Any] | None, moments: bool) -> Callable[
     seen: dict[Any, Any] = {}
     if moments:  # a timestamp column: (value, zone), as equal instants in two zones are equal
 
+        last: list[Any] = [None, None]  # the same object as the last value: the same result
+
         def convert_moment(value: Any) -> Any:
             if value is None:
                 return None
+            if value is last[0]:  # a run's `now` in every row: no key built, no lookup
+                return last[1]
             key = (value, getattr(value, "tzinfo", None))
             found = seen.get(key)
             if found is None:
                 found = seen[key] = process(value)
+            last[:] = (value, found)
             return found
 
         return convert_moment
