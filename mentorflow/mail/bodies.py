@@ -16,7 +16,8 @@ from typing import Any
 
 from sqlalchemy import Connection, delete, exists, insert, select
 
-from mentorflow.mail.templates import SharedMail, fill_html, fill_text
+from mentorflow.mail.stamp import fill_html
+from mentorflow.mail.templates import SharedMail, fill_text
 from mentorflow.store.tables import mail_stamps, outbox
 
 # What a query selects for `Bodies.of`

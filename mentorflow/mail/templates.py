@@ -175,11 +175,6 @@ def fill_text(pattern: str, values: Sequence[str]) -> str:
     return _finished_text(pattern.format(*values))
 
 
-def fill_html(pattern: str, values: Sequence[str]) -> str:
-    """The HTML of a shared rendering's `pattern` with one mail's `values` (escaped)."""
-    return stamp.fill_html(pattern, values)
-
-
 class _Recent:
     """The last few renderings with placeholders, by template folder, language and group key
     (`stamp.group_key`: all that decides the rendering): intake's batches of 1,000 welcome

@@ -71,7 +71,6 @@ def _converter(process: Callable[[Any], Any] | None, moments: bool) -> Callable[
         return _same
     seen: dict[Any, Any] = {}
     if moments:  # a timestamp column: (value, zone), as equal instants in two zones are equal
-
         last: list[Any] = [None, None]  # the same object as the last value: the same result
 
         def convert_moment(value: Any) -> Any:
