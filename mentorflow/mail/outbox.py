@@ -220,10 +220,9 @@ def enqueue_many(
         return 0
     try:
         with _transaction(engine_or_conn) as conn:
-            prepared = _prepare(
+            return _insert_new(
                 conn, settings, cycle_id, cycle_label, purpose, template, by_key, clock
             )
-            return _write(conn, prepared)
     except _KeyTakenError:  # a concurrent writer got one first: settle them one by one
         return sum(
             enqueue(
@@ -242,16 +241,7 @@ def enqueue_many(
         )
 
 
-@dataclass
-class _Prepared:
-    """A batch's outbox rows, rendered and ready to insert."""
-
-    rows: list[dict[str, Any]]
-    shared: list[tuple[dict[str, Any], SharedMail]]  # rows whose text is a shared rendering
-    now: datetime
-
-
-def _prepare(
+def _insert_new(
     conn: Connection,
     settings: MailRuntime,
     cycle_id: int | None,
@@ -260,10 +250,7 @@ def _prepare(
     template: str,
     by_key: dict[str, tuple[str, dict[str, Any]]],
     clock: Clock,
-) -> _Prepared:
-    now, rows, owed = clock.now(), [], []
-    if not by_key:
-        return _Prepared([], [], now)
+) -> int:
     taken = set(
         conn.execute(select(outbox.c.key).where(outbox.c.key.in_(list(by_key)))).scalars().all()
     )
@@ -271,6 +258,7 @@ def _prepare(
     wanted = [member_id for member_id, _ in todo.values()]
     query = select(*_MEMBER_COLUMNS).where(members.c.id.in_(wanted))
     found = {m.id: m for m in conn.execute(query).all()}  # fetched at once, not row by row
+    now, rows, owed = clock.now(), [], []
     signing_key = secret_key()  # looked up once per batch, not once per mail
     # what is the same for the whole batch, built once: the row's columns, the template's
     # standard variables (each mail puts in its member, unsubscribe link and message id)
@@ -302,24 +290,15 @@ def _prepare(
         default_language=settings.default_language,
         overrides=settings.spec.templates,
     )
-    shared = []
+    stamp_ids = store_shared(conn, [m for m in rendered if isinstance(m, SharedMail)], now)
     for (values, member, unsubscribe, _), mail in zip(owed, rendered, strict=True):
         if isinstance(mail, SharedMail):  # its text once for the batch, its own values here
             values.update(_content(settings, member, mail, unsubscribe, with_bodies=False))
-            values["fills"] = list(mail.values)
-            shared.append((values, mail))
+            values.update(stamp_id=stamp_ids[id(mail.stamp)], fills=list(mail.values))
         else:
             values.update(_content(settings, member, mail, unsubscribe))
-    return _Prepared(rows, shared, now)
-
-
-def _write(conn: Connection, batch: _Prepared) -> int:
-    """Insert a prepared batch: its shared renderings, then its rows; how many rows."""
-    stamp_ids = store_shared(conn, [mail for _, mail in batch.shared], batch.now)
-    for values, mail in batch.shared:
-        values["stamp_id"] = stamp_ids[id(mail.stamp)]
-    insert_many(conn, outbox, batch.rows)  # every row has the same keys: one shape for executemany
-    return len(batch.rows)
+    insert_many(conn, outbox, rows)  # every row has the same keys: one shape for executemany
+    return len(rows)
 
 
 # What suppression and a mail's recipient need of a member (the other timestamps are not parsed).
